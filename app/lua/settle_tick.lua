@@ -1,0 +1,224 @@
+--[[ settle_tick: apply one price tick of one symbol: update the ticker, then fill the resting limit
+orders the price crosses, in bounded chunks.
+
+A tick at price p fills every resting buy with limit >= p and every sell with limit <= p, each at its own
+limit price (maker), consuming exactly the reservation made when it was placed. One call fills at most
+`chunk` orders; the caller repeats with the returned offsets and phase until `done`, so no single call
+blocks the server for long.
+
+Applying a tick is idempotent and order-insensitive, which gives exactly-once effects with any number of
+workers and redeliveries:
+  * the ticker only moves forward: it takes the tick only if its entry id is newer than the one shown;
+  * the hourly 24 h buckets keep max / min / first-by-id / last-by-id, which a repeat cannot change;
+  * an order fills at most once (only an open order fills);
+  * a tick that is not newer than the ticker (a redelivery, or a tick overtaken by a later one on another
+    worker) only fills orders placed before the tick was published (created before its entry id time),
+    so a stale tick never fills an order placed after it.
+
+KEYS[1]  ticker        {ns}:ticker:<SYMBOL>
+KEYS[2]  ohlc          {ns}:ohlc:<SYMBOL>
+KEYS[3]  book buy      {ns}:book:<SYMBOL>:buy
+KEYS[4]  book sell     {ns}:book:<SYMBOL>:sell
+KEYS[5]  orders        {ns}:orders
+KEYS[6]  open          {ns}:open
+KEYS[7]  balances      {ns}:balances
+KEYS[8]  stats         {ns}:stats
+KEYS[9]  trades        {ns}:trades
+KEYS[10] trade_ids     {ns}:trade_ids
+KEYS[11] trade_seq     {ns}:seq:trade
+KEYS[12] events        {ns}:events
+KEYS[13] markets       {ns}:markets
+
+ARGV[1]  symbol
+ARGV[2]  entry id      price-stream entry id "ms-seq"
+ARGV[3]  price         decimal string, > 0
+ARGV[4]  bid           decimal string
+ARGV[5]  ask           decimal string
+ARGV[6]  ts            tick time, ms (trades of this tick carry it)
+ARGV[7]  volume        24 h base volume reported by the source, or ""
+ARGV[8]  bid qty       or ""
+ARGV[9]  ask qty       or ""
+ARGV[10] phase         "first": update the ticker and decide the mode; "n" / "l": continue in normal /
+                       late mode; "sweep": fill at this price in normal mode, leave the ticker alone
+ARGV[11] buy offset    crossed buys to skip (late mode: orders placed after the tick)
+ARGV[12] sell offset   crossed sells to skip
+ARGV[13] chunk         most orders to examine in this call
+ARGV[14] channel       Pub/Sub channel for events
+ARGV[15] maxlen        events stream MAXLEN ~
+ARGV[16] market        market record (JSON) registered if the symbol has none yet
+
+Returns {code, filled, buy offset, sell offset, done, mode, examined}:
+  0  OK        `filled` orders filled; call again with the offsets and `mode` as phase unless done == 1.
+               `examined` is how many resting orders this call looked at (0 when nothing crosses).
+
+Events: market.created (first price of a symbol), ticker.updated (when the ticker or its 24 h buckets
+changed), order.filled per fill (with its trade), order.expired (a fill that would overflow a balance),
+balance.changed once per call with fills.
+]]
+
+--@include lib/uint.lua
+--@include lib/events.lua
+--@include lib/fills.lua
+
+local ticker, ohlc, book_buy, book_sell, orders, open, balances, stats, trades, trade_ids, trade_seq, events, markets =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local sym, id, price, bid, ask, ts, volume, bid_qty, ask_qty, phase =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local buy_off, sell_off, chunk = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local channel, maxlen, market = ARGV[14], ARGV[15], ARGV[16]
+
+local function id_cmp(a, b)
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
+  if ams ~= bms then return (ams < bms) and -1 or 1 end
+  if aseq ~= bseq then return (aseq < bseq) and -1 or 1 end
+  return 0
+end
+
+local HOUR = 3600000
+
+-- The hourly bucket of this tick; true when it changed.
+local function update_ohlc(newest_ts)
+  local hour = math.floor(tonumber(ts) / HOUR)
+  if hour < math.floor(tonumber(newest_ts) / HOUR) - 24 then return false end
+  local f = hour .. ':'
+  local b = redis.call('HMGET', ohlc, f .. 'oid', f .. 'cid', f .. 'h', f .. 'l')
+  if not b[1] then
+    redis.call('HSET', ohlc, f .. 'o', price, f .. 'oid', id, f .. 'h', price, f .. 'l', price, f .. 'c', price, f .. 'cid', id)
+    local oldest = hour - 24
+    for _, field in ipairs(redis.call('HKEYS', ohlc)) do
+      if tonumber(string.match(field, '^(%d+):')) < oldest then redis.call('HDEL', ohlc, field) end
+    end
+    return true
+  end
+  local changed = false
+  if id_cmp(id, b[1]) < 0 then redis.call('HSET', ohlc, f .. 'o', price, f .. 'oid', id); changed = true end
+  if id_cmp(id, b[2]) > 0 then redis.call('HSET', ohlc, f .. 'c', price, f .. 'cid', id); changed = true end
+  local p = tonumber(price)
+  if p > tonumber(b[3]) then redis.call('HSET', ohlc, f .. 'h', price); changed = true end
+  if p < tonumber(b[4]) then redis.call('HSET', ohlc, f .. 'l', price); changed = true end
+  return changed
+end
+
+local mode = phase
+if phase == 'first' then
+  if redis.call('HSETNX', markets, sym, market) == 1 then
+    emit(events, channel, maxlen, 'market.created', '{"market":' .. market .. '}')
+  end
+  local shown = redis.call('HMGET', ticker, 'id', 'ts')
+  local changed = false
+  local newest_ts = shown[2] or ts
+  if not shown[1] or id_cmp(id, shown[1]) > 0 then
+    mode = 'n'
+    redis.call('HSET', ticker, 'id', id, 'last', price, 'bid', bid, 'ask', ask, 'ts', ts,
+      'volume', volume, 'bidVolume', bid_qty, 'askVolume', ask_qty)
+    changed = true
+    newest_ts = ts
+  else
+    mode = 'l'
+  end
+  if update_ohlc(newest_ts) then changed = true end
+  if changed then
+    local t = redis.call('HMGET', ticker, 'id', 'last', 'bid', 'ask', 'ts', 'volume', 'bidVolume', 'askVolume')
+    emit(events, channel, maxlen, 'ticker.updated', cjson.encode({
+      symbol = sym, id = t[1], last = t[2], bid = t[3], ask = t[4], ts = t[5], volume = t[6],
+      bidVolume = t[7], askVolume = t[8],
+    }))
+  end
+elseif phase == 'sweep' then
+  mode = 'n'
+end
+
+local ms = tonumber(string.match(id, '^(%d+)-'))
+local cutoff_us = ms * 1000
+local now_ms = server_now()
+local used_out, free_in, touched, free_start = {}, {}, {}, {}
+local st_count, st_base, st_quote, st_fee = 0, '0', '0', '0'
+local filled, examined, budget = 0, 0, chunk
+
+local function touch(asset)
+  if not touched[asset] then
+    touched[asset] = true
+    touched[#touched + 1] = asset
+    free_start[asset] = tonumber(redis.call('HGET', balances, asset .. ':free') or '0')
+  end
+end
+
+-- Fills one crossed order; returns true when it stays in the book (skipped in late mode).
+local function settle(book, oid, side_stats)
+  local raw = redis.call('HGET', orders, oid)
+  if not raw then
+    redis.call('ZREM', book, oid)
+    return false
+  end
+  local o = cjson.decode(raw)
+  if o.st ~= 'open' then
+    redis.call('ZREM', book, oid)
+    redis.call('ZREM', open, oid)
+    return false
+  end
+  if mode == 'l' and tonumber(o.tus) >= cutoff_us then return true end
+  touch(o.ra); touch(o.ca)
+  redis.call('ZREM', book, oid)
+  redis.call('ZREM', open, oid)
+  used_out[o.ra] = uint_add(used_out[o.ra], o.res)
+  if free_start[o.ca] + tonumber(free_in[o.ca] or '0') + tonumber(o.cr) >= 9e18 then
+    -- the credit would overflow a 64-bit balance: give the reservation back and expire the order
+    free_in[o.ra] = uint_add(free_in[o.ra], o.res)
+    o.st = 'expired'; o.res = '0'; o.uts = now_ms
+    local expired = cjson.encode(o)
+    redis.call('HSET', orders, oid, expired)
+    emit(events, channel, maxlen, 'order.expired', order_data(expired))
+    return false
+  end
+  free_in[o.ca] = uint_add(free_in[o.ca], o.cr)
+  o.st = 'closed'; o.res = '0'; o.fpx = o.px; o.filled = o.amt; o.cost = o.mc; o.fee = o.mf
+  local trade = record_trade(trades, trade_ids, trade_seq, o, ts, now_ms, 'maker')
+  local done_json = cjson.encode(o)
+  redis.call('HSET', orders, oid, done_json)
+  emit(events, channel, maxlen, 'order.filled', order_data(done_json, trade))
+  side_stats.count = side_stats.count + 1
+  side_stats.base = uint_add(side_stats.base, o.amt)
+  side_stats.quote = uint_add(side_stats.quote, o.mc)
+  side_stats.fee = uint_add(side_stats.fee, o.mf)
+  filled = filled + 1
+  return false
+end
+
+local function run(book, lo, hi, offset, side)
+  local side_stats = {count = 0, base = '0', quote = '0', fee = '0'}
+  local ids = redis.call('ZRANGEBYSCORE', book, lo, hi, 'LIMIT', offset, budget)
+  local exhausted = #ids < budget
+  for _, oid in ipairs(ids) do
+    if settle(book, oid, side_stats) then offset = offset + 1 end
+  end
+  examined = examined + #ids
+  budget = budget - #ids
+  if side_stats.count > 0 then
+    local prefix = sym .. ':' .. side .. ':'
+    redis.call('HINCRBY', stats, prefix .. 'count', side_stats.count)
+    redis.call('HINCRBY', stats, prefix .. 'maker', side_stats.count)
+    redis.call('HINCRBY', stats, prefix .. 'base', side_stats.base)
+    redis.call('HINCRBY', stats, prefix .. 'quote', side_stats.quote)
+    redis.call('HINCRBY', stats, prefix .. 'fee', side_stats.fee)
+  end
+  return offset, exhausted
+end
+
+local buys_done, sells_done = false, false
+buy_off, buys_done = run(book_buy, price, '+inf', buy_off, 'buy')
+if budget > 0 then
+  sell_off, sells_done = run(book_sell, '-inf', price, sell_off, 'sell')
+end
+
+if #touched > 0 then
+  for _, asset in ipairs(touched) do
+    if used_out[asset] then redis.call('HINCRBY', balances, asset .. ':used', '-' .. used_out[asset]) end
+    if free_in[asset] then redis.call('HINCRBY', balances, asset .. ':free', free_in[asset]) end
+  end
+  emit(events, channel, maxlen, 'balance.changed', balance_data(balances, touched))
+end
+
+local done = (buys_done and sells_done) and 1 or 0
+return {0, filled, buy_off, sell_off, done, mode, examined}

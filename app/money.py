@@ -1,0 +1,100 @@
+"""Exact money: Decimal in Python, integer minor units in Valkey.
+
+Every balance, amount, cost and fee is a whole number of *minor units*, ``10**-SCALE`` of a unit
+(``SCALE = 8``, a satoshi for every asset). Valkey stores them as decimal strings and moves them with
+``HINCRBY`` (signed 64-bit), so the hard ceiling is ``2**63 - 1`` minor units. MockX refuses any balance,
+amount or order value above ``MAX_UNITS`` (10 000 000 000 units), which keeps every sum far from that
+ceiling.
+
+Prices are decimals with at most ``PRICE_DIGITS`` significant digits: that is what a Valkey sorted-set
+score (an IEEE double) orders exactly, and the resting books are sorted sets keyed by price.
+
+Rounding: the cost of a fill (price x amount) is rounded half-even to the minor unit; the fee
+(cost x rate) is rounded up, as exchanges do.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+
+SCALE = 8
+QUANTUM = Decimal(1).scaleb(-SCALE)  # 0.00000001
+MINOR_PER_UNIT = 10**SCALE
+MAX_UNITS = Decimal(10) ** 10
+MAX_MINOR = int(MAX_UNITS) * MINOR_PER_UNIT
+PRICE_DIGITS = 15
+
+# Plenty of digits: products of two bounded decimals are always exact before we round them.
+CTX = Context(prec=60)
+
+
+class MoneyError(ValueError):
+    """A number that cannot be money: not a number, negative, too precise or too large."""
+
+
+def parse_decimal(value: object, what: str = "amount") -> Decimal:
+    """Parse a user value (str, int, Decimal; floats via their shortest repr) into a finite Decimal."""
+    if isinstance(value, bool):
+        raise MoneyError(f"{what} must be a number, got {value!r}")
+    if isinstance(value, float):
+        value = repr(value)  # 0.1 -> "0.1": the number the user typed, not its binary approximation
+    try:
+        number = Decimal(value) if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise MoneyError(f"{what} must be a number, got {value!r}") from None
+    if not number.is_finite():
+        raise MoneyError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+def to_minor(amount: Decimal, what: str = "amount") -> int:
+    """Exact conversion to minor units; refuses more than ``SCALE`` decimals or more than ``MAX_UNITS``."""
+    if amount < 0:
+        raise MoneyError(f"{what} must not be negative, got {tidy(amount)}")
+    if amount > MAX_UNITS:
+        raise MoneyError(f"{what} {tidy(amount)} exceeds the largest supported value {tidy(MAX_UNITS)}")
+    minor = amount.scaleb(SCALE, CTX)
+    if minor != minor.to_integral_value():
+        raise MoneyError(f"{what} {tidy(amount)} has more than {SCALE} decimal places")
+    return int(minor)
+
+
+def from_minor(minor: int | str) -> Decimal:
+    """Minor units (int or the decimal string stored in Valkey) back to an exact Decimal."""
+    return tidy(Decimal(int(minor)).scaleb(-SCALE, CTX))
+
+
+def round_cost(price: Decimal, amount: Decimal) -> int:
+    """Cost of ``amount`` at ``price`` in quote minor units, rounded half-even."""
+    cost = CTX.multiply(price, amount).scaleb(SCALE, CTX)
+    return int(cost.to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def fee_for(cost_minor: int, rate: Decimal) -> int:
+    """Fee on a cost in minor units at ``rate``, rounded up to the next minor unit."""
+    return int(CTX.multiply(Decimal(cost_minor), rate).to_integral_value(rounding=ROUND_CEILING))
+
+
+def tidy(number: Decimal) -> Decimal:
+    """The shortest exact form: ``0.30000000`` -> ``0.3``, ``1E+2`` -> ``100``."""
+    if number == 0:
+        return Decimal(0)
+    normal = number.normalize(CTX)
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        return normal.quantize(Decimal(1), context=CTX)
+    return normal
+
+
+def significant_digits(number: Decimal) -> int:
+    return len(tidy(number).as_tuple().digits)
+
+
+def price_str(price: Decimal) -> str:
+    """The canonical string of a price, as stored and used as a sorted-set score."""
+    return format(tidy(price), "f")
+
+
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    """Whether ``value`` is an exact multiple of ``step`` (both positive)."""
+    return CTX.remainder(value, step) == 0

@@ -1,0 +1,80 @@
+"""The records Valkey stores as JSON (``{ns}:orders``, ``{ns}:trades``, ``{ns}:markets``).
+
+Every value is a string: money in integer minor units, prices as canonical decimals, times in ms. The Lua
+scripts read and write the same field names; :mod:`app.models` turns records into ccxt structures.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class OrderRecord(msgspec.Struct, forbid_unknown_fields=False):
+    """An order as stored. Fields written by the scripts are marked (lua)."""
+
+    sym: str
+    base: str
+    quote: str
+    side: str  # buy | sell
+    type: str  # market | limit
+    tif: str  # GTC | IOC | FOK | PO
+    amt: str  # ordered amount, base minor units
+    rate: str  # fee rate, decimal
+    fcur: str  # fee currency (the quote asset)
+    px: str = ""  # limit price, "" for a market order
+    cid: str = ""  # clientOrderId, "" when none
+    id: str = ""  # (lua) order id from {ns}:seq:order
+    st: str = ""  # (lua) open | closed | canceled | expired
+    ts: str = ""  # (lua) created, ms (server clock)
+    tus: str = ""  # (lua) created, µs (server clock): a stale tick only fills older orders
+    uts: str = ""  # (lua) last update, ms
+    filled: str = "0"  # base minor units filled
+    cost: str = "0"  # quote minor units, price x filled
+    fee: str = "0"  # quote minor units
+    fpx: str = ""  # fill price
+    tts: str = ""  # (lua) last trade time, ms
+    tid: str = ""  # (lua) trade id of the fill
+    role: str = ""  # (lua) taker | maker
+    ra: str = ""  # asset reserved while resting
+    res: str = "0"  # minor units still reserved (0 unless open)
+    ca: str = ""  # asset credited by the maker fill
+    cr: str = "0"  # minor units credited by the maker fill
+    mc: str = "0"  # maker fill cost (quote minor units) at the limit price
+    mf: str = "0"  # maker fill fee (quote minor units)
+
+
+class TradeRecord(msgspec.Struct, forbid_unknown_fields=False):
+    """A fill as stored (written by ``lib/fills.lua``)."""
+
+    id: str
+    oid: str
+    sym: str
+    side: str
+    type: str
+    px: str
+    amt: str  # base minor units
+    cost: str  # quote minor units
+    fee: str  # minor units of fcur
+    fcur: str
+    rate: str
+    ts: str
+    role: str  # taker | maker
+
+
+class MarketRecord(msgspec.Struct, forbid_unknown_fields=False):
+    """A market of the registry: what may be traded and with which precision and limits."""
+
+    sym: str
+    base: str
+    quote: str
+    tick: str  # price tick size
+    step: str  # amount step size
+    min_amt: str  # smallest amount
+    min_cost: str  # smallest notional (price x amount), "0" for none
+    source: str = "auto"  # auto (first price) | declared (MARKETS / MARKETS_FILE)
+
+
+order_decoder = msgspec.json.Decoder(OrderRecord)
+trade_decoder = msgspec.json.Decoder(TradeRecord)
+market_decoder = msgspec.json.Decoder(MarketRecord)
+record_encoder = msgspec.json.Encoder()

@@ -1,0 +1,179 @@
+"""The Lua transitions (``app/lua/*.lua``) and one typed wrapper per script.
+
+Scripts are package data, loaded with :mod:`importlib.resources`. A line ``--@include lib/x.lua`` is
+replaced by that file, so shared helpers are written once. :meth:`Scripts.load` sends every script to the
+server at start-up, so a broken script fails the deploy rather than the first order; the
+``register_script`` objects re-load themselves after a server restart (NOSCRIPT).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
+
+from app.errors import Code
+from app.keys import Keys
+
+_INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
+NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "reset")
+
+
+def source(name: str) -> str:
+    """The full source of ``app/lua/<name>.lua`` with its includes expanded."""
+    root = resources.files("app") / "lua"
+
+    def expand(match: re.Match[str]) -> str:
+        path = root.joinpath(*match.group(1).split("/"))
+        return f"-- {match.group(1)}\n" + path.read_text(encoding="utf-8")
+
+    return _INCLUDE.sub(expand, (root / f"{name}.lua").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResult:
+    code: Code
+    record: str
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceResult:
+    code: Code
+    free: int
+    used: int
+
+
+@dataclass(frozen=True, slots=True)
+class SettleStep:
+    filled: int
+    buy_offset: int
+    sell_offset: int
+    done: bool
+    mode: str
+    examined: int
+
+
+class Scripts:
+    """Every script of one namespace, with its keys and event settings bound."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, events_maxlen: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.maxlen = str(events_maxlen)
+        self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
+
+    async def load(self) -> None:
+        """Load every script now; a script that does not compile raises here."""
+        for script in self._scripts.values():
+            sha = await self.redis.script_load(script.script)
+            script.sha = sha
+
+    async def _call(self, name: str, keys: list[str], args: list[str], client: Redis | Pipeline | None) -> Any:
+        return await self._scripts[name](keys=keys, args=args, client=client or self.redis)
+
+    # balances ----------------------------------------------------------------------------------------
+    def _balance_keys(self) -> list[str]:
+        return [self.keys.balances, self.keys.ledger, self.keys.events]
+
+    async def deposit(self, asset: str, minor: int, max_minor: int) -> BalanceResult:
+        args = [asset, str(minor), str(max_minor), self.keys.channel, self.maxlen]
+        return _balance(await self._call("deposit", self._balance_keys(), args, None))
+
+    async def withdraw(self, asset: str, minor: int) -> BalanceResult:
+        args = [asset, str(minor), self.keys.channel, self.maxlen]
+        return _balance(await self._call("withdraw", self._balance_keys(), args, None))
+
+    async def set_balance(self, asset: str, free_minor: int, max_minor: int) -> BalanceResult:
+        args = [asset, str(free_minor), str(max_minor), self.keys.channel, self.maxlen]
+        return _balance(await self._call("set_balance", self._balance_keys(), args, None))
+
+    # orders ------------------------------------------------------------------------------------------
+    async def place_order(
+        self,
+        *,
+        symbol: str,
+        side: str,
+        mode: str,
+        record: str,
+        debit_asset: str,
+        debit: int,
+        credit_asset: str = "",
+        credit: int = 0,
+        guard: str = "",
+        dry_run: bool = False,
+        max_minor: int,
+        fill: tuple[str, int, int] = ("", 0, 0),
+    ) -> PlaceResult:
+        k = self.keys
+        keys = [
+            k.balances, k.orders, k.order_ids, k.open, k.cids, k.order_seq, k.book(symbol, side),
+            k.ticker(symbol), k.trades, k.trade_ids, k.trade_seq, k.stats, k.events,
+        ]  # fmt: skip
+        args = [
+            mode, record, debit_asset, str(debit), credit_asset, str(credit), guard, "1" if dry_run else "0",
+            k.channel, self.maxlen, str(max_minor), fill[0], str(fill[1]), str(fill[2]),
+        ]  # fmt: skip
+        code, payload = await self._call("place_order", keys, args, None)
+        return PlaceResult(Code(int(code)), payload)
+
+    async def cancel_order(self, order_id: str, symbol: str, side: str) -> PlaceResult:
+        k = self.keys
+        keys = [k.balances, k.orders, k.open, k.book(symbol, side), k.events]
+        code, payload = await self._call("cancel_order", keys, [order_id, k.channel, self.maxlen], None)
+        return PlaceResult(Code(int(code)), payload)
+
+    # ticks -------------------------------------------------------------------------------------------
+    def settle_args(
+        self,
+        symbol: str,
+        entry_id: str,
+        tick: list[str],
+        phase: str,
+        offsets: tuple[int, int],
+        chunk: int,
+        market: str,
+    ) -> tuple[list[str], list[str]]:
+        """Keys and args of one settle_tick call; ``tick`` is price, bid, ask, ts, volume, bid qty, ask qty."""
+        k = self.keys
+        keys = [
+            k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
+            k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets,
+        ]  # fmt: skip
+        args = [symbol, entry_id, *tick, phase, str(offsets[0]), str(offsets[1]), str(chunk), k.channel,
+                self.maxlen, market]  # fmt: skip
+        return keys, args
+
+    async def settle_tick(
+        self, keys: list[str], args: list[str], client: Redis | Pipeline | None = None
+    ) -> SettleStep | None:
+        """One settle_tick call; with a pipeline as ``client`` it is queued and returns None."""
+        reply = await self._call("settle_tick", keys, args, client)
+        return None if client is not None and isinstance(client, Pipeline) else settle_step(reply)
+
+    # reset -------------------------------------------------------------------------------------------
+    async def reset(self, symbols: list[str]) -> int:
+        reply = await self._call("reset", self.keys.account_keys(symbols), [self.keys.channel, self.maxlen], None)
+        return int(reply[1])
+
+
+def settle_step(reply: list[Any]) -> SettleStep:
+    code = Code(int(reply[0]))
+    if code is not Code.OK:  # settle_tick has no other code; anything else is a bug worth a loud failure
+        raise RuntimeError(f"settle_tick returned {code!r}")
+    return SettleStep(
+        filled=int(reply[1]),
+        buy_offset=int(reply[2]),
+        sell_offset=int(reply[3]),
+        done=int(reply[4]) == 1,
+        mode=str(reply[5]),
+        examined=int(reply[6]),
+    )
+
+
+def _balance(reply: list[Any]) -> BalanceResult:
+    return BalanceResult(Code(int(reply[0])), int(reply[1]), int(reply[2]))

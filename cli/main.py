@@ -1,0 +1,30 @@
+"""The ``mockx`` command: run the exchange and its pieces, trade, and watch events.
+
+Every command module imports only ``rich_click`` at the top; the service, HTTP and Valkey libraries
+are imported inside the commands, so ``mockx --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import rich_click as click
+
+from cli import commands
+
+click.rich_click.USE_MARKDOWN = False
+click.rich_click.SHOW_ARGUMENTS = True
+click.rich_click.OPTION_ENVVAR_FIRST = False
+click.rich_click.STYLE_ERRORS_SUGGESTION = "dim"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(package_name="mockx", prog_name="mockx")
+def cli() -> None:
+    """MockX: a zero-risk spot-exchange emulator for ccxt trading bots."""
+
+
+for command in commands.ALL:
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="mockx")
