@@ -1,0 +1,7 @@
+"""`mockx` commands: watch."""
+
+from __future__ import annotations
+
+import rich_click as click
+
+COMMANDS: list[click.Command] = []
