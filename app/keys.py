@@ -48,7 +48,12 @@ key                             type    contents                                
                                         25 h are deleted when a new hour starts.
 ``{ns}:heartbeat:<consumer>``   string  settlement worker liveness, JSON, with a TTL.               TTL
 ``{ns}:prices:dead``            stream  dead-lettered price entries with the reason (capped).       capped
-``{ns}:prices:stats``           hash    counters of the settlement workers (``dead``, ...).         permanent
+``{ns}:prices:stats``           hash    counters of the settlement workers (``processed``,          permanent
+                                        ``filled``, ``claimed``, ``dead``, ``dead:malformed``,
+                                        ``dead:deliveries``).
+``{ns}:prices:legacy``          hash    older price keys (``tickers:<SYMBOL>``, ``sym_<SYMBOL>``)   permanent
+                                        -> fingerprint of the values last published from them.
+``{ns}:prices:sweep``           string  name of the worker running this period's sweep.             TTL
 ==============================  ======  =========================================================  ==========
 
 The price stream itself (default ``mockx:prices``, setting ``PRICE_STREAM``) is a public contract for
@@ -156,6 +161,14 @@ class Keys:
     @property
     def worker_stats(self) -> str:
         return f"{self.tag}:prices:stats"
+
+    @property
+    def legacy_prices(self) -> str:
+        return f"{self.tag}:prices:legacy"
+
+    @property
+    def sweep_lease(self) -> str:
+        return f"{self.tag}:prices:sweep"
 
     def account_keys(self, symbols: list[str]) -> list[str]:
         """Every key ``reset.lua`` wipes, the events stream first: account state and the books of ``symbols``."""
