@@ -1,0 +1,435 @@
+"""The settlement worker: one consumer of the price stream's consumer group.
+
+It runs the four phases of a stream consumer:
+
+1. create the group (from the first entry of the stream; only ``BUSYGROUP`` is ignored);
+2. drain its own pending entries (id ``0``), so a restarted replica first finishes what it held;
+3. ``XREADGROUP >`` with ``BLOCK`` below the socket timeout, many entries per call;
+4. every ``claim_every`` seconds, an ``XAUTOCLAIM`` pass over entries idle longer than ``claim_idle_ms`` in
+   any consumer (a dead replica), keeping its cursor between passes. An entry delivered more than
+   ``max_deliveries`` times goes to the dead-letter stream instead of being applied again.
+
+A batch is applied with one pipeline holding the first ``settle_tick`` call of every tick; the few ticks
+that cross more than one chunk of orders are finished one by one, then the whole batch is acknowledged.
+Ticks are idempotent (see ``app/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
+nothing twice, and two workers give the result of applying every tick once in stream order.
+
+A malformed entry is dead-lettered, acknowledged and counted at once. Every ``TICK_LOOP_SEC`` one worker
+(whoever takes the sweep lease) publishes prices written to the older keys and re-checks resting orders
+against the latest prices. Each worker keeps a heartbeat key with a TTL; ``mockx worker --check`` reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from app.exchange import Exchange
+from app.prices.legacy import publish_legacy_prices
+from app.prices.retry import TRANSIENT, retrying
+from app.scripts import settle_step
+from app.settings import Settings
+from app.ticks import MalformedTick, Tick, parse_tick
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[str, dict[str, str]]
+
+DEAD_LETTERS_MAXLEN = 10_000
+_CLAIM_ROUNDS = 10  # XAUTOCLAIM calls per pass at most; the cursor carries the rest to the next pass
+_FAILING_AFTER = 3  # consecutive batches in which every tick failed before the heartbeat says unhealthy
+
+
+def default_name() -> str:
+    """The stable consumer name of this replica: its host name (a container's host name is its id)."""
+    return socket.gethostname() or "worker"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """How one worker consumes. ``block_ms`` must stay below the client's socket timeout."""
+
+    name: str = field(default_factory=default_name)
+    group: str = "settlement"
+    batch: int = 500
+    block_ms: int = 1000
+    claim_idle_ms: int = 30_000
+    claim_every: float = 5.0
+    max_deliveries: int = 5
+    heartbeat_every: float = 5.0
+    heartbeat_ttl: float = 15.0
+    burst: bool = False
+    sweep: bool = True
+
+    def check(self, settings: Settings) -> None:
+        """Raise ValueError naming the first option that cannot work with ``settings``."""
+        timeout_ms = int(settings.redis_timeout * 1000)
+        if not self.name or any(c.isspace() for c in self.name):
+            raise ValueError(f"worker name must be non-empty without spaces, got {self.name!r}")
+        if not 1 <= self.batch <= 10_000:
+            raise ValueError(f"batch must be between 1 and 10000, got {self.batch}")
+        if not 1 <= self.block_ms < timeout_ms:
+            raise ValueError(
+                f"block must be at least 1 ms and below the socket timeout "
+                f"(REDIS_TIMEOUT = {timeout_ms} ms), got {self.block_ms} ms"
+            )
+        if self.claim_idle_ms < 1 or self.claim_every <= 0:
+            raise ValueError("claim idle time and claim interval must be positive")
+        if self.max_deliveries < 1:
+            raise ValueError(f"max deliveries must be at least 1, got {self.max_deliveries}")
+        if not 0 < self.heartbeat_every < self.heartbeat_ttl:
+            raise ValueError("the heartbeat interval must be positive and shorter than its TTL")
+
+
+class Heartbeat(msgspec.Struct, frozen=True):
+    """The value of ``{ns}:heartbeat:<name>`` (JSON); times in ms since the epoch."""
+
+    name: str
+    pid: int
+    host: str
+    group: str
+    stream: str
+    started: int
+    last_beat: int
+    healthy: bool
+    processed: int = 0
+    filled: int = 0
+    claimed: int = 0
+    dead: int = 0
+    errors: int = 0
+    last_id: str = ""
+    last_error: str = ""
+
+
+heartbeat_encoder = msgspec.json.Encoder()
+heartbeat_decoder = msgspec.json.Decoder(Heartbeat)
+_fields_encoder = msgspec.json.Encoder()
+
+
+@dataclass(slots=True)
+class Counters:
+    """What this worker did since it started."""
+
+    processed: int = 0
+    filled: int = 0
+    claimed: int = 0
+    dead: int = 0
+    errors: int = 0
+    last_id: str = ""
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _DeadLetter:
+    entry_id: str
+    fields: dict[str, str]
+    reason: str
+    kind: str  # malformed | deliveries
+
+
+class Worker:
+    """One settlement worker. ``run()`` returns when ``stop`` is set, or in burst mode when drained."""
+
+    def __init__(self, exchange: Exchange, options: WorkerOptions, stop: asyncio.Event | None = None) -> None:
+        options.check(exchange.settings)
+        self.ex = exchange
+        self.redis: Redis = exchange.redis
+        self.keys = exchange.keys
+        self.settings = exchange.settings
+        self.stream = exchange.settings.price_stream
+        self.opts = options
+        self.stop = stop or asyncio.Event()
+        self.counters = Counters()
+        self._started = _now_ms()
+        self._claim_cursor = "0-0"
+        self._next_beat = 0.0
+        self._next_claim = 0.0
+        self._next_sweep = 0.0
+        self._failing = 0
+
+    # the loop ------------------------------------------------------------------------------------------
+    async def run(self) -> Counters:
+        name = self.opts.name
+        await retrying(self._session, what=f"worker {name}", stop=self.stop)
+        with contextlib.suppress(*TRANSIENT):
+            await self.redis.delete(self.keys.heartbeat(name))
+        c = self.counters
+        log.info(
+            "worker %s stopped: %d ticks applied, %d fills, %d claimed, %d dead-lettered",
+            name, c.processed, c.filled, c.claimed, c.dead,
+        )  # fmt: skip
+        return c
+
+    async def _session(self) -> None:
+        """One connection's worth of work; a transient error restarts it from phase 1."""
+        await self._create_group()
+        await self._beat(force=True)
+        await self._drain_own()
+        if self.opts.burst:
+            await self._burst()
+            return
+        log.info(
+            "worker %s consuming %s in group %s (batch %d, block %d ms)",
+            self.opts.name, self.stream, self.opts.group, self.opts.batch, self.opts.block_ms,
+        )  # fmt: skip
+        while not self.stop.is_set():
+            entries = await self._read(">", block=self.opts.block_ms)
+            if entries:
+                await self._handle(entries, pending=False)
+            await self._periodic()
+
+    async def _create_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.opts.group, id="0", mkstream=True)
+            log.info("created consumer group %s on %s", self.opts.group, self.stream)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _read(self, start: str, block: int | None = None) -> list[Entry]:
+        try:
+            reply: Any = await self.redis.xreadgroup(
+                self.opts.group, self.opts.name, {self.stream: start}, count=self.opts.batch, block=block
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("consumer group %s on %s vanished; creating it again", self.opts.group, self.stream)
+            await self._create_group()
+            return []
+        return cast("list[Entry]", reply[0][1]) if reply else []
+
+    async def _drain_own(self) -> None:
+        """Phase 2: entries this consumer name received before and never acknowledged."""
+        start = "0"
+        while not self.stop.is_set():
+            entries = await self._read(start)
+            if not entries:
+                return
+            log.info("worker %s: finishing %d entries it held before", self.opts.name, len(entries))
+            await self._handle(entries, pending=True)
+            start = entries[-1][0]
+            await self._beat()
+
+    async def _burst(self) -> None:
+        """Drain everything there is (new entries, then idle ones of others), then return."""
+        if self.opts.sweep:
+            await self._sweep(lease=False)
+        while not self.stop.is_set():
+            entries = await self._read(">")
+            if entries:
+                await self._handle(entries, pending=False)
+                await self._beat()
+                continue
+            if not await self._claim():
+                return
+
+    async def _periodic(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_claim:
+            self._next_claim = now + self.opts.claim_every
+            await self._claim()
+        if self.opts.sweep and now >= self._next_sweep:
+            self._next_sweep = now + self.settings.tick_loop_sec
+            await self._sweep(lease=True)
+        await self._beat()
+
+    async def _claim(self) -> int:
+        """Phase 4: take over entries idle too long in any consumer; returns how many were handled."""
+        handled = 0
+        for _ in range(_CLAIM_ROUNDS):
+            cursor, entries, deleted = await self.redis.xautoclaim(
+                self.stream,
+                self.opts.group,
+                self.opts.name,
+                min_idle_time=self.opts.claim_idle_ms,
+                start_id=self._claim_cursor,
+                count=self.opts.batch,
+            )
+            self._claim_cursor = cursor
+            if deleted:
+                log.warning(
+                    "%d pending entries were trimmed from %s before being applied", len(deleted), self.stream
+                )
+            if entries:
+                log.info("worker %s claimed %d entries idle for over %d ms", self.opts.name, len(entries),
+                         self.opts.claim_idle_ms)  # fmt: skip
+                self.counters.claimed += len(entries)
+                await self.redis.hincrby(self.keys.worker_stats, "claimed", len(entries))
+                await self._handle(entries, pending=True)
+                handled += len(entries)
+            if cursor == "0-0":
+                break
+        return handled
+
+    # one batch -----------------------------------------------------------------------------------------
+    async def _handle(self, entries: list[Entry], *, pending: bool) -> None:
+        """Apply a batch of entries and acknowledge what is done; failures stay pending for a retry."""
+        deliveries = await self._deliveries(entries) if pending else {}
+        ack: list[str] = []
+        dead: list[_DeadLetter] = []
+        ticks: list[tuple[str, Tick]] = []
+        for entry_id, fields in entries:
+            if not fields:  # deleted or trimmed while it was pending
+                ack.append(entry_id)
+                continue
+            times = deliveries.get(entry_id, 1)
+            if times > self.opts.max_deliveries:
+                reason = (
+                    f"delivered {times} times without being acknowledged (limit {self.opts.max_deliveries})"
+                )
+                dead.append(_DeadLetter(entry_id, fields, reason, "deliveries"))
+                continue
+            try:
+                ticks.append((entry_id, parse_tick(fields, entry_id)))
+            except MalformedTick as exc:
+                dead.append(_DeadLetter(entry_id, fields, str(exc), "malformed"))
+        applied, filled = await self._settle(ticks) if ticks else ([], 0)
+        self._failing = self._failing + 1 if ticks and not applied else 0
+        await self._acknowledge(ack + applied, dead, len(applied), filled)
+        c = self.counters
+        c.processed += len(applied)
+        c.filled += filled
+        c.dead += len(dead)
+        c.last_id = entries[-1][0]
+
+    async def _settle(self, ticks: list[tuple[str, Tick]]) -> tuple[list[str], int]:
+        """The first settle call of every tick in one pipeline, then the rest of the unfinished ones."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id, tick in ticks:
+                keys, args = self.ex.settle_call_args(entry_id, tick, "first", (0, 0))
+                await self.ex.scripts.settle_tick(keys, args, client=pipe)
+            replies = await pipe.execute(raise_on_error=False)
+        applied: list[str] = []
+        filled = 0
+        for (entry_id, tick), reply in zip(ticks, replies, strict=True):
+            try:
+                if isinstance(reply, Exception):
+                    raise reply
+                first = settle_step(reply)
+                result = await self.ex.finish_tick(entry_id, tick, first)
+            except TRANSIENT:
+                raise
+            except Exception as exc:  # one bad tick must not stop the others; it stays pending
+                self._failed(entry_id, exc)
+                continue
+            applied.append(entry_id)
+            filled += result.filled
+        return applied, filled
+
+    async def _acknowledge(
+        self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int
+    ) -> None:
+        """Dead letters, counters and XACK in one round trip; XACK last, so a crash only repeats work."""
+        stats = self.keys.worker_stats
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for d in dead:
+                pipe.xadd(
+                    self.keys.dead_letters,
+                    {
+                        "entry": d.entry_id,
+                        "stream": self.stream,
+                        "reason": d.reason,
+                        "consumer": self.opts.name,
+                        "fields": _fields_encoder.encode(d.fields).decode(),
+                    },
+                    maxlen=DEAD_LETTERS_MAXLEN,
+                    approximate=True,
+                )
+                pipe.hincrby(stats, f"dead:{d.kind}", 1)
+            if dead:
+                pipe.hincrby(stats, "dead", len(dead))
+            if processed:
+                pipe.hincrby(stats, "processed", processed)
+            if filled:
+                pipe.hincrby(stats, "filled", filled)
+            ids = ack + [d.entry_id for d in dead]
+            if ids:
+                pipe.xack(self.stream, self.opts.group, *ids)
+            if len(pipe):
+                await pipe.execute()
+        for d in dead:
+            log.warning("dead-lettered price entry %s: %s", d.entry_id, d.reason)
+
+    async def _deliveries(self, entries: list[Entry]) -> dict[str, int]:
+        """How many times each pending entry was delivered (XPENDING of this consumer)."""
+        rows = await self.redis.xpending_range(
+            self.stream,
+            self.opts.group,
+            min=entries[0][0],
+            max=entries[-1][0],
+            count=2 * len(entries) + self.opts.batch,
+            consumername=self.opts.name,
+        )
+        return {str(row["message_id"]): int(row["times_delivered"]) for row in rows}
+
+    def _failed(self, entry_id: str, exc: BaseException) -> None:
+        self.counters.errors += 1
+        self.counters.last_error = f"{entry_id}: {type(exc).__name__}: {exc}"
+        log.error("price entry %s failed and stays pending for a retry: %s", entry_id, exc, exc_info=exc)
+
+    # sweep and liveness --------------------------------------------------------------------------------
+    async def _sweep(self, *, lease: bool) -> None:
+        """Publish prices written to the older keys, then re-check resting orders at the latest prices."""
+        if lease:
+            px = max(1, int(self.settings.tick_loop_sec * 900))
+            if not await self.redis.set(self.keys.sweep_lease, self.opts.name, nx=True, px=px):
+                return
+        published = await publish_legacy_prices(self.redis, self.keys, self.settings)
+        filled = await self.ex.sweep()
+        if published or filled:
+            log.info("sweep: %d prices picked up from older keys, %d orders filled", published, filled)
+
+    async def _beat(self, *, force: bool = False) -> None:
+        now = asyncio.get_running_loop().time()
+        if not force and now < self._next_beat:
+            return
+        self._next_beat = now + self.opts.heartbeat_every
+        c = self.counters
+        beat = Heartbeat(
+            name=self.opts.name,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            group=self.opts.group,
+            stream=self.stream,
+            started=self._started,
+            last_beat=_now_ms(),
+            healthy=self._failing < _FAILING_AFTER,
+            processed=c.processed,
+            filled=c.filled,
+            claimed=c.claimed,
+            dead=c.dead,
+            errors=c.errors,
+            last_id=c.last_id,
+            last_error=c.last_error,
+        )
+        await self.redis.set(
+            self.keys.heartbeat(self.opts.name),
+            heartbeat_encoder.encode(beat),
+            px=int(self.opts.heartbeat_ttl * 1000),
+        )
+
+
+async def serve(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> Counters:
+    """Open the exchange (waiting for Valkey if it is not up yet) and run one worker until ``stop``."""
+    ex = await retrying(lambda: Exchange.open(settings), what=f"worker {options.name}", stop=stop)
+    if ex is None:
+        return Counters()
+    try:
+        return await Worker(ex, options, stop).run()
+    finally:
+        await ex.close()
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
