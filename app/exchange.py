@@ -474,6 +474,10 @@ class Exchange:
             raise InvalidOrder(f"amount {price_str(amount)} is below the minimum {market.min_amt} of {market.sym}")
 
     def _check_notional(self, cost_minor: int, market: MarketRecord) -> None:
+        if cost_minor <= 0:
+            raise InvalidOrder(
+                f"the order's value rounds to 0 {market.quote} (below 0.00000001): increase the amount or the price"
+            )
         minimum = Decimal(market.min_cost)
         if minimum and from_minor(cost_minor) < minimum:
             raise InvalidOrder(
@@ -565,7 +569,9 @@ class Exchange:
         records = await self._scan(self.keys.trade_ids, self.keys.trades, trade_decoder.decode, keep, since, limit)
         return [Trade.from_record(t) for t in records]
 
-    async def _scan(self, index: str, store: str, decode: Any, keep: Any, since: int | None, limit: int | None) -> list[Any]:
+    async def _scan(
+        self, index: str, store: str, decode: Any, keep: Any, since: int | None, limit: int | None
+    ) -> list[Any]:
         """Newest-first pages of an id index, filtered, until ``limit`` matches; returned oldest first."""
         if limit is not None and limit <= 0:
             raise BadRequest("limit must be positive")

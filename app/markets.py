@@ -17,7 +17,15 @@ from pathlib import Path
 import msgspec
 
 from app.errors import BadSymbol
-from app.money import PRICE_DIGITS, QUANTUM, MoneyError, is_multiple, parse_decimal, price_str, significant_digits
+from app.money import (
+    PRICE_DIGITS,
+    QUANTUM,
+    MoneyError,
+    is_multiple,
+    parse_decimal,
+    price_str,
+    significant_digits,
+)
 from app.records import MarketRecord
 
 _SYMBOL = re.compile(r"^([A-Z0-9]{1,20})/([A-Z0-9]{1,20})$")

@@ -23,6 +23,9 @@ MINOR_PER_UNIT = 10**SCALE
 MAX_UNITS = Decimal(10) ** 10
 MAX_MINOR = int(MAX_UNITS) * MINOR_PER_UNIT
 PRICE_DIGITS = 15
+# No amount, price or rate is anywhere near 10**40 or 10**-40: beyond, a number is refused when parsed, so
+# no later arithmetic (remainders, quantizing) can overflow the context.
+MAX_EXPONENT = 40
 
 # Plenty of digits: products of two bounded decimals are always exact before we round them.
 CTX = Context(prec=60)
@@ -44,6 +47,8 @@ def parse_decimal(value: object, what: str = "amount") -> Decimal:
         raise MoneyError(f"{what} must be a number, got {value!r}") from None
     if not number.is_finite():
         raise MoneyError(f"{what} must be a finite number, got {value!r}")
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise MoneyError(f"{what} {number} is out of range")
     return number
 
 

@@ -18,6 +18,7 @@ Returns {code, order record JSON or ""}:
 Events: order.canceled, balance.changed.
 ]]
 
+--@include lib/uint.lua
 --@include lib/events.lua
 --@include lib/fills.lua
 
@@ -30,7 +31,7 @@ local o = cjson.decode(raw)
 if o.st ~= 'open' then return {6, raw} end
 
 local res = o.res
-redis.call('HINCRBY', balances, o.ra .. ':used', '-' .. res)
+redis.call('HINCRBY', balances, o.ra .. ':used', uint_neg(res))
 redis.call('HINCRBY', balances, o.ra .. ':free', res)
 redis.call('ZREM', book, id)
 redis.call('ZREM', open, id)

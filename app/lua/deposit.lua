@@ -32,4 +32,4 @@ redis.call('HINCRBY', balances, asset .. ':used', 0)
 redis.call('HINCRBY', ledger, asset .. ':deposited', amount)
 emit(events, channel, maxlen, 'balance.changed', balance_data(balances, {asset}))
 v = redis.call('HMGET', balances, asset .. ':free', asset .. ':used')
-return {0, v[1], v[2]}
+return {0, uint_norm(v[1]), uint_norm(v[2])}

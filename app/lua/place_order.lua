@@ -93,7 +93,7 @@ redis.call('ZADD', order_ids, id, id)
 if mode == 'rest' then
   o.st = 'open'
   o.res = debit
-  redis.call('HINCRBY', balances, da .. ':free', '-' .. debit)
+  redis.call('HINCRBY', balances, da .. ':free', uint_neg(debit))
   redis.call('HINCRBY', balances, da .. ':used', debit)
   redis.call('ZADD', book, o.px, id)
   redis.call('ZADD', open, id, id)
@@ -122,7 +122,7 @@ o.fpx = fill_px
 o.filled = o.amt
 o.cost = fill_cost
 o.fee = fill_fee
-redis.call('HINCRBY', balances, da .. ':free', '-' .. debit)
+redis.call('HINCRBY', balances, da .. ':free', uint_neg(debit))
 redis.call('HINCRBY', balances, ca .. ':free', credit)
 local trade = record_trade(trades, trade_ids, trade_seq, o, now_ms, now_ms, 'taker')
 local prefix = o.sym .. ':' .. o.side .. ':'

@@ -214,7 +214,7 @@ end
 
 if #touched > 0 then
   for _, asset in ipairs(touched) do
-    if used_out[asset] then redis.call('HINCRBY', balances, asset .. ':used', '-' .. used_out[asset]) end
+    if used_out[asset] then redis.call('HINCRBY', balances, asset .. ':used', uint_neg(used_out[asset])) end
     if free_in[asset] then redis.call('HINCRBY', balances, asset .. ':free', free_in[asset]) end
   end
   emit(events, channel, maxlen, 'balance.changed', balance_data(balances, touched))

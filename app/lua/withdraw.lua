@@ -26,8 +26,8 @@ local v = redis.call('HMGET', balances, asset .. ':free', asset .. ':used')
 if uint_cmp(v[1], amount) < 0 then
   return {1, uint_norm(v[1]), uint_norm(v[2])}
 end
-redis.call('HINCRBY', balances, asset .. ':free', '-' .. amount)
+redis.call('HINCRBY', balances, asset .. ':free', uint_neg(amount))
 redis.call('HINCRBY', ledger, asset .. ':withdrawn', amount)
 emit(events, channel, maxlen, 'balance.changed', balance_data(balances, {asset}))
 v = redis.call('HMGET', balances, asset .. ':free', asset .. ':used')
-return {0, v[1], v[2]}
+return {0, uint_norm(v[1]), uint_norm(v[2])}

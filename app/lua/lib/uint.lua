@@ -9,6 +9,13 @@ local function uint_norm(a)
   return s
 end
 
+-- The increment that takes `a` away, for HINCRBY ("-0" is not an integer to Valkey).
+local function uint_neg(a)
+  a = uint_norm(a)
+  if a == '0' then return '0' end
+  return '-' .. a
+end
+
 -- -1, 0 or 1 as a < b, a == b, a > b.
 local function uint_cmp(a, b)
   a = uint_norm(a); b = uint_norm(b)
