@@ -1,0 +1,155 @@
+"""The Litestar application: ``create_app()`` wires settings, the Exchange, auth, errors and the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler, Guard
+
+from app import __version__
+from app.api.auth import HEADER, PUBLIC, api_key_guard
+from app.api.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
+from app.api.errors import EXCEPTION_HANDLERS, UNAVAILABLE
+from app.api.events import EventHub
+from app.api.routes.admin import AdminController
+from app.api.routes.events import EventController
+from app.api.routes.market import MarketController
+from app.api.routes.orders import OrderController, TradeController
+from app.api.routes.overview import OverviewController
+from app.api.routes.portfolio import BalanceController
+from app.api.schemas import Liveness
+from app.exchange import Exchange
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCHEMA_PATH = "/schema"
+STARTUP_WAIT_SECONDS = 30.0
+DESCRIPTION = """\
+MockX: a zero-risk spot exchange for ccxt trading bots. Orders, trades, balances, tickers and markets are
+ccxt unified structures; every number is an exact decimal JSON number. Money in request bodies may be a
+JSON number or a string. Errors are `{"error": {"code": <ccxt exception name>, "message": <sentence>}}`.
+Every route except `GET /livez` needs the `x-api-key` header (unless the server runs with TEST_ENV=true).
+"""
+
+
+@get("/livez", opt=PUBLIC, tags=["Health"], cache_control=None)
+async def livez() -> Liveness:
+    """Liveness for container probes: the process answers. Public; reveals nothing."""
+    return Liveness()
+
+
+@get(["/docs", "/redoc"], include_in_schema=False)
+async def docs_redirect(request: Any) -> Redirect:
+    target = "swagger" if request.url.path.rstrip("/").endswith("/docs") else "redoc"
+    return Redirect(f"{SCHEMA_PATH}/{target}")
+
+
+def _exchange(state: State) -> Exchange:
+    exchange: Exchange = state.exchange
+    return exchange
+
+
+def _hub(state: State) -> EventHub:
+    hub: EventHub = state.hub
+    return hub
+
+
+async def _open(settings: Settings) -> Exchange:
+    """Open the Exchange, waiting (with backoff) for a Valkey that is still starting."""
+    deadline = time.monotonic() + STARTUP_WAIT_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            return await Exchange.open(settings)
+        except UNAVAILABLE as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("Valkey is not reachable yet (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
+def create_app(settings: Settings | None = None, exchange: Exchange | None = None) -> Litestar:
+    """The MockX API. Pass an open ``exchange`` to share it (the caller closes it); otherwise the app
+    opens one from ``settings`` (default: the environment) at start-up and closes it at shutdown.
+
+    Raises :class:`app.settings.SettingsError` outside TEST_ENV when the API key is empty or a placeholder.
+    """
+    if settings is None:
+        settings = exchange.settings if exchange is not None else Settings.from_env()
+    settings.require_api_key()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        ex = exchange if exchange is not None else await _open(settings)
+        hub = EventHub(ex.url, ex.keys.events, timeout=settings.redis_timeout)
+        app.state.exchange, app.state.hub = ex, hub
+        try:
+            yield
+        finally:
+            await hub.close()
+            if exchange is None:
+                await ex.close()
+
+    handlers: list[ControllerRouterHandler] = [
+        livez,
+        MarketController,
+        BalanceController,
+        OrderController,
+        TradeController,
+        OverviewController,
+        AdminController,
+        EventController,
+    ]
+    guards: list[Guard] = []
+    openapi: OpenAPIConfig | None = None
+    if settings.test_env:
+        handlers.append(docs_redirect)
+        openapi = _openapi_config()
+    else:
+        guards.append(api_key_guard(settings.api_key))
+
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        dependencies={
+            "exchange": Provide(_exchange, sync_to_thread=False),
+            "hub": Provide(_hub, sync_to_thread=False),
+        },
+        guards=guards,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ExactRequest,
+        response_class=ExactResponse,
+        plugins=[DecimalSchemaPlugin()],
+        openapi_config=openapi,
+        logging_config=None,
+        state=State({"settings": settings}),
+    )
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="MockX",
+        version=__version__,
+        description=DESCRIPTION,
+        path=SCHEMA_PATH,
+        render_plugins=[SwaggerRenderPlugin(path="/swagger"), RedocRenderPlugin(path="/redoc")],
+        components=Components(
+            security_schemes={"apiKey": SecurityScheme(type="apiKey", name=HEADER, security_scheme_in="header")}
+        ),
+        security=[{"apiKey": []}],
+        use_handler_docstrings=True,
+    )

@@ -1,0 +1,35 @@
+"""API-key authentication: the ``x-api-key`` header, compared in constant time, on every route but one.
+
+A route opts out with ``opt={"public": True}`` (only the liveness probe does). With ``TEST_ENV=true``
+no guard is installed at all.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from app.errors import AuthenticationError
+
+HEADER = "x-api-key"
+PUBLIC = {"public": True}
+
+
+def api_key_guard(api_key: str) -> Guard:
+    """A guard accepting only requests whose ``x-api-key`` header equals ``api_key``."""
+    expected = api_key.encode()
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        if handler.opt.get("public"):
+            return
+        given = connection.headers.get(HEADER)
+        if given is None:
+            raise AuthenticationError(f"missing {HEADER} header: send the API key in it")
+        if not hmac.compare_digest(given.encode(), expected):
+            raise AuthenticationError(f"invalid {HEADER}: the API key does not match")
+
+    return guard

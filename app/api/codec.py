@@ -1,0 +1,65 @@
+"""Exact numbers through HTTP: request bodies decoded with Decimal, responses encoded as exact JSON numbers.
+
+Litestar's defaults are lossy for money: request JSON is decoded with floats (``0.1`` becomes the double
+nearest to it) and a ``Decimal`` is encoded as a string, or as a float through its type encoders. The
+pieces here fix both, and make the OpenAPI schema describe a ``Decimal`` as what it is on the wire, a
+``number``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.serialization import default_serializer
+from litestar.types import Empty, Serializer
+from litestar.typing import FieldDefinition
+
+from app.errors import BadRequest
+
+#: Request JSON: every non-integer number is decoded from its text straight into a Decimal.
+body_decoder = msgspec.json.Decoder(float_hook=Decimal)
+#: Response JSON: a Decimal prints as the exact number it is (``0.3``, never ``0.30000000000000004``).
+json_encoder = msgspec.json.Encoder(enc_hook=default_serializer, decimal_format="number")
+
+
+class ExactRequest(Request[Any, Any, Any]):
+    """A request whose JSON body keeps every number exact, and whose bad JSON is a clean 400."""
+
+    __slots__ = ()
+
+    async def json(self) -> Any:
+        if self._json is Empty:
+            cached = self._connection_state.json
+            if cached is Empty:
+                body = await self.body()
+                try:
+                    cached = body_decoder.decode(body or b"null")
+                except msgspec.DecodeError as exc:
+                    raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+                self._connection_state.json = cached
+            self._json = cached
+        return self._json
+
+
+class ExactResponse(Response[Any]):
+    """Every JSON response, with Decimals as exact JSON numbers."""
+
+    def render(self, content: Any, media_type: str, enc_hook: Serializer = default_serializer) -> bytes:
+        if media_type.startswith("application/json") and not isinstance(content, bytes | str):
+            return json_encoder.encode(content)
+        return super().render(content, media_type, enc_hook)
+
+
+class DecimalSchemaPlugin(OpenAPISchemaPlugin):
+    """Document ``Decimal`` as an OpenAPI ``number`` (Litestar's default says ``string``)."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return field_definition.annotation is Decimal
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        return Schema(type=OpenAPIType.NUMBER)

@@ -1,0 +1,130 @@
+"""One map from every failure to one JSON shape: ``{"error": {"code": <ccxt name>, "message": <sentence>}}``.
+
+Domain errors (:mod:`app.errors`) carry their ccxt name and HTTP status. Framework errors (validation,
+unknown route, wrong method, body too large) become ``BadRequest`` / ``NotSupported`` with their 4xx.
+A Valkey that cannot be reached is a 503 ``ExchangeNotAvailable`` at once (the client has short
+timeouts and the pool reconnects by itself, so the next request after Valkey returns succeeds).
+Anything else is a bug: logged with its traceback, answered 500 without details.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from app.api.codec import ExactResponse
+from app.errors import ExchangeError
+
+log = logging.getLogger(__name__)
+
+#: ccxt's name for a framework-level HTTP status.
+_HTTP_CODES = {
+    400: "BadRequest",
+    401: "AuthenticationError",
+    403: "PermissionDenied",
+    404: "NotSupported",
+    405: "NotSupported",
+    413: "BadRequest",
+    415: "BadRequest",
+    429: "RateLimitExceeded",
+    503: "ExchangeNotAvailable",
+}
+#: Store errors that mean "the exchange is not available right now", not "the request was wrong".
+UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OutOfMemoryError)
+
+
+class ErrorDetail(msgspec.Struct, frozen=True):
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """Every error the API returns."""
+
+    error: ErrorDetail
+
+
+def error_response(status: int, code: str, message: str) -> Response[Any]:
+    return ExactResponse(ErrorBody(ErrorDetail(code, message)), status_code=status)
+
+
+def on_exchange_error(_: Request[Any, Any, Any], exc: ExchangeError) -> Response[Any]:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    problems = [_problem(item) for item in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(item, dict)]
+    detail = "; ".join(problems) or exc.detail
+    return error_response(400, "BadRequest", f"invalid request to {request.method} {request.url.path}: {detail}")
+
+
+def _problem(item: dict[str, Any]) -> str:
+    """One validation failure as words: where (body field, query or path parameter, header) and what."""
+    key = str(item.get("key") or "")
+    source = getattr(item.get("source"), "value", item.get("source")) or ""
+    text = str(item.get("message") or "invalid value").rstrip(".")
+    if source == "body":
+        if key in ("", "data"):
+            return "a JSON object body is required" if text == "'data'" else f"body: {text}"
+        return f"body field {key!r}: {text}"
+    if key:
+        return f"{source} parameter {key!r}: {text}" if source else f"{key!r}: {text}"
+    return text
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "BadRequest" if status < 500 else "ExchangeError")
+    if status == 404:
+        message = f"there is no endpoint {request.url.path}: see the API overview for the routes"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = exc.detail or "the request was refused"
+    if status >= 500:
+        log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
+    return error_response(status, code, message)
+
+
+def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("Valkey is not available (%s %s): %s", request.method, request.url.path, exc)
+    return error_response(
+        503, "ExchangeNotAvailable", "the exchange's state store (Valkey) is not reachable right now; retry shortly"
+    )
+
+
+def on_bug(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "ExchangeError", "internal error: the request failed on the server side")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ExchangeError: on_exchange_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    **dict.fromkeys(UNAVAILABLE, on_unavailable),
+    Exception: on_bug,
+}
+
+
+def responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI docs for the error statuses a route can answer (all of them share :class:`ErrorBody`)."""
+    described = {
+        400: "Bad input: the code names the ccxt error class (BadRequest, BadSymbol, InvalidOrder, ...)",
+        401: "Missing or wrong x-api-key (AuthenticationError)",
+        404: "Not found (OrderNotFound, ...)",
+        409: "Conflict (DuplicateOrderId)",
+        503: "Valkey is not reachable (ExchangeNotAvailable)",
+    }
+    return {
+        s: ResponseSpec(data_container=ErrorBody, description=described[s], generate_examples=False)
+        for s in (*statuses, 401, 503)
+    }

@@ -1,0 +1,261 @@
+"""Live events over HTTP: Server-Sent Events and a WebSocket twin, both served from the capped events stream.
+
+Every state change is an entry of ``{ns}:events`` (the entry id is the event id). A client reads the
+stream from its own cursor with ``XRANGE`` (non-blocking, so a client holds no Valkey connection while it
+waits); one :class:`EventHub` per process does the only blocking ``XREAD`` and wakes the clients when
+new entries arrive. A client that reconnects with ``Last-Event-ID`` continues from that id, so it misses
+nothing the stream still holds and sees nothing twice.
+
+Event payloads leave in ccxt shape (orders, trades, balances, tickers, markets) with exact numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from app.api.errors import UNAVAILABLE
+from app.errors import BadRequest
+from app.models import BalanceRow, Market, Order, Trade, iso8601
+from app.money import MAX_UNITS, from_minor, tidy
+from app.records import MarketRecord, OrderRecord, TradeRecord
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+_TYPE = re.compile(r"^[a-z_]{1,32}(\.[a-z_*]{1,32})?\*?$")
+_PAGE = 500
+_BLOCK_MS = 1000
+
+
+class OrderEventData(msgspec.Struct):
+    order: OrderRecord
+    trade: TradeRecord | None = None
+
+
+class MinorRow(msgspec.Struct):
+    free: str = "0"
+    used: str = "0"
+
+
+class BalanceEventData(msgspec.Struct):
+    assets: dict[str, MinorRow]
+
+
+class MarketEventData(msgspec.Struct):
+    market: MarketRecord
+
+
+class Event(msgspec.Struct, frozen=True):
+    """One event as clients receive it: the stream entry id, the type and a ccxt-shaped payload."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+
+
+_order_data = msgspec.json.Decoder(OrderEventData)
+_balance_data = msgspec.json.Decoder(BalanceEventData)
+_market_data = msgspec.json.Decoder(MarketEventData)
+_any_data = msgspec.json.Decoder(dict[str, Any])
+
+
+def _number(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    return tidy(Decimal(str(value)))
+
+
+def convert(entry_id: str, etype: str, raw: str, fee_rate: Decimal) -> tuple[Event, str | None]:
+    """A stream entry as an :class:`Event`, and the symbol it concerns (None: not symbol-specific)."""
+    if etype.startswith("order."):
+        o = _order_data.decode(raw)
+        order = Order.from_record(o.order, o.trade)
+        data: dict[str, Any] = {"order": order}
+        if o.trade is not None:
+            data["trade"] = Trade.from_record(o.trade)
+        return Event(entry_id, etype, data), order.symbol
+    if etype == "balance.changed":
+        b = _balance_data.decode(raw)
+        rows = {
+            a: BalanceRow(free=from_minor(r.free), used=from_minor(r.used), total=from_minor(int(r.free) + int(r.used)))
+            for a, r in b.assets.items()
+        }
+        return Event(entry_id, etype, {"assets": rows}), None
+    if etype == "ticker.updated":
+        t = _any_data.decode(raw)
+        ts = int(t["ts"]) if str(t.get("ts") or "").isdigit() else None
+        ticker = {
+            "symbol": t.get("symbol"),
+            "timestamp": ts,
+            "datetime": iso8601(ts),
+            "last": _number(t.get("last")),
+            "close": _number(t.get("last")),
+            "bid": _number(t.get("bid")),
+            "ask": _number(t.get("ask")),
+            "bidVolume": _number(t.get("bidVolume")),
+            "askVolume": _number(t.get("askVolume")),
+            "baseVolume": _number(t.get("volume")),
+        }
+        return Event(entry_id, etype, {"ticker": ticker}), t.get("symbol")
+    if etype == "market.created":
+        m = _market_data.decode(raw).market
+        return Event(entry_id, etype, {"market": Market.from_record(m, fee_rate, MAX_UNITS)}), m.sym
+    return Event(entry_id, etype, _any_data.decode(raw) if raw else {}), None
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events a client wants: types (exact, ``order.*`` or ``order``) and one symbol."""
+
+    types: tuple[str, ...] = ()
+    symbol: str | None = None
+
+    @classmethod
+    def parse(cls, types: str | None, symbol: str | None) -> EventFilter:
+        wanted: list[str] = []
+        for part in (types or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not _TYPE.match(part):
+                raise BadRequest(f"types: {part!r} is not an event type (like order.filled, order.* or order)")
+            wanted.append(part)
+        return cls(tuple(wanted), symbol)
+
+    def wants(self, etype: str, symbol: str | None) -> bool:
+        if self.symbol is not None and symbol != self.symbol:
+            return False
+        if not self.types:
+            return True
+        group = etype.split(".", 1)[0]
+        for want in self.types:
+            if want in (etype, group):
+                return True
+            if want.endswith("*") and etype.startswith(want[:-1]):
+                return True
+        return False
+
+
+def parse_cursor(raw: str | None) -> str | None:
+    """A client's resume point: an event id (``1700000000000-0``), ``all`` / ``0`` for everything, or None."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if text.lower() == "all":
+        return "0-0"
+    if not _ID.match(text):
+        raise BadRequest(f"{text!r} is not an event id: use the id of the last event seen, like 1700000000000-0")
+    return text if "-" in text else f"{text}-0"
+
+
+class EventHub:
+    """The one blocking reader of the events stream in this process; wakes every waiting client.
+
+    It runs only while clients are connected, on its own small Valkey client (a cancelled blocking
+    read then never poisons a connection the request handlers use).
+    """
+
+    def __init__(self, url: str, key: str, *, timeout: float) -> None:
+        self._url = url
+        self._key = key
+        self._timeout = timeout
+        self._changed = asyncio.Condition()
+        self._generation = 0
+        self._clients = 0
+        self._task: asyncio.Task[None] | None = None
+        self._redis: Redis | None = None
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    async def wait(self, generation: int, seconds: float) -> None:
+        """Return when new entries arrived after ``generation`` was read, or after ``seconds``."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait_for(lambda: self._generation != generation), timeout=seconds)
+
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[None]:
+        self._clients += 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="mockx-event-hub")
+        try:
+            yield
+        finally:
+            self._clients -= 1
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    async def _run(self) -> None:
+        from app.store import redis_client
+
+        if self._redis is None:
+            self._redis = redis_client(self._url, timeout=max(self._timeout, _BLOCK_MS / 1000 + 1), max_connections=2)
+        backoff = 0.1
+        cursor: str | None = None
+        while self._clients > 0:
+            try:
+                if cursor is None:
+                    last = await self._redis.xrevrange(self._key, count=1)
+                    cursor = last[0][0] if last else "0-0"
+                    await self._notify()  # anything written while we were not reading
+                reply = await self._redis.xread({self._key: cursor}, count=_PAGE, block=_BLOCK_MS)
+                backoff = 0.1
+            except UNAVAILABLE as exc:
+                log.warning("events stream unreadable (%s); retrying in %.1f s", exc, backoff)
+                cursor = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if reply:
+                cursor = reply[0][1][-1][0]
+                await self._notify()
+
+
+async def read_events(
+    redis: Redis, hub: EventHub, key: str, cursor: str | None, flt: EventFilter, fee_rate: Decimal, idle: float
+) -> AsyncIterator[Event | None]:
+    """Events after ``cursor`` (None: only new ones), forever; ``None`` is yielded after ``idle`` quiet seconds."""
+    async with hub.client():
+        if cursor is None:
+            last = await redis.xrevrange(key, count=1)
+            cursor = last[0][0] if last else "0-0"
+        while True:
+            generation = hub.generation
+            entries = await redis.xrange(key, min=f"({cursor}", max="+", count=_PAGE)
+            for entry_id, fields in entries:
+                cursor = entry_id
+                etype = fields.get("type", "")
+                event, symbol = convert(entry_id, etype, fields.get("data", ""), fee_rate)
+                if flt.wants(etype, symbol):
+                    yield event
+            if len(entries) == _PAGE:
+                continue
+            if hub.generation == generation:
+                await hub.wait(generation, idle)
+                if hub.generation == generation:
+                    yield None

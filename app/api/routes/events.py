@@ -1,0 +1,110 @@
+"""``GET /events`` (Server-Sent Events) and ``/events/ws`` (WebSocket): every event as it happens."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Controller, WebSocket, get, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from app.api.codec import json_encoder
+from app.api.errors import UNAVAILABLE, responses
+from app.api.events import Event, EventFilter, EventHub, parse_cursor, read_events
+from app.exchange import Exchange
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_SECONDS = 15.0
+RETRY_MS = 2000
+TYPES_DOC = (
+    "Comma-separated event types: exact (order.filled), a group (order) or a prefix (order.*). "
+    "Types: order.created, order.filled, order.canceled, order.expired, balance.changed, ticker.updated, "
+    "market.created, exchange.reset"
+)
+SINCE_DOC = "Replay from after this event id (or 'all' for everything the stream holds); Last-Event-ID wins"
+
+Types = Annotated[str | None, Parameter(description=TYPES_DOC, max_length=1000)]
+Symbol = Annotated[str | None, Parameter(description="Only events of this symbol", max_length=64)]
+Since = Annotated[str | None, Parameter(description=SINCE_DOC, max_length=64)]
+
+
+async def _subscription(
+    exchange: Exchange, types: str | None, symbol: str | None, cursor: str | None
+) -> tuple[EventFilter, str | None]:
+    """Validate a subscription up front, so bad input is a 400 before the stream starts."""
+    flt = EventFilter.parse(types, await exchange.symbol(symbol) if symbol else None)
+    return flt, parse_cursor(cursor)
+
+
+class EventController(Controller):
+    path = "/events"
+    tags = ("Events",)
+
+    @get("/", responses=responses(400))
+    async def stream(
+        self,
+        exchange: Exchange,
+        hub: EventHub,
+        types: Types = None,
+        symbol: Symbol = None,
+        since: Since = None,
+        last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID", max_length=64)] = None,
+    ) -> ServerSentEvent:
+        """Server-Sent Events: ``id`` is the event id, ``event`` its type, ``data`` the JSON event.
+
+        Reconnect with ``Last-Event-ID`` (browsers do it by themselves) to get exactly the events missed,
+        as long as the capped events stream still holds them. A comment line every 15 s keeps proxies open.
+        """
+        flt, cursor = await _subscription(exchange, types, symbol, last_event_id or since)
+
+        async def messages() -> AsyncIterator[ServerSentEventMessage]:
+            yield ServerSentEventMessage(comment="mockx events", retry=RETRY_MS, data=None)
+            try:
+                async for event in _events(exchange, hub, flt, cursor):
+                    if event is None:
+                        yield ServerSentEventMessage(comment="keep-alive", data=None)
+                    else:
+                        data = json_encoder.encode(event).decode()
+                        yield ServerSentEventMessage(data=data, event=event.type, id=event.id)
+            except UNAVAILABLE as exc:
+                log.warning("closing an event stream: Valkey is not available (%s)", exc)
+
+        return ServerSentEvent(messages(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @websocket("/ws")
+    async def stream_ws(
+        self,
+        socket: WebSocket[Any, Any, Any],
+        exchange: Exchange,
+        hub: EventHub,
+        types: Types = None,
+        symbol: Symbol = None,
+        since: Since = None,
+    ) -> None:
+        """The same events as ``GET /events``, one JSON text frame each; resume with ``since=<last id>``."""
+        await socket.accept()
+        try:
+            flt, cursor = await _subscription(exchange, types, symbol, since)
+        except Exception as exc:
+            await socket.close(code=1008, reason=str(getattr(exc, "message", exc))[:120])
+            return
+        try:
+            async for event in _events(exchange, hub, flt, cursor):
+                if event is None:
+                    await socket.send_json({"type": "keep-alive"})
+                else:
+                    await socket.send_data(json_encoder.encode(event).decode())
+        except WebSocketDisconnect:
+            return
+        except UNAVAILABLE:
+            await socket.close(code=1011, reason="Valkey is not available")
+
+
+def _events(exchange: Exchange, hub: EventHub, flt: EventFilter, cursor: str | None) -> AsyncIterator[Event | None]:
+    return read_events(
+        exchange.redis, hub, exchange.keys.events, cursor, flt, exchange.fee_rate, idle=KEEPALIVE_SECONDS
+    )

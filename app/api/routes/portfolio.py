@@ -1,0 +1,50 @@
+"""Portfolio: the ccxt balance, one asset's row, deposits and withdrawals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+
+from app.api.errors import responses
+from app.api.schemas import AmountIn, AssetBalance, AssetList
+from app.exchange import Exchange, normalize_asset
+from app.models import BalanceRow
+
+
+def _row(asset: str, row: BalanceRow) -> AssetBalance:
+    return AssetBalance(asset=asset, free=row.free, used=row.used, total=row.total)
+
+
+class BalanceController(Controller):
+    path = "/balance"
+    tags = ("Portfolio",)
+
+    @get("/", responses=responses())
+    async def balance(self, exchange: Exchange) -> dict[str, Any]:
+        """The whole account in ccxt's balance shape: ``free``/``used``/``total`` maps and a row per asset."""
+        return (await exchange.fetch_balance()).to_ccxt()
+
+    @get("/list", responses=responses())
+    async def assets(self, exchange: Exchange) -> AssetList:
+        """The assets held (total above zero), sorted."""
+        balance = await exchange.fetch_balance()
+        return AssetList(assets=[a for a, row in balance.rows.items() if row.total > 0])
+
+    @get("/{asset:str}", responses=responses(400))
+    async def asset(self, exchange: Exchange, asset: str) -> AssetBalance:
+        """One asset's free, used (reserved by open orders) and total; zero for an asset never held."""
+        code = normalize_asset(asset)
+        return _row(code, await exchange.fetch_balance_row(code))
+
+    @post("/{asset:str}/deposit", status_code=200, responses=responses(400))
+    async def deposit(self, exchange: Exchange, asset: str, data: AmountIn) -> AssetBalance:
+        """Credit ``amount`` to the free balance; returns the new row."""
+        code = normalize_asset(asset)
+        return _row(code, await exchange.deposit(code, data.amount))
+
+    @post("/{asset:str}/withdrawal", status_code=200, responses=responses(400))
+    async def withdrawal(self, exchange: Exchange, asset: str, data: AmountIn) -> AssetBalance:
+        """Take ``amount`` from the free balance (InsufficientFunds if less is free); returns the new row."""
+        code = normalize_asset(asset)
+        return _row(code, await exchange.withdraw(code, data.amount))

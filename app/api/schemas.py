@@ -1,0 +1,199 @@
+"""What the API reads and writes that is not already a ccxt structure of :mod:`app.models`.
+
+Request bodies refuse unknown fields. Money is ``Decimal``: send it as a JSON number (``0.05``) or a
+string (``"0.05"``); either way it is parsed from its text, never through a float.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from app.models import Ticker
+
+Amount = Annotated[Decimal, Meta(description="A positive decimal, as a JSON number or a string")]
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class OrderIn(_Body):
+    """A new order (``POST /orders``) or a dry run of one (``POST /orders/can_execute``)."""
+
+    symbol: Annotated[str, Meta(examples=["BTC/USDT"], max_length=64)]
+    side: Literal["buy", "sell"]
+    amount: Amount
+    type: Literal["market", "limit"] = "market"
+    price: Amount | None = None
+    clientOrderId: Annotated[str, Meta(max_length=64)] | None = None
+    timeInForce: Literal["GTC", "IOC", "FOK", "PO"] | None = None
+
+
+class AmountIn(_Body):
+    amount: Amount
+
+
+class FundIn(_Body):
+    asset: Annotated[str, Meta(examples=["USDT"], max_length=64)]
+    amount: Amount
+
+
+class BalanceIn(_Body):
+    """The new free balance of an asset; ``used`` is what open orders reserve and follows them."""
+
+    free: Annotated[Decimal, Meta(description="Zero or a positive decimal, as a JSON number or a string")]
+
+
+class EditBalanceIn(_Body):
+    asset: Annotated[str, Meta(examples=["USDT"], max_length=64)]
+    free: Annotated[Decimal, Meta(description="Zero or a positive decimal, as a JSON number or a string")]
+
+
+class PriceIn(_Body):
+    price: Amount
+    bid: Amount | None = None
+    ask: Amount | None = None
+
+
+class AssetBalance(msgspec.Struct, frozen=True):
+    asset: str
+    free: Decimal
+    used: Decimal
+    total: Decimal
+
+
+class AssetList(msgspec.Struct, frozen=True):
+    assets: list[str]
+
+
+class Done(msgspec.Struct, frozen=True):
+    ok: bool
+    message: str
+
+
+class PriceSet(msgspec.Struct, frozen=True):
+    """A price tick that has been published and applied (its fills are done when this returns)."""
+
+    symbol: str
+    entryId: str
+    filled: int
+    ticker: Ticker
+
+
+class Liveness(msgspec.Struct, frozen=True):
+    status: Literal["ok"] = "ok"
+
+
+# overview ------------------------------------------------------------------------------------------------
+class AssetValue(msgspec.Struct, frozen=True):
+    asset: str
+    free: Decimal
+    used: Decimal
+    total: Decimal
+    price: Decimal | None
+    value: Decimal | None
+
+
+class AssetsOverview(msgspec.Struct, frozen=True):
+    """Per asset: the balance, its price and value in ``cashAsset``; assets without a price are not valued."""
+
+    cashAsset: str
+    assets: list[AssetValue]
+    totalValue: Decimal
+    unpriced: list[str]
+
+
+class SideStats(msgspec.Struct, frozen=True):
+    count: int
+    maker: int
+    taker: int
+    base: Decimal
+    quote: Decimal
+    fee: Decimal
+
+
+class SymbolStats(msgspec.Struct, frozen=True):
+    symbol: str
+    base: str
+    quote: str
+    buy: SideStats
+    sell: SideStats
+
+
+class QuoteTotals(msgspec.Struct, frozen=True):
+    quote: str
+    volume: Decimal
+    fees: Decimal
+
+
+class TradesOverview(msgspec.Struct, frozen=True):
+    """Fill statistics: counts and filled volume (base and quote) and fees, per symbol and side."""
+
+    trades: int
+    buys: int
+    sells: int
+    makers: int
+    takers: int
+    byQuote: list[QuoteTotals]
+    bySymbol: list[SymbolStats]
+
+
+class LedgerRow(msgspec.Struct, frozen=True):
+    asset: str
+    deposited: Decimal
+    withdrawn: Decimal
+    price: Decimal | None
+
+
+class CapitalOverview(msgspec.Struct, frozen=True):
+    """Equity and the money that crossed the account boundary, valued in ``cashAsset`` at current prices."""
+
+    cashAsset: str
+    equity: Decimal
+    deposits: Decimal
+    withdrawals: Decimal
+    netDeposits: Decimal
+    profit: Decimal
+    profitPct: Decimal | None
+    fees: Decimal
+    ledger: list[LedgerRow]
+    unpriced: list[str]
+
+
+# health --------------------------------------------------------------------------------------------------
+class ValkeyHealth(msgspec.Struct, frozen=True):
+    reachable: bool
+    latencyMs: float | None = None
+    version: str | None = None
+    error: str | None = None
+
+
+class WorkerHealth(msgspec.Struct, frozen=True):
+    name: str
+    ttlMs: int | None
+    heartbeat: dict[str, Any] | None
+
+
+class PriceStreamHealth(msgspec.Struct, frozen=True):
+    stream: str
+    length: int
+    group: str
+    groupExists: bool
+    pending: int | None
+    lag: int | None
+
+
+class Health(msgspec.Struct, frozen=True):
+    """``ok``; ``degraded`` when ticks wait and no worker is alive; ``unavailable`` when Valkey is down."""
+
+    status: Literal["ok", "degraded", "unavailable"]
+    valkey: ValkeyHealth
+    workersAlive: int
+    workers: list[WorkerHealth]
+    prices: PriceStreamHealth | None
+    versions: dict[str, str]
+    problems: list[str]
