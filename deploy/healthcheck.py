@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-LIVENESS_PATH = "/healthz"
+LIVENESS_PATH = "/livez"
 ROLES = ("serve", "worker", "feed")
 
 
