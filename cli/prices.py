@@ -43,9 +43,7 @@ def setup_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
     handler = RichHandler(console=Console(stderr=True), show_path=False, log_time_format="[%X]")
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler]
-    )
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler])
     for noisy in ("asyncio", "redis"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -183,15 +183,24 @@ def read_replay(
     except OSError as exc:
         raise FeedError(f"{path}: cannot be read: {exc.strerror}") from None
     with handle:
-        rows = _json_rows(handle) if _is_json(path, handle) else _csv_rows(handle)
-        for line, row in rows:
-            where = f"{path}:{line}"
-            try:
-                yield from _row_ticks(line, row, kind, default_symbol, candle_ms)
-            except (FeedError, MalformedTick) as exc:
-                raise FeedError(f"{where}: {exc}") from None
-            except UnicodeDecodeError:
-                raise FeedError(f"{where}: not UTF-8 text") from None
+        try:
+            rows = _json_rows(handle) if _is_json(path, handle) else _csv_rows(handle)
+            for line, row in rows:
+                try:
+                    yield from _row_ticks(line, row, kind, default_symbol, candle_ms)
+                except (FeedError, MalformedTick) as exc:
+                    raise _LineError(line, str(exc)) from None
+        except _LineError as exc:
+            raise FeedError(f"{path}:{exc.line}: {exc.reason}") from None
+        except UnicodeDecodeError:
+            raise FeedError(f"{path}: not UTF-8 text") from None
+
+
+class _LineError(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
 
 
 def _is_json(path: Path, handle: Any) -> bool:
@@ -218,12 +227,12 @@ def _csv_rows(handle: Any) -> Iterator[tuple[int, dict[str, str] | list[str]]]:
             names = [_ALIASES.get(c.lower()) for c in cells]
             if "ts" in names or "symbol" in names or "price" in names or "close" in names:
                 if len(set(filter(None, names))) != len([n for n in names if n]):
-                    raise FeedError(f"line {reader.line_num}: a column appears twice in the header")
+                    raise _LineError(reader.line_num, "a column appears twice in the header")
                 header = [n or "" for n in names]
                 continue
         if header is not None:
             if len(cells) != len(header):
-                raise FeedError(f"line {reader.line_num}: {len(cells)} columns, the header has {len(header)}")
+                raise _LineError(reader.line_num, f"{len(cells)} columns, the header has {len(header)}")
             yield reader.line_num, {name: cell for name, cell in zip(header, cells, strict=True) if name}
         else:
             yield reader.line_num, cells
@@ -236,7 +245,7 @@ def _json_rows(handle: Any) -> Iterator[tuple[int, dict[str, str] | list[str]]]:
         try:
             value = _json_row.decode(text)
         except msgspec.DecodeError as exc:
-            raise FeedError(f"line {line}: not JSON: {exc}") from None
+            raise _LineError(line, f"not JSON: {exc}") from None
         if isinstance(value, dict):
             row: dict[str, str] = {}
             for key, item in value.items():
@@ -247,7 +256,7 @@ def _json_rows(handle: Any) -> Iterator[tuple[int, dict[str, str] | list[str]]]:
         elif isinstance(value, list):
             yield line, [_text(item) for item in value]
         else:
-            raise FeedError(f"line {line}: expected a JSON object or array")
+            raise _LineError(line, "expected a JSON object or array")
 
 
 def _text(item: object) -> str:
@@ -483,9 +492,7 @@ async def ccxt_ticks(
             else:
                 tickers = await client.fetch_tickers(symbols)
         except Exception as exc:  # ccxt raises its own NetworkError / ExchangeError classes
-            log.warning(
-                "fetching tickers failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay
-            )
+            log.warning("fetching tickers failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
             if await _sleep(delay, stop):
                 return
             delay = min(60.0, delay * 2)

@@ -102,9 +102,7 @@ class Publisher:
                 continue
             lag = g.get("lag")
             if lag is None:  # not computable after deletions: count what is after the last delivered id
-                lag = len(
-                    await self.redis.xrange(self.stream, f"({g['last-delivered-id']}", "+", count=100_000)
-                )
+                lag = len(await self.redis.xrange(self.stream, f"({g['last-delivered-id']}", "+", count=100_000))
             return int(lag) + int(g["pending"])
         return None
 

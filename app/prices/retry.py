@@ -54,9 +54,7 @@ async def retrying(
             if loop.time() - started > _HEALTHY_SEC:
                 delay, failures = first_delay, 0
             failures += 1
-            log.warning(
-                "%s: Valkey unreachable (%s); retry %d in %.1f s", what, _reason(exc), failures, delay
-            )
+            log.warning("%s: Valkey unreachable (%s); retry %d in %.1f s", what, _reason(exc), failures, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             if stop.is_set():

@@ -19,9 +19,7 @@ T = TypeVar("T")
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-async def run_until_signalled(
-    main: Callable[[asyncio.Event], Coroutine[Any, Any, T]], *, grace: float
-) -> T | None:
+async def run_until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, T]], *, grace: float) -> T | None:
     """Run ``main(stop)``; the first signal sets ``stop``, the second (or the end of ``grace``) cancels it.
 
     Returns what ``main`` returned, or None when it had to be cancelled after a signal.

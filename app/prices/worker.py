@@ -258,9 +258,7 @@ class Worker:
             )
             self._claim_cursor = cursor
             if deleted:
-                log.warning(
-                    "%d pending entries were trimmed from %s before being applied", len(deleted), self.stream
-                )
+                log.warning("%d pending entries were trimmed from %s before being applied", len(deleted), self.stream)
             if entries:
                 log.info("worker %s claimed %d entries idle for over %d ms", self.opts.name, len(entries),
                          self.opts.claim_idle_ms)  # fmt: skip
@@ -285,9 +283,7 @@ class Worker:
                 continue
             times = deliveries.get(entry_id, 1)
             if times > self.opts.max_deliveries:
-                reason = (
-                    f"delivered {times} times without being acknowledged (limit {self.opts.max_deliveries})"
-                )
+                reason = f"delivered {times} times without being acknowledged (limit {self.opts.max_deliveries})"
                 dead.append(_DeadLetter(entry_id, fields, reason, "deliveries"))
                 continue
             try:
@@ -327,9 +323,7 @@ class Worker:
             filled += result.filled
         return applied, filled
 
-    async def _acknowledge(
-        self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int
-    ) -> None:
+    async def _acknowledge(self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int) -> None:
         """Dead letters, counters and XACK in one round trip; XACK last, so a crash only repeats work."""
         stats = self.keys.worker_stats
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -26,31 +26,19 @@ if TYPE_CHECKING:
     type=click.Choice(["synthetic", "replay", "ccxt"]),
     help="Where prices come from.  [default: replay when FILE is given, else synthetic]",
 )
-@click.option(
-    "-s", "--symbols", multiple=True, metavar="SYMBOLS", help="Comma-separated symbols (synthetic, ccxt)."
-)
-@click.option(
-    "--rate", default=1.0, show_default=True, type=float, help="synthetic: ticks per second per symbol."
-)
-@click.option(
-    "--seed", default=0, show_default=True, type=int, help="synthetic: random seed (same seed, same ticks)."
-)
-@click.option(
-    "--count", type=click.IntRange(1), help="synthetic: rounds to publish; ccxt: ticks.  [default: no end]"
-)
+@click.option("-s", "--symbols", multiple=True, metavar="SYMBOLS", help="Comma-separated symbols (synthetic, ccxt).")
+@click.option("--rate", default=1.0, show_default=True, type=float, help="synthetic: ticks per second per symbol.")
+@click.option("--seed", default=0, show_default=True, type=int, help="synthetic: random seed (same seed, same ticks).")
+@click.option("--count", type=click.IntRange(1), help="synthetic: rounds to publish; ccxt: ticks.  [default: no end]")
 @click.option(
     "--start-price",
     multiple=True,
     metavar="SYMBOL=PRICE",
     help="synthetic: first price of a symbol.  [default: 100]",
 )
-@click.option(
-    "--volatility", default=0.6, show_default=True, type=float, help="synthetic: annual volatility."
-)
+@click.option("--volatility", default=0.6, show_default=True, type=float, help="synthetic: annual volatility.")
 @click.option("--drift", default=0.0, show_default=True, type=float, help="synthetic: annual drift.")
-@click.option(
-    "--spread-bps", default="2", show_default=True, help="synthetic: bid/ask spread in basis points."
-)
+@click.option("--spread-bps", default="2", show_default=True, help="synthetic: bid/ask spread in basis points.")
 @click.option(
     "--speed",
     default="1",
@@ -66,9 +54,7 @@ if TYPE_CHECKING:
     help="replay: what the rows are.",
 )
 @click.option("--symbol", metavar="SYMBOL", help="replay: symbol of rows without one (ccxt OHLCV files).")
-@click.option(
-    "--candle-ms", default=60_000, show_default=True, type=click.IntRange(4), help="replay: candle length."
-)
+@click.option("--candle-ms", default=60_000, show_default=True, type=click.IntRange(4), help="replay: candle length.")
 @click.option(
     "--max-backlog",
     default=2500,
@@ -225,9 +211,7 @@ def _replay(
             raise feeds.FeedError(f"--speed must be a positive number or 'max', got {speed!r}")
 
     def ticks() -> Iterator[feeds.ReplayTick]:
-        return feeds.read_replay(
-            file, kind=cast("feeds.ReplayKind", kind), symbol=symbol, candle_ms=candle_ms
-        )
+        return feeds.read_replay(file, kind=cast("feeds.ReplayKind", kind), symbol=symbol, candle_ms=candle_ms)
 
     total = sum(1 for _ in ticks())  # the whole file is checked before anything is published
     if dry_run:
@@ -245,9 +229,7 @@ def _replay(
                     publisher.group,
                     publisher.stream,
                 )
-            return await feeds.publish_max(
-                publisher, (t.fields for t in ticks()), stop, max_backlog=max_backlog
-            )
+            return await feeds.publish_max(publisher, (t.fields for t in ticks()), stop, max_backlog=max_backlog)
         return await feeds.publish_paced(publisher, feeds.replay_items(ticks(), factor), stop)
 
     return plan
@@ -261,9 +243,7 @@ def _ccxt(exchange: str, symbols: tuple[str, ...], poll_sec: float, watch: bool,
 
     async def plan(publisher: Publisher, stop: asyncio.Event) -> int:
         try:
-            return await feeds.ccxt_feed(
-                publisher, client, chosen, stop, poll_sec=poll_sec, watch=watch, limit=count
-            )
+            return await feeds.ccxt_feed(publisher, client, chosen, stop, poll_sec=poll_sec, watch=watch, limit=count)
         finally:
             await client.close()
 
