@@ -59,7 +59,7 @@ from app.records import (
     record_encoder,
     trade_decoder,
 )
-from app.scripts import Scripts, SettleStep
+from app.scripts import PlaceResult, Scripts, SettleStep
 from app.settings import Settings
 from app.store import EmbeddedValkey, redis_client
 from app.ticks import Tick
@@ -305,7 +305,7 @@ class Exchange:
     ) -> Order:
         """Place an order. Market orders and marketable limits fill at once (taker); other limits rest."""
         for _ in range(_PRICE_RETRIES):
-            plan = await self._plan(symbol, side, type, amount, price, client_order_id, time_in_force)
+            plan = await self.plan_order(symbol, side, type, amount, price, client_order_id, time_in_force)
             result = await self._place(plan, dry_run=False)
             if result is not None:
                 return Order.from_record(order_decoder.decode(result[0]), result[1])
@@ -325,16 +325,18 @@ class Exchange:
         """Dry run: would this order be accepted now, and if not, why. Nothing changes."""
         try:
             for _ in range(_PRICE_RETRIES):
-                plan = await self._plan(symbol, side, type, amount, price, client_order_id, time_in_force)
+                plan = await self.plan_order(symbol, side, type, amount, price, client_order_id, time_in_force)
                 if await self._place(plan, dry_run=True) is not None:
                     return CanExecute(ok=True)
             raise ExchangeError("the price kept moving across the limit; try again")
         except ExchangeError as exc:
             return CanExecute(ok=False, reason=exc.message, code=exc.code)
 
-    async def _place(self, plan: OrderPlan, *, dry_run: bool) -> tuple[str, Any] | None:
-        """Run place_order.lua; None means the price moved (re-plan); errors raise."""
-        result = await self.scripts.place_order(
+    async def place_plan(
+        self, plan: OrderPlan, *, dry_run: bool = False, client: Pipeline | None = None
+    ) -> PlaceResult | None:
+        """Run place_order.lua for a plan; with a pipeline as ``client`` it is queued (bulk loading)."""
+        return await self.scripts.place_order(
             symbol=plan.symbol,
             side=plan.side,
             mode=plan.mode,
@@ -347,7 +349,13 @@ class Exchange:
             dry_run=dry_run,
             max_minor=MAX_MINOR,
             fill=plan.fill,
+            client=client,
         )
+
+    async def _place(self, plan: OrderPlan, *, dry_run: bool) -> tuple[str, Any] | None:
+        """Run place_order.lua; None means the price moved (re-plan); errors raise."""
+        result = await self.place_plan(plan, dry_run=dry_run)
+        assert result is not None
         code = result.code
         if code is Code.OK:
             if dry_run:
@@ -373,7 +381,19 @@ class Exchange:
             )
         raise ExchangeError(f"place_order returned {code!r}")  # pragma: no cover - no other code exists
 
-    async def _plan(
+    async def place_copies(self, plan: OrderPlan, count: int, *, batch: int = 2000) -> None:
+        """Place ``count`` copies of one planned order in pipelined batches (seeding big books quickly).
+
+        Each copy is a full place_order.lua call (funds checked, reservation made, events written); a
+        refused copy is simply not placed.
+        """
+        for start in range(0, count, batch):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for _ in range(min(batch, count - start)):
+                    await self.place_plan(plan, client=pipe)
+                await pipe.execute()
+
+    async def plan_order(
         self,
         raw_symbol: str,
         side: str,
@@ -383,6 +403,7 @@ class Exchange:
         client_order_id: str | None,
         time_in_force: str | None,
     ) -> OrderPlan:
+        """Validate and price an order against the current ticker, without placing it."""
         side = str(side).strip().lower()
         if side not in ("buy", "sell"):
             raise BadRequest(f"side must be 'buy' or 'sell', got {side!r}")

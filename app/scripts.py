@@ -108,7 +108,9 @@ class Scripts:
         dry_run: bool = False,
         max_minor: int,
         fill: tuple[str, int, int] = ("", 0, 0),
-    ) -> PlaceResult:
+        client: Pipeline | None = None,
+    ) -> PlaceResult | None:
+        """Run place_order.lua; with a pipeline as ``client`` the call is queued and None returned."""
         k = self.keys
         keys = [
             k.balances, k.orders, k.order_ids, k.open, k.cids, k.order_seq, k.book(symbol, side),
@@ -118,8 +120,10 @@ class Scripts:
             mode, record, debit_asset, str(debit), credit_asset, str(credit), guard, "1" if dry_run else "0",
             k.channel, self.maxlen, str(max_minor), fill[0], str(fill[1]), str(fill[2]),
         ]  # fmt: skip
-        code, payload = await self._call("place_order", keys, args, None)
-        return PlaceResult(Code(int(code)), payload)
+        reply = await self._call("place_order", keys, args, client)
+        if client is not None:
+            return None
+        return place_result(reply)
 
     async def cancel_order(self, order_id: str, symbol: str, side: str) -> PlaceResult:
         k = self.keys
@@ -173,6 +177,10 @@ def settle_step(reply: list[Any]) -> SettleStep:
         mode=str(reply[5]),
         examined=int(reply[6]),
     )
+
+
+def place_result(reply: list[Any]) -> PlaceResult:
+    return PlaceResult(Code(int(reply[0])), reply[1])
 
 
 def _balance(reply: list[Any]) -> BalanceResult:

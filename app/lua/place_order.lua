@@ -124,7 +124,10 @@ o.cost = fill_cost
 o.fee = fill_fee
 redis.call('HINCRBY', balances, da .. ':free', uint_neg(debit))
 redis.call('HINCRBY', balances, ca .. ':free', credit)
-local trade = record_trade(trades, trade_ids, trade_seq, o, now_ms, now_ms, 'taker')
+local tid = tostring(redis.call('INCR', trade_seq))
+local trade = stamp_fill(o, tid, now_ms, now_ms, 'taker')
+redis.call('HSET', trades, tid, trade)
+redis.call('ZADD', trade_ids, tid, tid)
 local prefix = o.sym .. ':' .. o.side .. ':'
 redis.call('HINCRBY', stats, prefix .. 'count', 1)
 redis.call('HINCRBY', stats, prefix .. 'base', o.filled)

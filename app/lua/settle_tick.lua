@@ -134,74 +134,83 @@ local ms = tonumber(string.match(id, '^(%d+)-'))
 local cutoff_us = ms * 1000
 local now_ms = server_now()
 local used_out, free_in, touched, free_start = {}, {}, {}, {}
-local st_count, st_base, st_quote, st_fee = 0, '0', '0', '0'
 local filled, examined, budget = 0, 0, chunk
+local next_tid = tonumber(redis.call('GET', trade_seq) or '0')
 
 local function touch(asset)
   if not touched[asset] then
     touched[asset] = true
     touched[#touched + 1] = asset
     free_start[asset] = tonumber(redis.call('HGET', balances, asset .. ':free') or '0')
+    used_out[asset] = sum_new()
+    free_in[asset] = sum_new()
   end
 end
 
--- Fills one crossed order; returns true when it stays in the book (skipped in late mode).
-local function settle(book, oid, side_stats)
-  local raw = redis.call('HGET', orders, oid)
-  if not raw then
-    redis.call('ZREM', book, oid)
-    return false
-  end
-  local o = cjson.decode(raw)
-  if o.st ~= 'open' then
-    redis.call('ZREM', book, oid)
-    redis.call('ZREM', open, oid)
-    return false
-  end
-  if mode == 'l' and tonumber(o.tus) >= cutoff_us then return true end
-  touch(o.ra); touch(o.ca)
-  redis.call('ZREM', book, oid)
-  redis.call('ZREM', open, oid)
-  used_out[o.ra] = uint_add(used_out[o.ra], o.res)
-  if free_start[o.ca] + tonumber(free_in[o.ca] or '0') + tonumber(o.cr) >= 9e18 then
-    -- the credit would overflow a 64-bit balance: give the reservation back and expire the order
-    free_in[o.ra] = uint_add(free_in[o.ra], o.res)
-    o.st = 'expired'; o.res = '0'; o.uts = now_ms
-    local expired = cjson.encode(o)
-    redis.call('HSET', orders, oid, expired)
-    emit(events, channel, maxlen, 'order.expired', order_data(expired))
-    return false
-  end
-  free_in[o.ca] = uint_add(free_in[o.ca], o.cr)
-  o.st = 'closed'; o.res = '0'; o.fpx = o.px; o.filled = o.amt; o.cost = o.mc; o.fee = o.mf
-  local trade = record_trade(trades, trade_ids, trade_seq, o, ts, now_ms, 'maker')
-  local done_json = cjson.encode(o)
-  redis.call('HSET', orders, oid, done_json)
-  emit(events, channel, maxlen, 'order.filled', order_data(done_json, trade))
-  side_stats.count = side_stats.count + 1
-  side_stats.base = uint_add(side_stats.base, o.amt)
-  side_stats.quote = uint_add(side_stats.quote, o.mc)
-  side_stats.fee = uint_add(side_stats.fee, o.mf)
-  filled = filled + 1
-  return false
-end
-
+-- Examines up to `budget` crossed orders of one book from `offset`; returns the new offset (late mode
+-- skips orders placed after the tick) and whether the crossed range is exhausted.
 local function run(book, lo, hi, offset, side)
-  local side_stats = {count = 0, base = '0', quote = '0', fee = '0'}
   local ids = redis.call('ZRANGEBYSCORE', book, lo, hi, 'LIMIT', offset, budget)
   local exhausted = #ids < budget
-  for _, oid in ipairs(ids) do
-    if settle(book, oid, side_stats) then offset = offset + 1 end
-  end
   examined = examined + #ids
   budget = budget - #ids
-  if side_stats.count > 0 then
+  if #ids == 0 then return offset, exhausted end
+  local raws = redis.call('HMGET', orders, unpack(ids))
+  local gone, order_writes, trade_writes, trade_index = {}, {}, {}, {}
+  local count, base, quote, fee = 0, sum_new(), sum_new(), sum_new()
+  for i, oid in ipairs(ids) do
+    local raw = raws[i]
+    local o = raw and cjson.decode(raw)
+    if not o or o.st ~= 'open' then
+      gone[#gone + 1] = oid  -- a stale index entry: drop it
+    elseif mode == 'l' and tonumber(o.tus) >= cutoff_us then
+      offset = offset + 1  -- placed after this tick was published: not this tick's to fill
+    else
+      gone[#gone + 1] = oid
+      touch(o.ra); touch(o.ca)
+      sum_add(used_out[o.ra], o.res)
+      if free_start[o.ca] + sum_approx(free_in[o.ca]) + tonumber(o.cr) >= 9e18 then
+        -- the credit would overflow a 64-bit balance: give the reservation back and expire the order
+        sum_add(free_in[o.ra], o.res)
+        o.st = 'expired'; o.res = '0'; o.uts = now_ms
+        local expired = cjson.encode(o)
+        order_writes[#order_writes + 1] = oid
+        order_writes[#order_writes + 1] = expired
+        emit(events, channel, maxlen, 'order.expired', order_data(expired))
+      else
+        sum_add(free_in[o.ca], o.cr)
+        o.st = 'closed'; o.res = '0'; o.fpx = o.px; o.filled = o.amt; o.cost = o.mc; o.fee = o.mf
+        next_tid = next_tid + 1
+        local tid = tostring(next_tid)
+        local trade = stamp_fill(o, tid, ts, now_ms, 'maker')
+        local done_json = cjson.encode(o)
+        order_writes[#order_writes + 1] = oid
+        order_writes[#order_writes + 1] = done_json
+        trade_writes[#trade_writes + 1] = tid
+        trade_writes[#trade_writes + 1] = trade
+        trade_index[#trade_index + 1] = tid
+        trade_index[#trade_index + 1] = tid
+        emit(events, channel, maxlen, 'order.filled', order_data(done_json, trade))
+        count = count + 1
+        sum_add(base, o.amt); sum_add(quote, o.mc); sum_add(fee, o.mf)
+      end
+    end
+  end
+  if #gone > 0 then
+    call_sliced('ZREM', book, gone, 1000)
+    call_sliced('ZREM', open, gone, 1000)
+  end
+  if #order_writes > 0 then call_sliced('HSET', orders, order_writes, 1000) end
+  if count > 0 then
+    call_sliced('HSET', trades, trade_writes, 1000)
+    call_sliced('ZADD', trade_ids, trade_index, 1000)
     local prefix = sym .. ':' .. side .. ':'
-    redis.call('HINCRBY', stats, prefix .. 'count', side_stats.count)
-    redis.call('HINCRBY', stats, prefix .. 'maker', side_stats.count)
-    redis.call('HINCRBY', stats, prefix .. 'base', side_stats.base)
-    redis.call('HINCRBY', stats, prefix .. 'quote', side_stats.quote)
-    redis.call('HINCRBY', stats, prefix .. 'fee', side_stats.fee)
+    redis.call('HINCRBY', stats, prefix .. 'count', count)
+    redis.call('HINCRBY', stats, prefix .. 'maker', count)
+    redis.call('HINCRBY', stats, prefix .. 'base', sum_value(base))
+    redis.call('HINCRBY', stats, prefix .. 'quote', sum_value(quote))
+    redis.call('HINCRBY', stats, prefix .. 'fee', sum_value(fee))
+    filled = filled + count
   end
   return offset, exhausted
 end
@@ -213,9 +222,11 @@ if budget > 0 then
 end
 
 if #touched > 0 then
+  redis.call('SET', trade_seq, tostring(next_tid))
   for _, asset in ipairs(touched) do
-    if used_out[asset] then redis.call('HINCRBY', balances, asset .. ':used', uint_neg(used_out[asset])) end
-    if free_in[asset] then redis.call('HINCRBY', balances, asset .. ':free', free_in[asset]) end
+    local out, into = sum_value(used_out[asset]), sum_value(free_in[asset])
+    if out ~= '0' then redis.call('HINCRBY', balances, asset .. ':used', uint_neg(out)) end
+    if into ~= '0' then redis.call('HINCRBY', balances, asset .. ':free', into) end
   end
   emit(events, channel, maxlen, 'balance.changed', balance_data(balances, touched))
 end

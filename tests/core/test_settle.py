@@ -177,30 +177,12 @@ async def test_a_tick_crossing_nothing_costs_the_same_for_100_or_100_000_resting
     await exchange.deposit("USDT", "100000000")
     await exchange.push_price("BTC/USDT", "1000")
 
-    async def rest(count: int) -> None:
-        plan = await exchange._plan("BTC/USDT", "buy", "limit", "0.001", "500", None, None)
-        for start in range(0, count, 2000):
-            async with exchange.redis.pipeline(transaction=False) as pipe:
-                for _ in range(min(2000, count - start)):
-                    await exchange.scripts._scripts["place_order"](
-                        keys=[
-                            exchange.keys.balances, exchange.keys.orders, exchange.keys.order_ids,
-                            exchange.keys.open, exchange.keys.cids, exchange.keys.order_seq,
-                            exchange.keys.book("BTC/USDT", "buy"), exchange.keys.ticker("BTC/USDT"),
-                            exchange.keys.trades, exchange.keys.trade_ids, exchange.keys.trade_seq,
-                            exchange.keys.stats, exchange.keys.events,
-                        ],
-                        args=[
-                            "rest", msgspec.json.encode(plan.record).decode(), "USDT", str(plan.debit), "", "0",
-                            "ask>", "0", exchange.keys.channel, "1000", "10", "", "0", "0",
-                        ],
-                        client=pipe,
-                    )  # fmt: skip
-                await pipe.execute()
+    plan = await exchange.plan_order("BTC/USDT", "buy", "limit", "0.001", "500", None, None)
+    assert plan.mode == "rest"
 
-    await rest(100)
+    await exchange.place_copies(plan, 100)
     small = await _median_tick_ms(exchange)
-    await rest(99_900)
+    await exchange.place_copies(plan, 99_900)
     assert await exchange.redis.zcard(exchange.keys.book("BTC/USDT", "buy")) == 100_000
     large = await _median_tick_ms(exchange)
     assert large < small * 3 + 0.5, f"median tick {small:.3f} ms with 100 resting, {large:.3f} ms with 100 000"

