@@ -46,6 +46,7 @@ from app.money import (
     from_minor,
     is_multiple,
     parse_decimal,
+    plain,
     price_str,
     round_cost,
     tidy,
@@ -228,8 +229,8 @@ class Exchange:
         result = await self.scripts.deposit(asset, minor, MAX_MINOR)
         if result.code is Code.BALANCE_LIMIT:
             raise BadRequest(
-                f"depositing {from_minor(minor)} {asset} would take the balance above the largest "
-                f"supported value, {tidy(MAX_UNITS)} {asset}"
+                f"depositing {plain(from_minor(minor))} {asset} would take the balance above the largest "
+                f"supported value, {plain(MAX_UNITS)} {asset}"
             )
         return _row(result.free, result.used)
 
@@ -241,7 +242,7 @@ class Exchange:
         result = await self.scripts.withdraw(asset, minor)
         if result.code is Code.INSUFFICIENT_FUNDS:
             raise InsufficientFunds(
-                f"cannot withdraw {from_minor(minor)} {asset}: only {from_minor(result.free)} {asset} is free"
+                f"cannot withdraw {plain(from_minor(minor))} {asset}: only {plain(from_minor(result.free))} {asset} is free"
             )
         return _row(result.free, result.used)
 
@@ -256,8 +257,8 @@ class Exchange:
         result = await self.scripts.set_balance(asset, minor, MAX_MINOR)
         if result.code is Code.BALANCE_LIMIT:
             raise BadRequest(
-                f"{asset} free {tidy(value)} plus {from_minor(result.used)} in open orders exceeds the largest "
-                f"supported balance, {tidy(MAX_UNITS)}"
+                f"{asset} free {plain(value)} plus {plain(from_minor(result.used))} in open orders exceeds the largest "
+                f"supported balance, {plain(MAX_UNITS)}"
             )
         return _row(result.free, result.used)
 
@@ -366,7 +367,7 @@ class Exchange:
         if code is Code.PRICE_MOVED:
             return None
         if code is Code.INSUFFICIENT_FUNDS:
-            need = from_minor(plan.debit)
+            need = plain(from_minor(plan.debit))
             what = "to reserve" if plan.mode == "rest" else "to pay"
             raise InsufficientFunds(
                 f"insufficient {plan.debit_asset}: the order needs {need} {plan.debit_asset} free {what}"
@@ -377,7 +378,7 @@ class Exchange:
         if code is Code.BALANCE_LIMIT:
             raise BadRequest(
                 f"the order would take the {plan.credit_asset} balance above the largest supported value, "
-                f"{tidy(MAX_UNITS)}"
+                f"{plain(MAX_UNITS)}"
             )
         raise ExchangeError(f"place_order returned {code!r}")  # pragma: no cover - no other code exists
 
@@ -472,7 +473,7 @@ class Exchange:
         cost = round_cost(limit, amount)
         self._check_notional(cost, market)
         if cost > MAX_MINOR:
-            raise InvalidOrder(f"the order's value exceeds the largest supported value {tidy(MAX_UNITS)}")
+            raise InvalidOrder(f"the order's value exceeds the largest supported value {plain(MAX_UNITS)}")
         fee = fee_for(cost, self.fee_rate)
         record.mc, record.mf = str(cost), str(fee)
         if tif in ("IOC", "FOK"):
@@ -502,7 +503,7 @@ class Exchange:
         minimum = Decimal(market.min_cost)
         if minimum and from_minor(cost_minor) < minimum:
             raise InvalidOrder(
-                f"order value {from_minor(cost_minor)} {market.quote} is below the minimum notional "
+                f"order value {plain(from_minor(cost_minor))} {market.quote} is below the minimum notional "
                 f"{market.min_cost} {market.quote} of {market.sym}"
             )
 

@@ -8,6 +8,7 @@ consistent: ``filled + remaining == amount``, ``cost`` is the sum of the trade c
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -23,6 +24,23 @@ OrderType = Literal["market", "limit"]
 TimeInForce = Literal["GTC", "IOC", "FOK", "PO"]
 
 json_encoder = msgspec.json.Encoder(decimal_format="number")
+
+# A Decimal below 0.000001 prints in exponent form (``3E-8``): a valid, exact JSON number, but not what a
+# person reading money expects. Numbers in exponent form only ever come from Decimals (MockX writes no
+# floats, and integers never take that form), so they are rewritten as plain decimals.
+_EXPONENT = re.compile(rb"(?<=[:,\[])-?\d+(?:\.\d+)?E[+-]?\d+(?=[,\]}])")
+
+
+def _plain_number(match: re.Match[bytes]) -> bytes:
+    return format(Decimal(match.group(0).decode()), "f").encode()
+
+
+def encode_json(obj: Any) -> bytes:
+    """JSON for clients: every number exact and plain (``0.3``, ``0.00000003``), never a float artefact."""
+    out = json_encoder.encode(obj)
+    if b"E-" in out or b"E+" in out:
+        out = _EXPONENT.sub(_plain_number, out)
+    return out
 
 
 def iso8601(ms: int | None) -> str | None:

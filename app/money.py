@@ -55,12 +55,12 @@ def parse_decimal(value: object, what: str = "amount") -> Decimal:
 def to_minor(amount: Decimal, what: str = "amount") -> int:
     """Exact conversion to minor units; refuses more than ``SCALE`` decimals or more than ``MAX_UNITS``."""
     if amount < 0:
-        raise MoneyError(f"{what} must not be negative, got {tidy(amount)}")
+        raise MoneyError(f"{what} must not be negative, got {plain(amount)}")
     if amount > MAX_UNITS:
-        raise MoneyError(f"{what} {tidy(amount)} exceeds the largest supported value {tidy(MAX_UNITS)}")
+        raise MoneyError(f"{what} {plain(amount)} exceeds the largest supported value {plain(MAX_UNITS)}")
     minor = amount.scaleb(SCALE, CTX)
     if minor != minor.to_integral_value():
-        raise MoneyError(f"{what} {tidy(amount)} has more than {SCALE} decimal places")
+        raise MoneyError(f"{what} {plain(amount)} has more than {SCALE} decimal places")
     return int(minor)
 
 
@@ -95,9 +95,14 @@ def significant_digits(number: Decimal) -> int:
     return len(tidy(number).as_tuple().digits)
 
 
+def plain(number: Decimal) -> str:
+    """The shortest exact decimal text, never in exponent form: ``0.00000003``, ``100``."""
+    return format(tidy(number), "f")
+
+
 def price_str(price: Decimal) -> str:
     """The canonical string of a price, as stored and used as a sorted-set score."""
-    return format(tidy(price), "f")
+    return plain(price)
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:

@@ -59,3 +59,16 @@ def test_tidy_and_json_print_the_exact_decimal() -> None:
     assert price_str(Decimal("64000.50")) == "64000.5"
     encoded = json_encoder.encode(Fee(currency="USDT", cost=from_minor(30_000_000), rate=Decimal("0.00075")))
     assert encoded == b'{"currency":"USDT","cost":0.3,"rate":0.00075}'
+
+
+def test_json_never_shows_exponents_or_float_artefacts() -> None:
+    from app.models import encode_json
+
+    value = {
+        "fee": from_minor(3),
+        "big": from_minor(10**18),
+        "sum": Decimal("0.1") + Decimal("0.2"),
+        "n": [from_minor(1)],
+    }
+    assert encode_json(value) == b'{"fee":0.00000003,"big":10000000000,"sum":0.3,"n":[0.00000001]}'
+    assert encode_json({"note": "1E-8 stays text", "id": "x:1E-8"}) == b'{"note":"1E-8 stays text","id":"x:1E-8"}'
