@@ -242,7 +242,8 @@ class Exchange:
         result = await self.scripts.withdraw(asset, minor)
         if result.code is Code.INSUFFICIENT_FUNDS:
             raise InsufficientFunds(
-                f"cannot withdraw {plain(from_minor(minor))} {asset}: only {plain(from_minor(result.free))} {asset} is free"
+                f"cannot withdraw {plain(from_minor(minor))} {asset}: "
+                f"only {plain(from_minor(result.free))} {asset} is free"
             )
         return _row(result.free, result.used)
 
