@@ -3,7 +3,7 @@
 Python validates and prices (exact Decimal); one Lua script per transition moves the money and changes
 state atomically, and writes the events. Open one with::
 
-    async with await Exchange.open() as ex:        # embedded Valkey unless REDIS_URL is set
+    async with Exchange.connect() as ex:        # embedded Valkey unless REDIS_URL is set
         await ex.deposit("USDT", Decimal("1000"))
         await ex.push_price("BTC/USDT", Decimal("50000"))
         order = await ex.create_order("BTC/USDT", "buy", "market", Decimal("0.01"))
@@ -11,15 +11,17 @@ state atomically, and writes the events. Open one with::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -174,6 +176,21 @@ class Exchange:
             await ex.close()
             raise
         return ex
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(cls, settings: Settings | None = None, **overrides: Any) -> AsyncIterator[Exchange]:
+        """``async with Exchange.connect(namespace="backtest") as ex:`` — open, use, close.
+
+        ``overrides`` replace fields of the settings (default: read from the environment), e.g. a
+        ``namespace`` of its own so a back-test never touches the state of a running ``mockx up``.
+        """
+        base = settings or Settings.from_env()
+        ex = await cls.open(msgspec.structs.replace(base, **overrides) if overrides else base)
+        try:
+            yield ex
+        finally:
+            await ex.close()
 
     async def close(self) -> None:
         await self.redis.aclose()
