@@ -27,6 +27,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 VALKEY_CONF = ROOT / "deploy" / "valkey.conf"
 HEALTHCHECK_SCRIPT = ROOT / "deploy" / "healthcheck.py"
 K8S = ROOT / "deploy" / "k8s"
+ORDER_GENERATOR = ROOT / "examples" / "order-generator" / "order_generator.py"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 MOCKX_SERVICES = ("api", "worker", "feed")

@@ -17,11 +17,10 @@ import pytest
 from app.settings import Settings
 from tests.deploy import support
 
-jsonschema = pytest.importorskip("jsonschema", reason="test dependency: pip install jsonschema")
-
 
 @pytest.fixture(scope="module")
 def validator() -> Any:
+    jsonschema = pytest.importorskip("jsonschema", reason="test dependency: pip install jsonschema")
     schema = json.loads((support.SCHEMAS / "compose-spec.json").read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 

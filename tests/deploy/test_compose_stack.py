@@ -39,7 +39,6 @@ from app.settings import Settings
 from tests.deploy import support
 
 VENV_BIN = Path(sys.executable).parent
-ORDER_GENERATOR = support.ROOT / "examples" / "order-generator" / "order_generator.py"
 SYMBOL = "SMK/USDT"
 
 pytestmark = pytest.mark.timeout(180)
@@ -427,7 +426,7 @@ def test_order_generator_trades_against_the_stack(stack: Stack, api: httpx.Clien
     skip_unless_registered("serve", "worker")
     _json(api.patch("/admin/tickers/BOT-USDT/price", json={"price": "250"}), 200)
     result = subprocess.run(
-        [sys.executable, str(ORDER_GENERATOR), "--url", stack.url, "--api-key", stack.api_key,
+        [sys.executable, str(support.ORDER_GENERATOR), "--url", stack.url, "--api-key", stack.api_key,
          "--symbols", "BOT/USDT", "--duration", "3", "--rate", "20", "--seed", "7"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 
-from tests.deploy.test_compose_stack import ORDER_GENERATOR
+from tests.deploy.support import ORDER_GENERATOR
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
