@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import ast
 import base64
+import importlib.util
 import json
 import re
 import shlex
+import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -31,6 +34,23 @@ ORDER_GENERATOR = ROOT / "examples" / "order-generator" / "order_generator.py"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 MOCKX_SERVICES = ("api", "worker", "feed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load_healthcheck() -> ModuleType:
+    """deploy/healthcheck.py (a script, not a package module) imported under its installed name."""
+    spec = importlib.util.spec_from_file_location("mockx_healthcheck", HEALTHCHECK_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # --- .env files ---------------------------------------------------------------------------------------------
 

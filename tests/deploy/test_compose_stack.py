@@ -19,7 +19,6 @@ import queue
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -69,12 +68,6 @@ def skip_unless_registered(*commands: str) -> None:
 # --- the stack ------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def seconds(duration: str | None, default: float) -> float:
     """A compose duration (``30s``, ``1m30s``, ``500ms``) in seconds."""
     if not duration:
@@ -110,11 +103,12 @@ class Stack:
         self.workdir = workdir
         self.api_key = f"smoke-{secrets.token_urlsafe(16)}"
         self.dotenv = {**support.read_env_file(support.ENV_EXAMPLE), "API_KEY": self.api_key}
-        self.dotenv["ENGINE_PORT"] = str(free_port())
+        self.dotenv["ENGINE_PORT"] = str(support.free_port())
         self.compose = support.load_compose(self.dotenv)
         self.services: dict[str, list[Replica]] = {}
         self.valkey: subprocess.Popen[bytes] | None = None
         self.valkey_url = ""
+        self._redis: redis.Redis | None = None
 
     # Valkey -----------------------------------------------------------------------------------------------
     def start_valkey(self) -> None:
@@ -127,14 +121,14 @@ class Stack:
         assert command[0] == "valkey-server", command
         mounts = {target: source for source, target, *_ in (v.split(":") for v in service["volumes"])}
         args = [str((support.ROOT / mounts[arg]).resolve()) if arg in mounts else arg for arg in command[1:]]
-        port = free_port()
+        port = support.free_port()
         data = self.workdir / "valkey-data"  # the /data volume, the image's working directory
         data.mkdir()
-        log = (self.workdir / "valkey.log").open("wb")
-        self.valkey = subprocess.Popen(
-            [str(get_binary_path()), *args, "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"],
-            cwd=data, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        with (self.workdir / "valkey.log").open("wb") as log:
+            self.valkey = subprocess.Popen(
+                [str(get_binary_path()), *args, "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"],
+                cwd=data, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
         self.valkey_url = f"redis://127.0.0.1:{port}/0"
         client = self.redis()
         deadline = time.monotonic() + 15
@@ -148,7 +142,9 @@ class Stack:
                 time.sleep(0.05)
 
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.valkey_url, decode_responses=True, socket_timeout=5)
+        if self._redis is None:
+            self._redis = redis.Redis.from_url(self.valkey_url, decode_responses=True, socket_timeout=5)
+        return self._redis
 
     def _valkey_log(self) -> str:
         return (self.workdir / "valkey.log").read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -264,6 +260,8 @@ class Stack:
 
     def down(self) -> None:
         self.stop()
+        if self._redis is not None:
+            self._redis.close()
         if self.valkey is not None:
             self.valkey.terminate()
             try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import http.server
 import importlib.metadata
-import importlib.util
 import os
 import re
 import shutil
@@ -233,12 +232,7 @@ def _is_type_checking(node: ast.If) -> bool:
 
 @pytest.fixture(scope="module")
 def healthcheck() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mockx_healthcheck", support.HEALTHCHECK_SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return support.load_healthcheck()
 
 
 @pytest.mark.parametrize(

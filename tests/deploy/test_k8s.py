@@ -9,7 +9,6 @@ its kustomize output is compared with that rendering.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -53,15 +52,6 @@ def base() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def demo() -> list[dict[str, Any]]:
     return support.render(DEMO)
-
-
-def healthcheck() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mockx_healthcheck", support.HEALTHCHECK_SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _name(doc: dict[str, Any]) -> str:
@@ -139,7 +129,7 @@ def test_api_is_probed_on_the_public_liveness_route(base: list[dict[str, Any]]) 
     [container] = support.containers(api)
     assert container["args"][0] == "serve"
     for probe in ("readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"]["path"] == healthcheck().LIVENESS_PATH
+        assert container[probe]["httpGet"]["path"] == support.load_healthcheck().LIVENESS_PATH
     port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["ENGINE_PORT"] == str(port)

@@ -6,11 +6,10 @@ The bot trading against a real API is tested in test_compose_stack.py.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
-from tests.deploy.support import ORDER_GENERATOR
+from tests.deploy.support import ORDER_GENERATOR, free_port
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -27,9 +26,7 @@ def test_help_lists_the_options_a_test_needs() -> None:
 
 
 def test_an_unreachable_api_is_one_error_and_exit_1() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     result = _run("--url", f"http://127.0.0.1:{port}", "--wait", "0", "--duration", "1")
     assert result.returncode == 1
     assert json.loads(result.stdout)["errors"] == 1
