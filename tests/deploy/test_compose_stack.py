@@ -48,13 +48,12 @@ pytestmark = pytest.mark.timeout(180)
 
 @functools.cache
 def registered_commands() -> frozenset[str]:
-    """The subcommands ``mockx --help`` lists."""
+    """The subcommands ``mockx --help`` lists, whatever panels (rich-click) or sections (click) group them."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
     out = subprocess.run(
         [str(VENV_BIN / "mockx"), "--help"], capture_output=True, text=True, env=env, timeout=60, check=True
     ).stdout
-    panel = out.split("Commands", 1)[1] if "Commands" in out else ""
-    return frozenset(re.findall(r"^(?:│ |  )([a-z][a-z0-9-]*)(?=\s)", panel, re.M))
+    return frozenset(re.findall(r"^(?:│ |  )([a-z][a-z0-9-]*)(?= {2,}|\s*│?$)", out, re.M))
 
 
 def skip_unless_registered(*commands: str) -> None:
