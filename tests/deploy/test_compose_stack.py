@@ -281,6 +281,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
     """The api service and the workers, healthy; a client with the API key from .env."""
+    skip_unless_registered("serve", "worker")
     stack.start("worker")
     stack.start("api")
     stack.wait_healthy("worker")
