@@ -92,13 +92,16 @@ local function update_ohlc(newest_ts)
     end
     return true
   end
-  local changed = false
-  if id_cmp(id, b[1]) < 0 then redis.call('HSET', ohlc, f .. 'o', price, f .. 'oid', id); changed = true end
-  if id_cmp(id, b[2]) > 0 then redis.call('HSET', ohlc, f .. 'c', price, f .. 'cid', id); changed = true end
+  local set = {}  -- field, value, ... written with one HSET
+  local function put(field, value) set[#set + 1] = f .. field; set[#set + 1] = value end
+  if id_cmp(id, b[1]) < 0 then put('o', price); put('oid', id) end
+  if id_cmp(id, b[2]) > 0 then put('c', price); put('cid', id) end
   local p = tonumber(price)
-  if p > tonumber(b[3]) then redis.call('HSET', ohlc, f .. 'h', price); changed = true end
-  if p < tonumber(b[4]) then redis.call('HSET', ohlc, f .. 'l', price); changed = true end
-  return changed
+  if p > tonumber(b[3]) then put('h', price) end
+  if p < tonumber(b[4]) then put('l', price) end
+  if #set == 0 then return false end
+  redis.call('HSET', ohlc, unpack(set))
+  return true
 end
 
 local mode = phase
@@ -120,7 +123,10 @@ if phase == 'first' then
   end
   if update_ohlc(newest_ts) then changed = true end
   if changed then
-    local t = redis.call('HMGET', ticker, 'id', 'last', 'bid', 'ask', 'ts', 'volume', 'bidVolume', 'askVolume')
+    local t = {id, price, bid, ask, ts, volume, bid_qty, ask_qty}  -- what the ticker shows when mode is 'n'
+    if mode == 'l' then
+      t = redis.call('HMGET', ticker, 'id', 'last', 'bid', 'ask', 'ts', 'volume', 'bidVolume', 'askVolume')
+    end
     emit(events, channel, maxlen, 'ticker.updated', cjson.encode({
       symbol = sym, id = t[1], last = t[2], bid = t[3], ask = t[4], ts = t[5], volume = t[6],
       bidVolume = t[7], askVolume = t[8],
@@ -132,10 +138,9 @@ end
 
 local ms = tonumber(string.match(id, '^(%d+)-'))
 local cutoff_us = ms * 1000
-local now_ms = server_now()
+local now_ms, next_tid  -- read on the first order examined: a tick crossing nothing needs neither
 local used_out, free_in, touched, free_start = {}, {}, {}, {}
 local filled, examined, budget = 0, 0, chunk
-local next_tid = tonumber(redis.call('GET', trade_seq) or '0')
 
 local function touch(asset)
   if not touched[asset] then
@@ -155,6 +160,10 @@ local function run(book, lo, hi, offset, side)
   examined = examined + #ids
   budget = budget - #ids
   if #ids == 0 then return offset, exhausted end
+  if not now_ms then
+    now_ms = server_now()
+    next_tid = tonumber(redis.call('GET', trade_seq) or '0')
+  end
   local raws = redis.call('HMGET', orders, unpack(ids))
   local gone, order_writes, trade_writes, trade_index = {}, {}, {}, {}
   local count, base, quote, fee = 0, sum_new(), sum_new(), sum_new()
