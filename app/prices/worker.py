@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import socket
@@ -30,14 +31,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import hiredis
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from app.exchange import Exchange
 from app.prices.legacy import publish_legacy_prices
 from app.prices.retry import TRANSIENT, retrying
-from app.scripts import settle_step
+from app.scripts import settle_step, source
 from app.settings import Settings
 from app.ticks import MalformedTick, Tick, parse_tick
 
@@ -137,6 +139,54 @@ class _DeadLetter:
     kind: str  # malformed | deliveries
 
 
+@dataclass(slots=True)
+class _Batch:
+    """Entries read together: what to acknowledge as is, what to dead-letter, the ticks and their calls."""
+
+    entries: list[Entry]
+    ack: list[str] = field(default_factory=list)
+    dead: list[_DeadLetter] = field(default_factory=list)
+    ticks: list[tuple[str, Tick]] = field(default_factory=list)
+    calls: list[bytes] = field(default_factory=list)  # the first settle_tick call of each tick, packed
+
+
+class _Wire:
+    """Pipelined commands that are sent now and read later.
+
+    redis-py's pipeline sends and reads in one call (after a SCRIPT EXISTS round trip); splitting the two
+    lets Python prepare the next batch while Valkey runs this one, so the two share the machine's cores.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self.pool = redis.connection_pool
+
+    async def send(self, payload: bytes) -> Any:
+        conn = await self.pool.get_connection()
+        try:
+            await conn.send_packed_command(payload, check_health=False)
+        except BaseException:
+            await conn.disconnect()
+            await self.pool.release(conn)
+            raise
+        return conn
+
+    async def receive(self, conn: Any, count: int) -> list[Any]:
+        """``count`` replies; an error reply is returned in its place (the connection stays in sync)."""
+        replies: list[Any] = []
+        try:
+            for _ in range(count):
+                try:
+                    replies.append(await conn.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await conn.disconnect()
+            raise
+        finally:
+            await self.pool.release(conn)
+        return replies
+
+
 class Worker:
     """One settlement worker. ``run()`` returns when ``stop`` is set, or in burst mode when drained."""
 
@@ -150,6 +200,8 @@ class Worker:
         self.opts = options
         self.stop = stop or asyncio.Event()
         self.counters = Counters()
+        self._wire = _Wire(exchange.redis)
+        self._settle_sha = hashlib.sha1(source("settle_tick").encode()).hexdigest()
         self._started = _now_ms()
         self._claim_cursor = "0-0"
         self._next_beat = 0.0
@@ -182,11 +234,33 @@ class Worker:
             "worker %s consuming %s in group %s (batch %d, block %d ms)",
             self.opts.name, self.stream, self.opts.group, self.opts.batch, self.opts.block_ms,
         )  # fmt: skip
-        while not self.stop.is_set():
-            entries = await self._read(">", block=self.opts.block_ms)
-            if entries:
-                await self._handle(entries, pending=False)
-            await self._periodic()
+        await self._consume(block=self.opts.block_ms)
+
+    async def _consume(self, *, block: int | None) -> None:
+        """Phase 3, reading one batch ahead: while Valkey runs batch k, Python reads and prepares k + 1.
+
+        Batches are applied strictly in the order read. A read only blocks when nothing is in hand; without
+        ``block`` (burst mode) the first empty read ends it.
+        """
+        held: _Batch | None = None
+        while True:
+            entries: list[Entry] = []
+            if not self.stop.is_set():
+                entries = await self._read(">", block=None if held else block)
+            if held is None and not entries:
+                if block is None or self.stop.is_set():
+                    return
+                await self._periodic()
+                continue
+            sent = await self._send(held) if held else None
+            upcoming = self._prepare(entries, {}) if entries else None
+            if held is not None:
+                await self._apply(held, sent)
+                if block is None:
+                    await self._beat()
+                else:
+                    await self._periodic()
+            held = upcoming
 
     async def _create_group(self) -> None:
         try:
@@ -226,11 +300,7 @@ class Worker:
         if self.opts.sweep:
             await self._sweep(lease=False)
         while not self.stop.is_set():
-            entries = await self._read(">")
-            if entries:
-                await self._handle(entries, pending=False)
-                await self._beat()
-                continue
+            await self._consume(block=None)
             if not await self._claim():
                 return
 
@@ -274,41 +344,55 @@ class Worker:
     async def _handle(self, entries: list[Entry], *, pending: bool) -> None:
         """Apply a batch of entries and acknowledge what is done; failures stay pending for a retry."""
         deliveries = await self._deliveries(entries) if pending else {}
-        ack: list[str] = []
-        dead: list[_DeadLetter] = []
-        ticks: list[tuple[str, Tick]] = []
+        batch = self._prepare(entries, deliveries)
+        await self._apply(batch, await self._send(batch))
+
+    def _prepare(self, entries: list[Entry], deliveries: dict[str, int]) -> _Batch:
+        """Sort a batch into acknowledgements, dead letters and ticks, and pack each tick's first settle call."""
+        batch = _Batch(entries)
         for entry_id, fields in entries:
             if not fields:  # deleted or trimmed while it was pending
-                ack.append(entry_id)
+                batch.ack.append(entry_id)
                 continue
             times = deliveries.get(entry_id, 1)
             if times > self.opts.max_deliveries:
                 reason = f"delivered {times} times without being acknowledged (limit {self.opts.max_deliveries})"
-                dead.append(_DeadLetter(entry_id, fields, reason, "deliveries"))
+                batch.dead.append(_DeadLetter(entry_id, fields, reason, "deliveries"))
                 continue
             try:
-                ticks.append((entry_id, parse_tick(fields, entry_id)))
+                tick = parse_tick(fields, entry_id)
             except MalformedTick as exc:
-                dead.append(_DeadLetter(entry_id, fields, str(exc), "malformed"))
-        applied, filled = await self._settle(ticks) if ticks else ([], 0)
-        self._failing = self._failing + 1 if ticks and not applied else 0
-        await self._acknowledge(ack + applied, dead, len(applied), filled)
+                batch.dead.append(_DeadLetter(entry_id, fields, str(exc), "malformed"))
+                continue
+            keys, args = self.ex.settle_call_args(entry_id, tick, "first", (0, 0))
+            batch.ticks.append((entry_id, tick))
+            call: Any = ("EVALSHA", self._settle_sha, len(keys), *keys, *args)
+            batch.calls.append(hiredis.pack_command(call))
+        return batch
+
+    async def _send(self, batch: _Batch) -> Any:
+        return await self._wire.send(b"".join(batch.calls)) if batch.calls else None
+
+    async def _apply(self, batch: _Batch, sent: Any) -> None:
+        applied, filled = await self._settle(batch, sent) if batch.ticks else ([], 0)
+        self._failing = self._failing + 1 if batch.ticks and not applied else 0
+        await self._acknowledge(batch.ack + applied, batch.dead, len(applied), filled)
         c = self.counters
         c.processed += len(applied)
         c.filled += filled
-        c.dead += len(dead)
-        c.last_id = entries[-1][0]
+        c.dead += len(batch.dead)
+        c.last_id = batch.entries[-1][0]
 
-    async def _settle(self, ticks: list[tuple[str, Tick]]) -> tuple[list[str], int]:
-        """The first settle call of every tick in one pipeline, then the rest of the unfinished ones."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry_id, tick in ticks:
-                keys, args = self.ex.settle_call_args(entry_id, tick, "first", (0, 0))
-                await self.ex.scripts.settle_tick(keys, args, client=pipe)
-            replies = await pipe.execute(raise_on_error=False)
+    async def _settle(self, batch: _Batch, sent: Any) -> tuple[list[str], int]:
+        """Read the first settle calls' replies, then finish the ticks that cross more than one chunk."""
+        replies = await self._wire.receive(sent, len(batch.calls))
+        if any(isinstance(r, NoScriptError) for r in replies):
+            log.warning("scripts missing after a Valkey restart: loading them and applying the batch again")
+            await self.ex.scripts.load()
+            replies = await self._wire.receive(await self._send(batch), len(batch.calls))
         applied: list[str] = []
         filled = 0
-        for (entry_id, tick), reply in zip(ticks, replies, strict=True):
+        for (entry_id, tick), reply in zip(batch.ticks, replies, strict=True):
             try:
                 if isinstance(reply, Exception):
                     raise reply

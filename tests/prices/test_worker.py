@@ -291,3 +291,16 @@ def test_options_are_checked_against_the_settings(settings: Settings) -> None:
     with pytest.raises(ValueError, match="without spaces"):
         WorkerOptions(name="a b").check(settings)
     WorkerOptions(name="w", block_ms=4999).check(settings)
+
+
+async def test_scripts_lost_in_a_valkey_restart_are_loaded_again(exchange: Exchange, settings: Settings) -> None:
+    await exchange.deposit("USDT", "1000")
+    await exchange.push_price("BTC/USDT", "100")
+    order = await exchange.create_order("BTC/USDT", "buy", "limit", "1", "95")
+    await exchange.redis.script_flush()
+    await exchange.redis.xadd(settings.price_stream, {"symbol": "BTC/USDT", "price": "94"})
+
+    counters = await burst(exchange).run()
+
+    assert (counters.errors, counters.filled) == (0, 1)
+    assert (await exchange.fetch_order(order.id)).status == "closed"
