@@ -148,6 +148,7 @@ class _Batch:
     dead: list[_DeadLetter] = field(default_factory=list)
     ticks: list[tuple[str, Tick]] = field(default_factory=list)
     calls: list[bytes] = field(default_factory=list)  # the first settle_tick call of each tick, packed
+    new_symbols: bool = False  # a symbol whose market record the exchange has not cached yet
 
 
 class _Wire:
@@ -208,6 +209,7 @@ class Worker:
         self._next_claim = 0.0
         self._next_sweep = 0.0
         self._failing = 0
+        self._cached_markets: set[str] = set()
 
     # the loop ------------------------------------------------------------------------------------------
     async def run(self) -> Counters:
@@ -225,6 +227,7 @@ class Worker:
     async def _session(self) -> None:
         """One connection's worth of work; a transient error restarts it from phase 1."""
         await self._create_group()
+        self._cached_markets = set(await self.ex.market_records())
         await self._beat(force=True)
         await self._drain_own()
         if self.opts.burst:
@@ -365,6 +368,7 @@ class Worker:
                 batch.dead.append(_DeadLetter(entry_id, fields, str(exc), "malformed"))
                 continue
             keys, args = self.ex.settle_call_args(entry_id, tick, "first", (0, 0))
+            batch.new_symbols = batch.new_symbols or tick.symbol not in self._cached_markets
             batch.ticks.append((entry_id, tick))
             call: Any = ("EVALSHA", self._settle_sha, len(keys), *keys, *args)
             batch.calls.append(hiredis.pack_command(call))
@@ -375,6 +379,8 @@ class Worker:
 
     async def _apply(self, batch: _Batch, sent: Any) -> None:
         applied, filled = await self._settle(batch, sent) if batch.ticks else ([], 0)
+        if batch.new_symbols:  # their first tick registered them: later settle calls reuse the records
+            self._cached_markets = set(await self.ex.market_records())
         self._failing = self._failing + 1 if batch.ticks and not applied else 0
         await self._acknowledge(batch.ack + applied, batch.dead, len(applied), filled)
         c = self.counters
