@@ -256,9 +256,12 @@ class Worker:
                 await self._periodic()
                 continue
             sent = await self._send(held) if held else None
-            upcoming = self._prepare(entries, {}) if entries else None
+            try:
+                upcoming = self._prepare(entries, {}) if entries else None
+            finally:  # the batch in flight is read back and acknowledged whatever happens meanwhile
+                if held is not None:
+                    await self._apply(held, sent)
             if held is not None:
-                await self._apply(held, sent)
                 if block is None:
                     await self._beat()
                 else:
