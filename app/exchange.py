@@ -54,6 +54,7 @@ from app.money import (
     tidy,
     to_minor,
 )
+from app.multiplex import Link, open_link
 from app.records import (
     MarketRecord,
     OrderRecord,
@@ -156,6 +157,7 @@ class Exchange:
         self.fee_rate = settings.commission
         self._embedded = embedded
         self._markets: dict[str, MarketRecord] = {}
+        self.link: Link | None = None
 
     # lifecycle -----------------------------------------------------------------------------------------
     @classmethod
@@ -192,7 +194,15 @@ class Exchange:
         finally:
             await ex.close()
 
+    async def multiplex(self) -> None:
+        """Send scripts and the reads that price an order over one multiplexed connection (a server's hot
+        path: see :mod:`app.multiplex`). Idempotent; a URL the link cannot serve (TLS) keeps redis-py."""
+        if self.link is None:
+            self.link = self.scripts.link = open_link(self.url, timeout=self.settings.redis_timeout)
+
     async def close(self) -> None:
+        if self.link is not None:
+            await self.link.aclose()
         await self.redis.aclose()
         if self._embedded is not None:
             self._embedded.stop()
@@ -380,8 +390,13 @@ class Exchange:
             if dry_run:
                 return "", None
             rec = order_decoder.decode(result.record)
-            trade = trade_decoder.decode(await self.redis.hget(self.keys.trades, rec.tid)) if rec.tid else None
-            return result.record, trade
+            if not rec.tid:
+                return result.record, None
+            if self.link is not None:
+                raw_trade = await self.link.call("HGET", self.keys.trades, rec.tid)
+            else:
+                raw_trade = await self.redis.hget(self.keys.trades, rec.tid)
+            return result.record, trade_decoder.decode(raw_trade)
         if code is Code.PRICE_MOVED:
             return None
         if code is Code.INSUFFICIENT_FUNDS:
@@ -528,6 +543,11 @@ class Exchange:
     async def _market_and_ticker(
         self, symbol: str
     ) -> tuple[str | None, tuple[Decimal | None, Decimal | None, Decimal | None]]:
+        if self.link is not None:
+            market, (last, bid, ask) = await self.link.pipeline(
+                ("HGET", self.keys.markets, symbol), ("HMGET", self.keys.ticker(symbol), "last", "bid", "ask")
+            )
+            return market, (_dec(last), _dec(bid), _dec(ask))
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(self.keys.markets, symbol)
             pipe.hmget(self.keys.ticker(symbol), ["last", "bid", "ask"])

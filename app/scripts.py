@@ -16,9 +16,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from app.errors import Code
 from app.keys import Keys
+from app.multiplex import Link
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "reset")
@@ -66,6 +68,7 @@ class Scripts:
         self.keys = keys
         self.maxlen = str(events_maxlen)
         self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
+        self.link: Link | None = None  # set by Exchange.multiplex(): scripts then run over it
 
     async def load(self) -> None:
         """Load every script now; a script that does not compile raises here."""
@@ -74,7 +77,14 @@ class Scripts:
             script.sha = sha
 
     async def _call(self, name: str, keys: list[str], args: list[str], client: Redis | Pipeline | None) -> Any:
-        return await self._scripts[name](keys=keys, args=args, client=client or self.redis)
+        script = self._scripts[name]
+        if client is not None or self.link is None:
+            return await script(keys=keys, args=args, client=client or self.redis)
+        try:
+            return await self.link.call("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:  # the server restarted without its script cache
+            script.sha = await self.link.call("SCRIPT", "LOAD", script.script)
+            return await self.link.call("EVALSHA", script.sha, len(keys), *keys, *args)
 
     # balances ----------------------------------------------------------------------------------------
     def _balance_keys(self) -> list[str]:
