@@ -2,8 +2,8 @@
 
 Litestar's defaults are lossy for money: request JSON is decoded with floats (``0.1`` becomes the double
 nearest to it) and a ``Decimal`` is encoded as a string, or as a float through its type encoders. The
-pieces here fix both, and make the OpenAPI schema describe a ``Decimal`` as what it is on the wire, a
-``number``.
+pieces here fix both (responses use the core's :func:`app.models.encode_json`), and make the OpenAPI
+schema describe a ``Decimal`` as what it is on the wire, a ``number``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from litestar.types import Empty, Serializer
 from litestar.typing import FieldDefinition
 
 from app.errors import BadRequest
+from app.models import encode_json
 
 #: Request JSON: every non-integer number is decoded from its text straight into a Decimal.
 body_decoder = msgspec.json.Decoder(float_hook=Decimal)
-#: Response JSON: a Decimal prints as the exact number it is (``0.3``, never ``0.30000000000000004``).
-json_encoder = msgspec.json.Encoder(enc_hook=default_serializer, decimal_format="number")
 
 
 class ExactRequest(Request[Any, Any, Any]):
@@ -47,11 +46,11 @@ class ExactRequest(Request[Any, Any, Any]):
 
 
 class ExactResponse(Response[Any]):
-    """Every JSON response, with Decimals as exact JSON numbers."""
+    """Every JSON response through :func:`app.models.encode_json`: Decimals as exact, plain JSON numbers."""
 
     def render(self, content: Any, media_type: str, enc_hook: Serializer = default_serializer) -> bytes:
         if media_type.startswith("application/json") and not isinstance(content, bytes | str):
-            return json_encoder.encode(content)
+            return encode_json(content)
         return super().render(content, media_type, enc_hook)
 
 

@@ -89,7 +89,7 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         message = f"{request.method} is not allowed on {request.url.path}"
     else:
         message = exc.detail or "the request was refused"
-    if status >= 500:
+    if status >= 500 and "disconnected" not in (exc.detail or ""):
         log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
     return error_response(status, code, message)
 

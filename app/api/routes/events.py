@@ -11,10 +11,10 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from app.api.codec import json_encoder
 from app.api.errors import UNAVAILABLE, responses
 from app.api.events import Event, EventFilter, EventHub, parse_cursor, read_events
 from app.exchange import Exchange
+from app.models import encode_json
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class EventController(Controller):
                     if event is None:
                         yield ServerSentEventMessage(comment="keep-alive", data=None)
                     else:
-                        data = json_encoder.encode(event).decode()
+                        data = encode_json(event).decode()
                         yield ServerSentEventMessage(data=data, event=event.type, id=event.id)
             except UNAVAILABLE as exc:
                 log.warning("closing an event stream: Valkey is not available (%s)", exc)
@@ -97,7 +97,7 @@ class EventController(Controller):
                 if event is None:
                     await socket.send_json({"type": "keep-alive"})
                 else:
-                    await socket.send_data(json_encoder.encode(event).decode())
+                    await socket.send_data(encode_json(event).decode())
         except WebSocketDisconnect:
             return
         except UNAVAILABLE:
