@@ -106,10 +106,12 @@ end
 
 local mode = phase
 if phase == 'first' then
-  if redis.call('HSETNX', markets, sym, market) == 1 then
+  local shown = redis.call('HMGET', ticker, 'id', 'ts')
+  -- a symbol with a ticker has its market (both are permanent and written together): only the first
+  -- price of a symbol needs the check
+  if not shown[1] and redis.call('HSETNX', markets, sym, market) == 1 then
     emit(events, channel, maxlen, 'market.created', '{"market":' .. market .. '}')
   end
-  local shown = redis.call('HMGET', ticker, 'id', 'ts')
   local changed = false
   local newest_ts = shown[2] or ts
   if not shown[1] or id_cmp(id, shown[1]) > 0 then
