@@ -406,14 +406,15 @@ class Worker:
                 if isinstance(reply, Exception):
                     raise reply
                 first = settle_step(reply)
-                result = await self.ex.finish_tick(entry_id, tick, first)
+                # a tick crossing more than one chunk of orders needs more calls
+                count = first.filled if first.done else (await self.ex.finish_tick(entry_id, tick, first)).filled
             except TRANSIENT:
                 raise
             except Exception as exc:  # one bad tick must not stop the others; it stays pending
                 self._failed(entry_id, exc)
                 continue
             applied.append(entry_id)
-            filled += result.filled
+            filled += count
         return applied, filled
 
     async def _acknowledge(self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int) -> None:
