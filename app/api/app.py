@@ -7,11 +7,9 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar, get
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -21,6 +19,7 @@ from litestar.types import ControllerRouterHandler, Guard
 from app import __version__
 from app.api.auth import HEADER, PUBLIC, api_key_guard
 from app.api.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
+from app.api.deps import DEPENDENCIES
 from app.api.errors import EXCEPTION_HANDLERS, UNAVAILABLE
 from app.api.events import EventHub
 from app.api.routes.admin import AdminController
@@ -52,19 +51,9 @@ async def livez() -> Liveness:
 
 
 @get(["/docs", "/redoc"], include_in_schema=False)
-async def docs_redirect(request: Any) -> Redirect:
+async def docs_redirect(request: ExactRequest) -> Redirect:
     target = "swagger" if request.url.path.rstrip("/").endswith("/docs") else "redoc"
     return Redirect(f"{SCHEMA_PATH}/{target}")
-
-
-def _exchange(state: State) -> Exchange:
-    exchange: Exchange = state.exchange
-    return exchange
-
-
-def _hub(state: State) -> EventHub:
-    hub: EventHub = state.hub
-    return hub
 
 
 async def _open(settings: Settings) -> Exchange:
@@ -126,10 +115,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
-        dependencies={
-            "exchange": Provide(_exchange, sync_to_thread=False),
-            "hub": Provide(_hub, sync_to_thread=False),
-        },
+        dependencies=DEPENDENCIES,
         guards=guards,
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ExactRequest,

@@ -174,16 +174,24 @@ class EventHub:
         self._clients = 0
         self._task: asyncio.Task[None] | None = None
         self._redis: Redis | None = None
+        self._closing = False
 
     @property
     def generation(self) -> int:
         return self._generation
 
+    @property
+    def closing(self) -> bool:
+        """The app is shutting down: event streams end, so the server can finish their responses."""
+        return self._closing
+
     async def wait(self, generation: int, seconds: float) -> None:
-        """Return when new entries arrived after ``generation`` was read, or after ``seconds``."""
+        """Return when new entries arrived after ``generation`` was read, at shutdown, or after ``seconds``."""
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: self._generation != generation), timeout=seconds)
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self._generation != generation or self._closing), timeout=seconds
+                )
 
     @contextlib.asynccontextmanager
     async def client(self) -> AsyncIterator[None]:
@@ -194,8 +202,17 @@ class EventHub:
             yield
         finally:
             self._clients -= 1
+            if self._closing:
+                async with self._changed:
+                    self._changed.notify_all()
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 2.0) -> None:
+        """End every client's stream (waiting up to ``grace`` seconds for them to leave), then stop reading."""
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait_for(lambda: self._clients == 0), timeout=grace)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -239,12 +256,11 @@ class EventHub:
 async def read_events(
     redis: Redis, hub: EventHub, key: str, cursor: str | None, flt: EventFilter, fee_rate: Decimal, idle: float
 ) -> AsyncIterator[Event | None]:
-    """Events after ``cursor`` (None: only new ones), forever; ``None`` is yielded after ``idle`` quiet seconds."""
+    """Events after ``cursor`` (None: only new ones) until the app shuts down; ``None`` after ``idle`` quiet seconds."""
     async with hub.client():
         if cursor is None:
-            last = await redis.xrevrange(key, count=1)
-            cursor = last[0][0] if last else "0-0"
-        while True:
+            cursor = await latest_event_id(redis, key)
+        while not hub.closing:
             generation = hub.generation
             entries = await redis.xrange(key, min=f"({cursor}", max="+", count=_PAGE)
             for entry_id, fields in entries:
@@ -257,5 +273,11 @@ async def read_events(
                 continue
             if hub.generation == generation:
                 await hub.wait(generation, idle)
-                if hub.generation == generation:
+                if hub.generation == generation and not hub.closing:
                     yield None
+
+
+async def latest_event_id(redis: Redis, key: str) -> str:
+    """The id of the newest event in the stream (``0-0`` when it is empty): "from now on" as a cursor."""
+    last = await redis.xrevrange(key, count=1)
+    return str(last[0][0]) if last else "0-0"

@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.openapi.spec import Example
+from litestar.params import Body
 from msgspec import Meta
 
 from app.models import Ticker
@@ -57,6 +59,32 @@ class PriceIn(_Body):
     price: Amount
     bid: Amount | None = None
     ask: Amount | None = None
+
+
+def _body(*examples: tuple[str, dict[str, Any]]) -> Any:
+    return Body(examples=[Example(summary=summary, value=value) for summary, value in examples])
+
+
+OrderBody = Annotated[
+    OrderIn,
+    _body(
+        ("market buy (type defaults to market)", {"symbol": "BTC/USDT", "side": "buy", "amount": 0.05}),
+        ("limit sell", {"symbol": "BTC/USDT", "side": "sell", "type": "limit", "amount": 0.01, "price": 50000}),
+        (
+            "post-only limit buy with a client id",
+            {"symbol": "ETHUSDT", "side": "buy", "type": "limit", "amount": 1, "price": 2500.5,
+             "timeInForce": "PO", "clientOrderId": "my-bot-42"},
+        ),
+    ),
+]  # fmt: skip
+AmountBody = Annotated[AmountIn, _body(("100 units", {"amount": 100}), ("half a unit", {"amount": 0.5}))]
+FundBody = Annotated[FundIn, _body(("100 000 USDT", {"asset": "USDT", "amount": 100000}))]
+BalanceBody = Annotated[BalanceIn, _body(("set free to 2.5", {"free": 2.5}))]
+EditBalanceBody = Annotated[EditBalanceIn, _body(("USDT free = 1000", {"asset": "USDT", "free": 1000}))]
+PriceBody = Annotated[
+    PriceIn,
+    _body(("last price only", {"price": 50000}), ("with a spread", {"price": 50000, "bid": 49999.5, "ask": 50000.5})),
+]
 
 
 class AssetBalance(msgspec.Struct, frozen=True):

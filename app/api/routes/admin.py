@@ -11,19 +11,21 @@ import msgspec
 import redis as redis_py
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, PathParameter, QueryParameter
 from redis.exceptions import ResponseError
 
 from app import __version__
+from app.api.deps import ExchangeDep
 from app.api.errors import UNAVAILABLE, responses
 from app.api.routes.market import SYMBOL_DOC
 from app.api.schemas import (
     AssetBalance,
-    BalanceIn,
+    BalanceBody,
     Done,
-    EditBalanceIn,
-    FundIn,
+    EditBalanceBody,
+    FundBody,
     Health,
+    PriceBody,
     PriceIn,
     PriceSet,
     PriceStreamHealth,
@@ -63,39 +65,41 @@ class AdminController(Controller):
 
     @patch("/tickers/{symbol:str}/price", responses=responses(400))
     async def set_price(
-        self, exchange: Exchange, data: PriceIn, symbol: str = Parameter(description=SYMBOL_DOC)
+        self, exchange: ExchangeDep, data: PriceBody, symbol: Annotated[str, PathParameter(description=SYMBOL_DOC)]
     ) -> PriceSet:
         """Publish a tick on the price stream and apply it: returns once the orders it crosses are filled."""
         return await _set_price(exchange, symbol, data)
 
     @patch("/tickers/{base:str}/{quote:str}/price", include_in_schema=False)
-    async def set_price_slash(self, exchange: Exchange, base: str, quote: str, data: PriceIn) -> PriceSet:
+    async def set_price_slash(
+        self, exchange: ExchangeDep, base: FromPath[str], quote: FromPath[str], data: PriceBody
+    ) -> PriceSet:
         return await _set_price(exchange, f"{base}/{quote}", data)
 
     @patch("/balance/{asset:str}", responses=responses(400))
-    async def patch_balance(self, exchange: Exchange, asset: str, data: BalanceIn) -> AssetBalance:
+    async def patch_balance(self, exchange: ExchangeDep, asset: FromPath[str], data: BalanceBody) -> AssetBalance:
         """Overwrite the free balance of an asset (``used`` stays what open orders reserve)."""
         return await _set_balance(exchange, asset, data.free)
 
     @post("/edit_balance", status_code=200, responses=responses(400))
-    async def edit_balance(self, exchange: Exchange, data: EditBalanceIn) -> AssetBalance:
+    async def edit_balance(self, exchange: ExchangeDep, data: EditBalanceBody) -> AssetBalance:
         """Overwrite or add a balance row: ``{"asset": "USDT", "free": 1000}``."""
         return await _set_balance(exchange, data.asset, data.free)
 
     @post("/fund", status_code=200, responses=responses(400))
-    async def fund(self, exchange: Exchange, data: FundIn) -> AssetBalance:
+    async def fund(self, exchange: ExchangeDep, data: FundBody) -> AssetBalance:
         """Credit ``amount`` to the free balance of ``asset``."""
         code = normalize_asset(data.asset)
         row = await exchange.fund(code, data.amount)
         return AssetBalance(asset=code, free=row.free, used=row.used, total=row.total)
 
     @delete("/data", status_code=200, responses=responses())
-    async def delete_data(self, exchange: Exchange) -> Done:
+    async def delete_data(self, exchange: ExchangeDep) -> Done:
         """Wipe balances, orders, trades and events (a clean, deterministic slate)."""
         return await _reset(exchange)
 
     @post("/reset", status_code=200, responses=responses())
-    async def reset(self, exchange: Exchange) -> Done:
+    async def reset(self, exchange: ExchangeDep) -> Done:
         """The same as ``DELETE /admin/data``."""
         return await _reset(exchange)
 
@@ -108,9 +112,9 @@ class AdminController(Controller):
     )
     async def health(
         self,
-        exchange: Exchange,
+        exchange: ExchangeDep,
         min_workers: Annotated[
-            int, Parameter(query="minWorkers", ge=0, le=10_000, description="Degraded below this many workers")
+            int, QueryParameter(name="minWorkers", ge=0, le=10_000, description="Degraded below this many workers")
         ] = 0,
     ) -> Response[Health]:
         """Valkey reachable, settlement workers alive (from their heartbeats), price backlog, versions.

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from app.api.deps import ExchangeDep, HubDep
 from app.api.errors import UNAVAILABLE, responses
-from app.api.events import Event, EventFilter, EventHub, parse_cursor, read_events
+from app.api.events import Event, EventFilter, EventHub, latest_event_id, parse_cursor, read_events
 from app.exchange import Exchange
 from app.models import encode_json
 
@@ -27,9 +28,9 @@ TYPES_DOC = (
 )
 SINCE_DOC = "Replay from after this event id (or 'all' for everything the stream holds); Last-Event-ID wins"
 
-Types = Annotated[str | None, Parameter(description=TYPES_DOC, max_length=1000)]
-Symbol = Annotated[str | None, Parameter(description="Only events of this symbol", max_length=64)]
-Since = Annotated[str | None, Parameter(description=SINCE_DOC, max_length=64)]
+Types = Annotated[str | None, QueryParameter(description=TYPES_DOC, max_length=1000)]
+Symbol = Annotated[str | None, QueryParameter(description="Only events of this symbol", max_length=64)]
+Since = Annotated[str | None, QueryParameter(description=SINCE_DOC, max_length=64)]
 
 
 async def _subscription(
@@ -47,12 +48,12 @@ class EventController(Controller):
     @get("/", responses=responses(400))
     async def stream(
         self,
-        exchange: Exchange,
-        hub: EventHub,
+        exchange: ExchangeDep,
+        hub: HubDep,
         types: Types = None,
         symbol: Symbol = None,
         since: Since = None,
-        last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID", max_length=64)] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", max_length=64)] = None,
     ) -> ServerSentEvent:
         """Server-Sent Events: ``id`` is the event id, ``event`` its type, ``data`` the JSON event.
 
@@ -60,9 +61,13 @@ class EventController(Controller):
         as long as the capped events stream still holds them. A comment line every 15 s keeps proxies open.
         """
         flt, cursor = await _subscription(exchange, types, symbol, last_event_id or since)
+        if cursor is None:
+            cursor = await latest_event_id(exchange.redis, exchange.keys.events)
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
-            yield ServerSentEventMessage(comment="mockx events", retry=RETRY_MS, data=None)
+            # The opening message carries the starting point as its id, so a client that reconnects
+            # before any event arrived still resumes from there (no gap).
+            yield ServerSentEventMessage(comment="mockx events", id=cursor, retry=RETRY_MS, data=None)
             try:
                 async for event in _events(exchange, hub, flt, cursor):
                     if event is None:
@@ -79,8 +84,8 @@ class EventController(Controller):
     async def stream_ws(
         self,
         socket: WebSocket[Any, Any, Any],
-        exchange: Exchange,
-        hub: EventHub,
+        exchange: ExchangeDep,
+        hub: HubDep,
         types: Types = None,
         symbol: Symbol = None,
         since: Since = None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.params import Parameter
+from typing import Annotated
 
+from litestar import Controller, get
+from litestar.params import FromPath, PathParameter
+
+from app.api.deps import ExchangeDep
 from app.api.errors import responses
-from app.exchange import Exchange
 from app.models import Market, Ticker
 
 SYMBOL_DOC = "BTC/USDT (raw slash or %2F), BTCUSDT or BTC-USDT"
@@ -16,20 +18,22 @@ class MarketController(Controller):
     tags = ("Market data",)
 
     @get("/tickers", responses=responses())
-    async def tickers(self, exchange: Exchange) -> dict[str, Ticker]:
+    async def tickers(self, exchange: ExchangeDep) -> dict[str, Ticker]:
         """Every symbol that has a price, as ccxt tickers keyed by symbol."""
         return await exchange.fetch_tickers()
 
     @get("/tickers/{symbol:str}", responses=responses(400))
-    async def ticker(self, exchange: Exchange, symbol: str = Parameter(description=SYMBOL_DOC)) -> Ticker:
+    async def ticker(
+        self, exchange: ExchangeDep, symbol: Annotated[str, PathParameter(description=SYMBOL_DOC)]
+    ) -> Ticker:
         """One ccxt ticker: last, bid, ask and the 24 h open/high/low/change the ticks allow."""
         return await exchange.fetch_ticker(symbol)
 
     @get("/tickers/{base:str}/{quote:str}", include_in_schema=False)
-    async def ticker_slash(self, exchange: Exchange, base: str, quote: str) -> Ticker:
+    async def ticker_slash(self, exchange: ExchangeDep, base: FromPath[str], quote: FromPath[str]) -> Ticker:
         return await exchange.fetch_ticker(f"{base}/{quote}")
 
     @get("/markets", responses=responses())
-    async def markets(self, exchange: Exchange) -> list[Market]:
+    async def markets(self, exchange: ExchangeDep) -> list[Market]:
         """The market registry in ccxt's market shape: precision (tick sizes) and limits."""
         return await exchange.fetch_markets()

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
+from app.api.deps import ExchangeDep
 from app.api.errors import responses
-from app.api.schemas import OrderIn
+from app.api.schemas import OrderBody
 from app.errors import BadRequest
-from app.exchange import Exchange
 from app.models import CanExecute, Order, Trade
 
-Since = Annotated[int | None, Parameter(ge=0, description="Only items at or after this time (ms since the epoch)")]
-Limit = Annotated[int | None, Parameter(ge=1, description="Keep only the most recent N")]
+Since = Annotated[int | None, QueryParameter(ge=0, description="Only items at or after this time (ms since the epoch)")]
+Limit = Annotated[int | None, QueryParameter(ge=1, description="Keep only the most recent N")]
 STATUS_DOC = "open, closed, canceled, expired, rejected; also new, filled, partially_filled, cancelled"
 
 
@@ -23,7 +23,7 @@ class OrderController(Controller):
     tags = ("Orders",)
 
     @post("/", status_code=201, responses=responses(400, 409))
-    async def create(self, exchange: Exchange, data: OrderIn) -> Order:
+    async def create(self, exchange: ExchangeDep, data: OrderBody) -> Order:
         """Place an order. ``type`` defaults to ``market``; market orders and marketable limits fill at once."""
         return await exchange.create_order(
             data.symbol,
@@ -36,7 +36,7 @@ class OrderController(Controller):
         )
 
     @post("/can_execute", status_code=200, responses=responses())
-    async def can_execute(self, exchange: Exchange, data: OrderIn) -> CanExecute:
+    async def can_execute(self, exchange: ExchangeDep, data: OrderBody) -> CanExecute:
         """Dry run of the same body: ``{"ok": true}`` or ``{"ok": false, "reason": ...}``; nothing changes."""
         return await exchange.can_execute(
             data.symbol,
@@ -51,13 +51,13 @@ class OrderController(Controller):
     @get("/", responses=responses(400))
     async def list_orders(
         self,
-        exchange: Exchange,
-        status: Annotated[str | None, Parameter(description=STATUS_DOC, max_length=32)] = None,
-        symbol: Annotated[str | None, Parameter(max_length=64)] = None,
-        side: Annotated[str | None, Parameter(description="buy or sell", max_length=8)] = None,
+        exchange: ExchangeDep,
+        status: Annotated[str | None, QueryParameter(description=STATUS_DOC, max_length=32)] = None,
+        symbol: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        side: Annotated[str | None, QueryParameter(description="buy or sell", max_length=8)] = None,
         since: Since = None,
         limit: Limit = None,
-        tail: Annotated[int | None, Parameter(ge=1, description="The same as limit")] = None,
+        tail: Annotated[int | None, QueryParameter(ge=1, description="The same as limit")] = None,
     ) -> list[Order]:
         """Orders oldest first; filters combine; ``limit`` (or ``tail``) keeps the most recent ones."""
         if limit is not None and tail is not None and limit != tail:
@@ -67,17 +67,17 @@ class OrderController(Controller):
         )
 
     @get("/{order_id:str}", responses=responses(404))
-    async def get_order(self, exchange: Exchange, order_id: str) -> Order:
+    async def get_order(self, exchange: ExchangeDep, order_id: FromPath[str]) -> Order:
         """One order, by id or by clientOrderId."""
         return await exchange.fetch_order(order_id)
 
     @post("/{order_id:str}/cancel", status_code=200, responses=responses(404))
-    async def cancel(self, exchange: Exchange, order_id: str) -> Order:
+    async def cancel(self, exchange: ExchangeDep, order_id: FromPath[str]) -> Order:
         """Cancel an open order (by id or clientOrderId); OrderNotFound if it is unknown or no longer open."""
         return await exchange.cancel_order(order_id)
 
     @delete("/{order_id:str}", status_code=200, responses=responses(404))
-    async def cancel_delete(self, exchange: Exchange, order_id: str) -> Order:
+    async def cancel_delete(self, exchange: ExchangeDep, order_id: FromPath[str]) -> Order:
         """The same as ``POST /orders/{order_id}/cancel``."""
         return await exchange.cancel_order(order_id)
 
@@ -89,8 +89,8 @@ class TradeController(Controller):
     @get("/", responses=responses(400))
     async def list_trades(
         self,
-        exchange: Exchange,
-        symbol: Annotated[str | None, Parameter(max_length=64)] = None,
+        exchange: ExchangeDep,
+        symbol: Annotated[str | None, QueryParameter(max_length=64)] = None,
         since: Since = None,
         limit: Limit = None,
     ) -> list[Trade]:

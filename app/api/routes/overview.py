@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from litestar import Controller, get
 
+from app.api.deps import ExchangeDep
 from app.api.errors import responses
 from app.api.schemas import (
     AssetsOverview,
@@ -66,7 +67,7 @@ class OverviewController(Controller):
     tags = ("Overview",)
 
     @get("/assets", responses=responses())
-    async def assets(self, exchange: Exchange) -> AssetsOverview:
+    async def assets(self, exchange: ExchangeDep) -> AssetsOverview:
         """Per asset: free, used, total, price and value in CASH_ASSET; and the total value."""
         cash = exchange.settings.cash_asset
         balance = await exchange.fetch_balance()
@@ -84,7 +85,7 @@ class OverviewController(Controller):
         )
 
     @get("/trades", responses=responses())
-    async def trades(self, exchange: Exchange) -> TradesOverview:
+    async def trades(self, exchange: ExchangeDep) -> TradesOverview:
         """Trade statistics: counts (maker/taker), filled volume in base and quote, fees; per symbol and side."""
         stats = await exchange.trade_stats()
         symbols: list[SymbolStats] = []
@@ -108,7 +109,7 @@ class OverviewController(Controller):
         )
 
     @get("/capital", responses=responses())
-    async def capital(self, exchange: Exchange) -> CapitalOverview:
+    async def capital(self, exchange: ExchangeDep) -> CapitalOverview:
         """Equity in CASH_ASSET, deposits and withdrawals (valued at current prices), profit/loss and fees."""
         cash = exchange.settings.cash_asset
         balance = await exchange.fetch_balance()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
+from litestar.params import FromPath
 
+from app.api.deps import ExchangeDep
 from app.api.errors import responses
-from app.api.schemas import AmountIn, AssetBalance, AssetList
-from app.exchange import Exchange, normalize_asset
+from app.api.schemas import AmountBody, AssetBalance, AssetList
+from app.exchange import normalize_asset
 from app.models import BalanceRow
 
 
@@ -21,30 +23,30 @@ class BalanceController(Controller):
     tags = ("Portfolio",)
 
     @get("/", responses=responses())
-    async def balance(self, exchange: Exchange) -> dict[str, Any]:
+    async def balance(self, exchange: ExchangeDep) -> dict[str, Any]:
         """The whole account in ccxt's balance shape: ``free``/``used``/``total`` maps and a row per asset."""
         return (await exchange.fetch_balance()).to_ccxt()
 
     @get("/list", responses=responses())
-    async def assets(self, exchange: Exchange) -> AssetList:
+    async def assets(self, exchange: ExchangeDep) -> AssetList:
         """The assets held (total above zero), sorted."""
         balance = await exchange.fetch_balance()
         return AssetList(assets=[a for a, row in balance.rows.items() if row.total > 0])
 
     @get("/{asset:str}", responses=responses(400))
-    async def asset(self, exchange: Exchange, asset: str) -> AssetBalance:
+    async def asset(self, exchange: ExchangeDep, asset: FromPath[str]) -> AssetBalance:
         """One asset's free, used (reserved by open orders) and total; zero for an asset never held."""
         code = normalize_asset(asset)
         return _row(code, await exchange.fetch_balance_row(code))
 
     @post("/{asset:str}/deposit", status_code=200, responses=responses(400))
-    async def deposit(self, exchange: Exchange, asset: str, data: AmountIn) -> AssetBalance:
+    async def deposit(self, exchange: ExchangeDep, asset: FromPath[str], data: AmountBody) -> AssetBalance:
         """Credit ``amount`` to the free balance; returns the new row."""
         code = normalize_asset(asset)
         return _row(code, await exchange.deposit(code, data.amount))
 
     @post("/{asset:str}/withdrawal", status_code=200, responses=responses(400))
-    async def withdrawal(self, exchange: Exchange, asset: str, data: AmountIn) -> AssetBalance:
+    async def withdrawal(self, exchange: ExchangeDep, asset: FromPath[str], data: AmountBody) -> AssetBalance:
         """Take ``amount`` from the free balance (InsufficientFunds if less is free); returns the new row."""
         code = normalize_asset(asset)
         return _row(code, await exchange.withdraw(code, data.amount))
