@@ -9,8 +9,9 @@ It runs the four phases of a stream consumer:
    any consumer (a dead replica), keeping its cursor between passes. An entry delivered more than
    ``max_deliveries`` times goes to the dead-letter stream instead of being applied again.
 
-A batch is applied with one pipeline holding the first ``settle_tick`` call of every tick; the few ticks
-that cross more than one chunk of orders are finished one by one, then the whole batch is acknowledged.
+A batch is applied with one pipelined write holding the first ``settle_tick`` call of every tick; the few
+ticks that cross more than one chunk of orders are finished one by one, then the whole batch is
+acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1.
 Ticks are idempotent (see ``app/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
 nothing twice, and two workers give the result of applying every tick once in stream order.
 
