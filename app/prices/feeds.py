@@ -354,9 +354,7 @@ def _quantity(raw: str) -> Decimal:
 
 
 # publishing loops ------------------------------------------------------------------------------------------
-async def publish_paced(
-    publisher: Publisher, items: Iterable[tuple[float, Fields]], stop: asyncio.Event, *, batch: int = BATCH
-) -> int:
+async def publish_paced(publisher: Publisher, items: Iterable[tuple[float, Fields]], *, batch: int = BATCH) -> int:
     """Publish each tick when its offset (seconds from the start) comes due; ticks due together share one
     pipeline. Returns how many were published."""
     loop = asyncio.get_running_loop()
@@ -364,13 +362,13 @@ async def publish_paced(
     held: list[Fields] = []
     before = publisher.published
     for offset, fields in items:
-        if stop.is_set():
+        if publisher.stop.is_set():
             break
         delay = start + offset - loop.time()
         if delay > 0:
             await publisher.publish(held)
             held = []
-            if await _sleep(delay, stop):
+            if await _sleep(delay, publisher.stop):
                 break
         held.append(fields)
         if len(held) >= batch:
@@ -383,7 +381,6 @@ async def publish_paced(
 async def publish_max(
     publisher: Publisher,
     items: Iterable[Fields],
-    stop: asyncio.Event,
     *,
     batch: int = BATCH,
     max_backlog: int = 5 * BATCH,
@@ -396,11 +393,11 @@ async def publish_max(
     for fields in items:
         held.append(fields)
         if len(held) >= batch:
-            if not await publisher.wait_for_room(room, stop):
+            if not await publisher.wait_for_room(room):
                 return publisher.published - before
             await publisher.publish(held)
             held = []
-    if held and await publisher.wait_for_room(room, stop):
+    if held and await publisher.wait_for_room(room):
         await publisher.publish(held)
     return publisher.published - before
 
@@ -514,15 +511,14 @@ async def ccxt_feed(
     publisher: Publisher,
     client: TickerSource,
     symbols: Sequence[str],
-    stop: asyncio.Event,
     *,
     poll_sec: float = 2.0,
     watch: bool = False,
     limit: int | None = None,
 ) -> int:
-    """Publish every change of the exchange's tickers until ``stop`` (or ``limit`` ticks)."""
+    """Publish every change of the exchange's tickers until the publisher stops (or ``limit`` ticks)."""
     before = publisher.published
-    async for ticks in ccxt_ticks(client, list(symbols), stop, poll_sec=poll_sec, watch=watch):
+    async for ticks in ccxt_ticks(client, list(symbols), publisher.stop, poll_sec=poll_sec, watch=watch):
         await publisher.publish(ticks)
         if limit is not None and publisher.published - before >= limit:
             break

@@ -106,14 +106,14 @@ class Publisher:
             return int(lag) + int(g["pending"])
         return None
 
-    async def wait_for_room(self, limit: int, stop: asyncio.Event, *, poll: float = 0.005) -> bool:
+    async def wait_for_room(self, limit: int, *, poll: float = 0.005) -> bool:
         """Wait until the group's backlog is at most ``limit``; False if ``stop`` was set meanwhile."""
         delay = poll
-        while not stop.is_set():
-            backlog = await retrying(self.backlog, what="publisher", stop=stop)
+        while not self.stop.is_set():
+            backlog = await retrying(self.backlog, what="publisher", stop=self.stop)
             if backlog is not None and backlog <= limit:
                 return True
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                await asyncio.wait_for(self.stop.wait(), delay)
             delay = min(0.1, delay * 1.5) if backlog is None else poll
         return False

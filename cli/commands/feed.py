@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from app.prices.publish import Publisher
     from app.settings import Settings
 
-    Plan = Callable[[Publisher, asyncio.Event], Coroutine[Any, Any, int]]
+    Plan = Callable[[Publisher], Coroutine[Any, Any, int]]
 
 
 @click.command("feed")
@@ -190,8 +190,8 @@ def _synthetic(
         _print(fields for _, fields in feeds.synthetic_items(spec, count))
         return None
 
-    async def plan(publisher: Publisher, stop: asyncio.Event) -> int:
-        return await feeds.publish_paced(publisher, feeds.synthetic_items(spec, count), stop)
+    async def plan(publisher: Publisher) -> int:
+        return await feeds.publish_paced(publisher, feeds.synthetic_items(spec, count))
 
     return plan
 
@@ -218,7 +218,7 @@ def _replay(
         _print(t.fields for t in ticks())
         return None
 
-    async def plan(publisher: Publisher, stop: asyncio.Event) -> int:
+    async def plan(publisher: Publisher) -> int:
         import logging
 
         logging.getLogger(__name__).info("replaying %d ticks from %s at speed %s", total, file, speed)
@@ -229,8 +229,8 @@ def _replay(
                     publisher.group,
                     publisher.stream,
                 )
-            return await feeds.publish_max(publisher, (t.fields for t in ticks()), stop, max_backlog=max_backlog)
-        return await feeds.publish_paced(publisher, feeds.replay_items(ticks(), factor), stop)
+            return await feeds.publish_max(publisher, (t.fields for t in ticks()), max_backlog=max_backlog)
+        return await feeds.publish_paced(publisher, feeds.replay_items(ticks(), factor))
 
     return plan
 
@@ -241,9 +241,9 @@ def _ccxt(exchange: str, symbols: tuple[str, ...], poll_sec: float, watch: bool,
     chosen = feeds.parse_symbols(symbols or ("BTC/USDT",))
     client = feeds.open_ccxt(exchange, watch=watch)
 
-    async def plan(publisher: Publisher, stop: asyncio.Event) -> int:
+    async def plan(publisher: Publisher) -> int:
         try:
-            return await feeds.ccxt_feed(publisher, client, chosen, stop, poll_sec=poll_sec, watch=watch, limit=count)
+            return await feeds.ccxt_feed(publisher, client, chosen, poll_sec=poll_sec, watch=watch, limit=count)
         finally:
             await client.close()
 
@@ -266,12 +266,12 @@ async def _publish(settings: Settings, url: str, plan: Plan, wait: bool) -> str:
         publisher = Publisher(
             redis, settings.price_stream, settings.price_stream_maxlen, settings.consumer_group, stop=stop
         )
-        published = await plan(publisher, stop)
+        published = await plan(publisher)
         if wait and not stop.is_set():
             if await publisher.backlog() is None:
                 log.warning("not waiting: no consumer group %s on %s", publisher.group, publisher.stream)
             else:
-                await publisher.wait_for_room(0, stop)
+                await publisher.wait_for_room(0)
         return published
 
     try:

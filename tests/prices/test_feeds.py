@@ -110,7 +110,7 @@ def test_synthetic_parameters_are_checked(spec: Synthetic, message: str) -> None
 async def test_synthetic_feed_publishes_at_its_rate(redis: Redis, settings: Settings) -> None:
     spec = Synthetic(["BTC/USDT", "ETH/USDT"], seed=1, rate=200)
     publisher = Publisher(redis, settings.price_stream, 1000)
-    published = await publish_paced(publisher, synthetic_items(spec, 20), asyncio.Event())
+    published = await publish_paced(publisher, synthetic_items(spec, 20))
     assert published == 40
     entries = await redis.xrange(settings.price_stream)
     assert [fields for _, fields in entries] == [f for r in first_rounds(spec, 20) for f in r]
@@ -225,7 +225,7 @@ async def test_speed_max_waits_for_the_workers(exchange: Exchange, settings: Set
     await exchange.redis.xgroup_create(stream, "settlement", id="0", mkstream=True)
     publisher = Publisher(exchange.redis, stream, 1000)
     items = (fields for r in first_rounds(Synthetic(["BTC/USDT"], seed=2), 30) for fields in r)
-    task = asyncio.create_task(publish_max(publisher, items, asyncio.Event(), batch=5, max_backlog=10))
+    task = asyncio.create_task(publish_max(publisher, items, batch=5, max_backlog=10))
 
     async def published(n: int) -> bool:
         return await exchange.redis.xlen(stream) == n
@@ -281,7 +281,7 @@ async def test_ccxt_tickers_are_published_when_they_change(redis: Redis, setting
     publisher = Publisher(redis, settings.price_stream, 1000)
 
     published = await asyncio.wait_for(
-        ccxt_feed(publisher, client, ["BTC/USDT", "ETH/USDT"], asyncio.Event(), poll_sec=0.01, watch=watch, limit=3),
+        ccxt_feed(publisher, client, ["BTC/USDT", "ETH/USDT"], poll_sec=0.01, watch=watch, limit=3),
         10,
     )
 
