@@ -24,7 +24,6 @@ import math
 import random
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -34,7 +33,7 @@ import msgspec
 from app.errors import BadSymbol
 from app.markets import normalize_symbol
 from app.money import price_str
-from app.prices.publish import Publisher, round_price, spread
+from app.prices.publish import Publisher, epoch_ms, round_price, round_quantity, spread
 from app.ticks import MalformedTick, parse_tick
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 SECONDS_PER_YEAR = 365 * 24 * 3600
 DEFAULT_START = Decimal(100)
 BATCH = 500
-_SECONDS_BELOW = 100_000_000_000  # a numeric timestamp below this is in seconds
 
 Fields = dict[str, str]
 
@@ -318,19 +316,10 @@ def _row_ticks(
 
 def parse_timestamp(raw: str) -> int:
     """Milliseconds since the epoch from ms, seconds (with decimals) or an ISO 8601 date-time."""
-    text = raw.strip()
-    if _is_number(text):
-        number = Decimal(text)
-        if number < 0:
-            raise FeedError(f"timestamp {raw!r} is negative")
-        return int(number * 1000) if number < _SECONDS_BELOW else int(number)
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise FeedError(f"timestamp {raw!r} is neither ms, seconds nor an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+        return epoch_ms(raw)
+    except ValueError as exc:
+        raise FeedError(str(exc)) from None
 
 
 def _is_number(text: str) -> bool:
@@ -348,9 +337,10 @@ def _price(raw: str, name: str) -> Decimal:
 
 
 def _quantity(raw: str) -> Decimal:
-    if _is_number(raw) and Decimal(raw) == 0:
-        return Decimal(0)
-    return _price(raw, "volume")
+    try:
+        return round_quantity(raw)
+    except ValueError:
+        raise FeedError(f"volume must be zero or a positive number, got {raw!r}") from None
 
 
 # publishing loops ------------------------------------------------------------------------------------------
@@ -463,7 +453,7 @@ def ccxt_fields(ticker: Mapping[str, Any]) -> Fields | None:
         for name, target in (("baseVolume", "volume"), ("bidVolume", "bid_qty"), ("askVolume", "ask_qty")):
             value = ticker.get(name)
             if value is not None:
-                fields[target] = "0" if value == 0 else price_str(round_price(value))
+                fields[target] = price_str(round_quantity(value))
         parse_tick(fields, "0-0")
     except (ValueError, TypeError) as exc:  # MalformedTick is a ValueError
         log.warning("ticker of %s skipped: %s", symbol, exc)

@@ -16,7 +16,6 @@ to 8 decimals and 15 significant digits; a key that still breaks the contract is
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
 from typing import cast
 
 from redis.asyncio import Redis
@@ -25,7 +24,7 @@ from app.errors import BadSymbol
 from app.keys import Keys
 from app.markets import normalize_symbol
 from app.money import price_str
-from app.prices.publish import Publisher, round_price
+from app.prices.publish import Publisher, epoch_ms, round_price, round_quantity
 from app.settings import Settings
 from app.ticks import MalformedTick, parse_tick
 
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 PATTERNS = (("tickers:*", "tickers:"), ("sym_*", "sym_"))
 _FIELDS = ("price", "last", "bid", "ask", "timestamp", "volume", "bidVolume", "askVolume")
 _SCAN_COUNT = 500
-_SECONDS_BELOW = 100_000_000_000  # a timestamp below this is in seconds (year 5138 in ms)
 
 
 def legacy_tick(key: str, prefix: str, raw: dict[str, str]) -> dict[str, str]:
@@ -95,18 +93,13 @@ async def publish_legacy_prices(redis: Redis, keys: Keys, settings: Settings) ->
 def _rounded(value: str, name: str, *, quantity: bool) -> str:
     """A price rounded to the contract; a quantity may also be zero."""
     try:
-        if quantity and Decimal(value.strip()) == 0:
-            return "0"
-        return price_str(round_price(value.strip()))
-    except (ValueError, InvalidOperation):
+        return price_str(round_quantity(value) if quantity else round_price(value))
+    except ValueError:
         raise MalformedTick(f"{name} must be a positive number, got {value!r}") from None
 
 
 def _millis(stamp: str) -> int:
     try:
-        number = Decimal(stamp)
-    except InvalidOperation:
-        raise MalformedTick(f"timestamp must be seconds or ms since the epoch, got {stamp!r}") from None
-    if not number.is_finite() or number < 0:
-        raise MalformedTick(f"timestamp must be seconds or ms since the epoch, got {stamp!r}")
-    return int(number * 1000) if number < _SECONDS_BELOW else int(number)
+        return epoch_ms(stamp)
+    except ValueError as exc:
+        raise MalformedTick(str(exc)) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from redis.asyncio import Redis
@@ -19,22 +20,56 @@ from app.money import CTX, PRICE_DIGITS, QUANTUM, SCALE, tidy
 from app.prices.retry import retrying
 from app.ticks import parse_tick
 
+SECONDS_BELOW = 100_000_000_000  # a numeric timestamp below this is in seconds (in ms it would be 1973)
+
+
+def _number(value: float | Decimal | str) -> Decimal:
+    """Floats go through their shortest repr, so ``0.1`` is 0.1."""
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
 
 def round_price(value: float | Decimal | str, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """A publishable price: at most 8 decimals and 15 significant digits, never below 0.00000001.
 
-    Floats go through their shortest repr, so ``0.1`` is 0.1. Raises ValueError for anything that is not a
-    finite positive number.
+    Raises ValueError for anything that is not a finite positive number.
     """
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, ValueError, TypeError):
-        raise ValueError(f"{value!r} is not a number") from None
-    if not number.is_finite() or number <= 0:
+    number = _number(value)
+    if number <= 0:
         raise ValueError(f"a price must be a finite positive number, got {value!r}")
     exponent = max(-SCALE, number.adjusted() - PRICE_DIGITS + 1)
     number = number.quantize(Decimal(1).scaleb(exponent), rounding=rounding, context=CTX)
     return tidy(max(number, QUANTUM))
+
+
+def round_quantity(value: float | Decimal | str) -> Decimal:
+    """A quantity (volume, bid/ask size): zero, or a positive number rounded like a price; else ValueError."""
+    if _number(value) == 0:
+        return Decimal(0)
+    return round_price(value)
+
+
+def epoch_ms(raw: str) -> int:
+    """Milliseconds since the epoch from ms, seconds (decimals allowed) or an ISO 8601 date-time."""
+    text = raw.strip()
+    try:
+        number = _number(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"timestamp {raw!r} is neither ms, seconds nor an ISO 8601 date-time") from None
+        return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+    if number < 0:
+        raise ValueError(f"timestamp {raw!r} is negative")
+    return int(number * 1000) if number < SECONDS_BELOW else int(number)
 
 
 def spread(price: Decimal, bps: Decimal) -> tuple[Decimal, Decimal]:
