@@ -94,8 +94,20 @@ class WorkerOptions:
             raise ValueError("the heartbeat interval must be positive and shorter than its TTL")
 
 
-class Heartbeat(msgspec.Struct, frozen=True):
-    """The value of ``{ns}:heartbeat:<name>`` (JSON); times in ms since the epoch."""
+class Counters(msgspec.Struct):
+    """What this worker did since it started (``processed``: ticks applied)."""
+
+    processed: int = 0
+    filled: int = 0
+    claimed: int = 0
+    dead: int = 0
+    errors: int = 0
+    last_id: str = ""
+    last_error: str = ""
+
+
+class Heartbeat(Counters, kw_only=True):
+    """The value of ``{ns}:heartbeat:<name>`` (one flat JSON object); times in ms since the epoch."""
 
     name: str
     pid: int
@@ -105,31 +117,11 @@ class Heartbeat(msgspec.Struct, frozen=True):
     started: int
     last_beat: int
     healthy: bool
-    processed: int = 0
-    filled: int = 0
-    claimed: int = 0
-    dead: int = 0
-    errors: int = 0
-    last_id: str = ""
-    last_error: str = ""
 
 
 heartbeat_encoder = msgspec.json.Encoder()
 heartbeat_decoder = msgspec.json.Decoder(Heartbeat)
 _fields_encoder = msgspec.json.Encoder()
-
-
-@dataclass(slots=True)
-class Counters:
-    """What this worker did since it started."""
-
-    processed: int = 0
-    filled: int = 0
-    claimed: int = 0
-    dead: int = 0
-    errors: int = 0
-    last_id: str = ""
-    last_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +476,6 @@ class Worker:
         if not force and now < self._next_beat:
             return
         self._next_beat = now + self.opts.heartbeat_every
-        c = self.counters
         beat = Heartbeat(
             name=self.opts.name,
             pid=os.getpid(),
@@ -494,13 +485,7 @@ class Worker:
             started=self._started,
             last_beat=_now_ms(),
             healthy=self._failing < _FAILING_AFTER,
-            processed=c.processed,
-            filled=c.filled,
-            claimed=c.claimed,
-            dead=c.dead,
-            errors=c.errors,
-            last_id=c.last_id,
-            last_error=c.last_error,
+            **msgspec.structs.asdict(self.counters),
         )
         await self.redis.set(
             self.keys.heartbeat(self.opts.name),
