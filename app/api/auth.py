@@ -10,10 +10,9 @@ import hmac
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
-
-from app.errors import AuthenticationError
 
 HEADER = "x-api-key"
 PUBLIC = {"public": True}
@@ -23,7 +22,9 @@ def api_key_guard(api_key: str) -> Guard:
     """A guard accepting only requests whose ``x-api-key`` header equals ``api_key``.
 
     It is a coroutine function on purpose: Litestar runs a plain function guard in a worker thread. It
-    reads the raw ASGI headers (no header object is built on the hot path).
+    reads the raw ASGI headers (no header object is built on the hot path). A refusal is Litestar's 401
+    exception, so an HTTP request gets the ``AuthenticationError`` JSON error and a WebSocket is closed
+    with code 4401.
     """
     expected = api_key.encode()
     name = HEADER.encode()
@@ -33,8 +34,8 @@ def api_key_guard(api_key: str) -> Guard:
             return
         given = next((value for key, value in connection.scope["headers"] if key.lower() == name), None)
         if given is None:
-            raise AuthenticationError(f"missing {HEADER} header: send the API key in it")
+            raise NotAuthorizedException(f"missing {HEADER} header: send the API key in it")
         if not hmac.compare_digest(given, expected):
-            raise AuthenticationError(f"invalid {HEADER}: the API key does not match")
+            raise NotAuthorizedException(f"invalid {HEADER}: the API key does not match")
 
     return guard

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.openapi.spec import Example
-from litestar.params import Body
+from litestar.params import Body, PathParameter
 from msgspec import Meta
 
 from app.models import Ticker
@@ -84,6 +84,14 @@ EditBalanceBody = Annotated[EditBalanceIn, _body(("USDT free = 1000", {"asset": 
 PriceBody = Annotated[
     PriceIn,
     _body(("last price only", {"price": 50000}), ("with a spread", {"price": 50000, "bid": 49999.5, "ask": 50000.5})),
+]
+
+
+SYMBOL_DOC = "BTC/USDT (raw slash or %2F), BTCUSDT or BTC-USDT"
+SymbolPath = Annotated[str, PathParameter(description=SYMBOL_DOC, examples=[Example(value="BTCUSDT")])]
+AssetPath = Annotated[str, PathParameter(description="An asset code, like USDT", examples=[Example(value="USDT")])]
+OrderIdPath = Annotated[
+    str, PathParameter(description="An order id, or the order's clientOrderId", examples=[Example(value="1")])
 ]
 
 

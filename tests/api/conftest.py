@@ -7,7 +7,6 @@ with its own event loop, for what needs real sockets: streaming events, outages,
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -47,7 +46,8 @@ def error(response: httpx.Response, status: int, code: str) -> str:
     assert list(body) == ["error"], body
     assert body["error"]["code"] == code, body
     message = body["error"]["message"]
-    assert isinstance(message, str) and len(message) > 10, body
+    assert isinstance(message, str), body
+    assert len(message) > 10, body
     return message
 
 
@@ -107,9 +107,3 @@ def live(settings: Settings) -> Iterator[LiveServer]:
     server = LiveServer(create_app(settings)).start()
     yield server
     server.stop()
-
-
-async def wait_for(predicate: Any, seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not await predicate():
-            await asyncio.sleep(0.02)

@@ -80,9 +80,15 @@ async def test_seed_readme_workflow_runs_verbatim(settings: Settings) -> None:
     assert balance["USDT"] == {"free": 100000, "used": 0, "total": 100000}
     assert balance["free"] == {"USDT": 100000}
     assert dry_run == {"ok": True, "reason": None, "code": None}
-    assert order["status"] == "closed" and order["side"] == "buy" and order["type"] == "market"
-    assert order["amount"] == 0.05 and order["filled"] == 0.05 and order["remaining"] == 0
-    assert order["price"] == 50000 and order["cost"] == 2500 and order["fee"]["cost"] == 1.875
+    assert order["status"] == "closed"
+    assert order["side"] == "buy"
+    assert order["type"] == "market"
+    assert order["amount"] == 0.05
+    assert order["filled"] == 0.05
+    assert order["remaining"] == 0
+    assert order["price"] == 50000
+    assert order["cost"] == 2500
+    assert order["fee"]["cost"] == 1.875
     assert await audit_problems(settings) == []
 
 
@@ -102,9 +108,7 @@ async def test_market_buy_is_exact_in_the_json_text(client: Any) -> None:
 async def test_amounts_as_strings_and_long_decimals_are_parsed_exactly(client: Any) -> None:
     await fund(client, "USDT", "100000")
     await set_price(client, "BTC/USDT", 50000)
-    r = await client.post(
-        "/orders", content=b'{"symbol":"BTC/USDT","side":"buy","amount":0.12345678}', headers=_json()
-    )
+    r = await client.post("/orders", content=b'{"symbol":"BTC/USDT","side":"buy","amount":0.12345678}', headers=_json())
     assert r.status_code == 201, r.text
     assert '"amount":0.12345678,' in r.text
     r = await client.post("/orders", json={"symbol": "BTC/USDT", "side": "buy", "amount": "0.00000001"})
@@ -130,13 +134,17 @@ async def test_limit_order_rests_then_fills_on_a_price(client: Any, settings: Se
     )
     assert r.status_code == 201, r.text
     order = r.json()
-    assert order["status"] == "open" and order["symbol"] == "ETH/USDT" and order["clientOrderId"] == "c-1"
+    assert order["status"] == "open"
+    assert order["symbol"] == "ETH/USDT"
+    assert order["clientOrderId"] == "c-1"
     usdt = (await client.get("/balance/USDT")).json()
     assert usdt == {"asset": "USDT", "free": 8098.575, "used": 1901.425, "total": 10000}
     applied = await set_price(client, "ETH/USDT", 1899)
     assert applied["filled"] == 1
     filled = (await client.get(f"/orders/{order['id']}")).json()
-    assert filled["status"] == "closed" and filled["price"] == 1900 and filled["average"] == 1900
+    assert filled["status"] == "closed"
+    assert filled["price"] == 1900
+    assert filled["average"] == 1900
     assert (await client.get("/orders/c-1")).json()["id"] == order["id"]  # by clientOrderId
     assert await audit_problems(settings) == []
 
@@ -146,13 +154,16 @@ async def test_can_execute_is_a_dry_run(client: Any, settings: Settings) -> None
     await set_price(client, "BTC/USDT", 50000)
     before = (await client.get("/balance")).json()
     ok = await client.post("/orders/can_execute", json={"symbol": "BTC/USDT", "side": "buy", "amount": 0.001})
-    assert ok.status_code == 200 and ok.json() == {"ok": True, "reason": None, "code": None}
+    assert ok.status_code == 200
+    assert ok.json() == {"ok": True, "reason": None, "code": None}
     no = await client.post("/orders/can_execute", json={"symbol": "BTC/USDT", "side": "buy", "amount": 1})
     assert no.status_code == 200
-    assert no.json()["ok"] is False and no.json()["code"] == "InsufficientFunds"
+    assert no.json()["ok"] is False
+    assert no.json()["code"] == "InsufficientFunds"
     assert "USDT" in no.json()["reason"]
     bad = await client.post("/orders/can_execute", json={"symbol": "NOPE", "side": "buy", "amount": 1})
-    assert bad.json()["ok"] is False and bad.json()["code"] == "BadSymbol"
+    assert bad.json()["ok"] is False
+    assert bad.json()["code"] == "BadSymbol"
     after = (await client.get("/balance")).json()
     assert {k: v for k, v in after.items() if k not in ("timestamp", "datetime")} == {
         k: v for k, v in before.items() if k not in ("timestamp", "datetime")
@@ -253,9 +264,12 @@ async def test_cancel_both_forms_and_not_found(client: Any, settings: Settings) 
     first = (await client.post("/orders", json=body)).json()
     second = (await client.post("/orders", json={**body, "clientOrderId": "to-cancel"})).json()
     r = await client.post(f"/orders/{first['id']}/cancel")
-    assert r.status_code == 200 and r.json()["status"] == "canceled"
+    assert r.status_code == 200
+    assert r.json()["status"] == "canceled"
     r = await client.delete("/orders/to-cancel")
-    assert r.status_code == 200 and r.json()["id"] == second["id"] and r.json()["status"] == "canceled"
+    assert r.status_code == 200
+    assert r.json()["id"] == second["id"]
+    assert r.json()["status"] == "canceled"
     assert (await client.get("/balance/USDT")).json() == {"asset": "USDT", "free": 1000, "used": 0, "total": 1000}
     assert "not open" in error(await client.post(f"/orders/{first['id']}/cancel"), 404, "OrderNotFound")
     error(await client.delete("/orders/999999"), 404, "OrderNotFound")
@@ -273,9 +287,14 @@ async def test_trades_in_ccxt_shape_with_filters(client: Any) -> None:
     trades = (await client.get("/trades")).json()
     assert [t["symbol"] for t in trades] == ["BTC/USDT", "ETH/USDT"]
     t = trades[0]
-    assert t["order"] == o1["id"] and t["takerOrMaker"] == "taker" and t["side"] == "buy"
-    assert t["price"] == 100 and t["amount"] == 1 and t["cost"] == 100
-    assert t["fee"] == {"currency": "USDT", "cost": 0.075, "rate": 0.00075} and t["fees"] == [t["fee"]]
+    assert t["order"] == o1["id"]
+    assert t["takerOrMaker"] == "taker"
+    assert t["side"] == "buy"
+    assert t["price"] == 100
+    assert t["amount"] == 1
+    assert t["cost"] == 100
+    assert t["fee"] == {"currency": "USDT", "cost": 0.075, "rate": 0.00075}
+    assert t["fees"] == [t["fee"]]
     assert [x["symbol"] for x in (await client.get("/trades?symbol=ETHUSDT")).json()] == ["ETH/USDT"]
     assert [x["symbol"] for x in (await client.get("/trades?limit=1")).json()] == ["ETH/USDT"]
     error(await client.get("/trades?limit=-1"), 400, "BadRequest")

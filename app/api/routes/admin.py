@@ -11,15 +11,15 @@ import msgspec
 import redis as redis_py
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, PathParameter, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from redis.exceptions import ResponseError
 
 from app import __version__
 from app.api.deps import ExchangeDep
 from app.api.errors import UNAVAILABLE, responses
-from app.api.routes.market import SYMBOL_DOC
 from app.api.schemas import (
     AssetBalance,
+    AssetPath,
     BalanceBody,
     Done,
     EditBalanceBody,
@@ -29,6 +29,7 @@ from app.api.schemas import (
     PriceIn,
     PriceSet,
     PriceStreamHealth,
+    SymbolPath,
     ValkeyHealth,
     WorkerHealth,
 )
@@ -63,10 +64,8 @@ class AdminController(Controller):
     path = "/admin"
     tags = ("Admin",)
 
-    @patch("/tickers/{symbol:str}/price", responses=responses(400))
-    async def set_price(
-        self, exchange: ExchangeDep, data: PriceBody, symbol: Annotated[str, PathParameter(description=SYMBOL_DOC)]
-    ) -> PriceSet:
+    @patch("/tickers/{symbol:str}/price", responses=responses(404))
+    async def set_price(self, exchange: ExchangeDep, data: PriceBody, symbol: SymbolPath) -> PriceSet:
         """Publish a tick on the price stream and apply it: returns once the orders it crosses are filled."""
         return await _set_price(exchange, symbol, data)
 
@@ -76,17 +75,17 @@ class AdminController(Controller):
     ) -> PriceSet:
         return await _set_price(exchange, f"{base}/{quote}", data)
 
-    @patch("/balance/{asset:str}", responses=responses(400))
-    async def patch_balance(self, exchange: ExchangeDep, asset: FromPath[str], data: BalanceBody) -> AssetBalance:
+    @patch("/balance/{asset:str}", responses=responses(404))
+    async def patch_balance(self, exchange: ExchangeDep, asset: AssetPath, data: BalanceBody) -> AssetBalance:
         """Overwrite the free balance of an asset (``used`` stays what open orders reserve)."""
         return await _set_balance(exchange, asset, data.free)
 
-    @post("/edit_balance", status_code=200, responses=responses(400))
+    @post("/edit_balance", status_code=200, responses=responses())
     async def edit_balance(self, exchange: ExchangeDep, data: EditBalanceBody) -> AssetBalance:
         """Overwrite or add a balance row: ``{"asset": "USDT", "free": 1000}``."""
         return await _set_balance(exchange, data.asset, data.free)
 
-    @post("/fund", status_code=200, responses=responses(400))
+    @post("/fund", status_code=200, responses=responses())
     async def fund(self, exchange: ExchangeDep, data: FundBody) -> AssetBalance:
         """Credit ``amount`` to the free balance of ``asset``."""
         code = normalize_asset(data.asset)

@@ -45,7 +45,7 @@ class EventController(Controller):
     path = "/events"
     tags = ("Events",)
 
-    @get("/", responses=responses(400))
+    @get("/", responses=responses())
     async def stream(
         self,
         exchange: ExchangeDep,

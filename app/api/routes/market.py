@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get
-from litestar.params import FromPath, PathParameter
+from litestar.params import FromPath
 
 from app.api.deps import ExchangeDep
 from app.api.errors import responses
+from app.api.schemas import SymbolPath
 from app.models import Market, Ticker
-
-SYMBOL_DOC = "BTC/USDT (raw slash or %2F), BTCUSDT or BTC-USDT"
 
 
 class MarketController(Controller):
@@ -22,10 +19,8 @@ class MarketController(Controller):
         """Every symbol that has a price, as ccxt tickers keyed by symbol."""
         return await exchange.fetch_tickers()
 
-    @get("/tickers/{symbol:str}", responses=responses(400))
-    async def ticker(
-        self, exchange: ExchangeDep, symbol: Annotated[str, PathParameter(description=SYMBOL_DOC)]
-    ) -> Ticker:
+    @get("/tickers/{symbol:str}", responses=responses(404))
+    async def ticker(self, exchange: ExchangeDep, symbol: SymbolPath) -> Ticker:
         """One ccxt ticker: last, bid, ask and the 24 h open/high/low/change the ticks allow."""
         return await exchange.fetch_ticker(symbol)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from app.api.deps import ExchangeDep
 from app.api.errors import responses
-from app.api.schemas import OrderBody
+from app.api.schemas import OrderBody, OrderIdPath
 from app.errors import BadRequest
 from app.models import CanExecute, Order, Trade
 
@@ -22,7 +22,7 @@ class OrderController(Controller):
     path = "/orders"
     tags = ("Orders",)
 
-    @post("/", status_code=201, responses=responses(400, 409))
+    @post("/", status_code=201, responses=responses(409))
     async def create(self, exchange: ExchangeDep, data: OrderBody) -> Order:
         """Place an order. ``type`` defaults to ``market``; market orders and marketable limits fill at once."""
         return await exchange.create_order(
@@ -48,7 +48,7 @@ class OrderController(Controller):
             time_in_force=data.timeInForce,
         )
 
-    @get("/", responses=responses(400))
+    @get("/", responses=responses())
     async def list_orders(
         self,
         exchange: ExchangeDep,
@@ -67,17 +67,17 @@ class OrderController(Controller):
         )
 
     @get("/{order_id:str}", responses=responses(404))
-    async def get_order(self, exchange: ExchangeDep, order_id: FromPath[str]) -> Order:
+    async def get_order(self, exchange: ExchangeDep, order_id: OrderIdPath) -> Order:
         """One order, by id or by clientOrderId."""
         return await exchange.fetch_order(order_id)
 
     @post("/{order_id:str}/cancel", status_code=200, responses=responses(404))
-    async def cancel(self, exchange: ExchangeDep, order_id: FromPath[str]) -> Order:
+    async def cancel(self, exchange: ExchangeDep, order_id: OrderIdPath) -> Order:
         """Cancel an open order (by id or clientOrderId); OrderNotFound if it is unknown or no longer open."""
         return await exchange.cancel_order(order_id)
 
     @delete("/{order_id:str}", status_code=200, responses=responses(404))
-    async def cancel_delete(self, exchange: ExchangeDep, order_id: FromPath[str]) -> Order:
+    async def cancel_delete(self, exchange: ExchangeDep, order_id: OrderIdPath) -> Order:
         """The same as ``POST /orders/{order_id}/cancel``."""
         return await exchange.cancel_order(order_id)
 
@@ -86,7 +86,7 @@ class TradeController(Controller):
     path = "/trades"
     tags = ("Orders",)
 
-    @get("/", responses=responses(400))
+    @get("/", responses=responses())
     async def list_trades(
         self,
         exchange: ExchangeDep,

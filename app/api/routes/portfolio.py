@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.params import FromPath
 
 from app.api.deps import ExchangeDep
 from app.api.errors import responses
-from app.api.schemas import AmountBody, AssetBalance, AssetList
+from app.api.schemas import AmountBody, AssetBalance, AssetList, AssetPath
 from app.exchange import normalize_asset
 from app.models import BalanceRow
 
@@ -33,20 +32,20 @@ class BalanceController(Controller):
         balance = await exchange.fetch_balance()
         return AssetList(assets=[a for a, row in balance.rows.items() if row.total > 0])
 
-    @get("/{asset:str}", responses=responses(400))
-    async def asset(self, exchange: ExchangeDep, asset: FromPath[str]) -> AssetBalance:
+    @get("/{asset:str}", responses=responses(404))
+    async def asset(self, exchange: ExchangeDep, asset: AssetPath) -> AssetBalance:
         """One asset's free, used (reserved by open orders) and total; zero for an asset never held."""
         code = normalize_asset(asset)
         return _row(code, await exchange.fetch_balance_row(code))
 
-    @post("/{asset:str}/deposit", status_code=200, responses=responses(400))
-    async def deposit(self, exchange: ExchangeDep, asset: FromPath[str], data: AmountBody) -> AssetBalance:
+    @post("/{asset:str}/deposit", status_code=200, responses=responses(404))
+    async def deposit(self, exchange: ExchangeDep, asset: AssetPath, data: AmountBody) -> AssetBalance:
         """Credit ``amount`` to the free balance; returns the new row."""
         code = normalize_asset(asset)
         return _row(code, await exchange.deposit(code, data.amount))
 
-    @post("/{asset:str}/withdrawal", status_code=200, responses=responses(400))
-    async def withdrawal(self, exchange: ExchangeDep, asset: FromPath[str], data: AmountBody) -> AssetBalance:
+    @post("/{asset:str}/withdrawal", status_code=200, responses=responses(404))
+    async def withdrawal(self, exchange: ExchangeDep, asset: AssetPath, data: AmountBody) -> AssetBalance:
         """Take ``amount`` from the free balance (InsufficientFunds if less is free); returns the new row."""
         code = normalize_asset(asset)
         return _row(code, await exchange.withdraw(code, data.amount))

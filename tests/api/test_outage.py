@@ -1,0 +1,70 @@
+"""Valkey stops mid-run: every request answers 503 JSON at once; Valkey returns: requests succeed, no restart."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar.testing import AsyncTestClient
+
+from app.api import create_app
+from app.settings import Settings
+from app.store import EmbeddedValkey
+from tests.api.conftest import error, fund, set_price
+
+REQUESTS: list[tuple[str, str, Any]] = [
+    ("POST", "/orders", {"symbol": "BTC/USDT", "side": "buy", "amount": 1}),
+    ("POST", "/orders/can_execute", {"symbol": "BTC/USDT", "side": "buy", "amount": 1}),
+    ("GET", "/balance", None),
+    ("GET", "/orders", None),
+    ("GET", "/tickers/BTCUSDT", None),
+    ("POST", "/balance/USDT/deposit", {"amount": 1}),
+    ("PATCH", "/admin/tickers/BTC/USDT/price", {"price": 101}),
+    ("GET", "/overview/assets", None),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: Settings, tmp_path: Path) -> None:
+    port = _free_port()
+    valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
+    valkey.start()
+    own = msgspec.structs.replace(settings, redis_url=valkey.url)
+    try:
+        async with AsyncTestClient(app=create_app(own)) as client:
+            await fund(client, "USDT", 10000)
+            await set_price(client, "BTC/USDT", 100)
+            assert (await client.post("/orders", json=REQUESTS[0][2])).status_code == 201
+
+            valkey.stop()
+            for method, path, body in REQUESTS:
+                started = time.monotonic()
+                r = await client.request(method, path, json=body)
+                assert time.monotonic() - started < 1.0, (method, path)
+                assert "Valkey" in error(r, 503, "ExchangeNotAvailable")
+            started = time.monotonic()
+            r = await client.get("/admin/health")
+            assert time.monotonic() - started < 1.0
+            assert r.status_code == 503
+            assert r.json()["status"] == "unavailable"
+            assert r.json()["valkey"]["reachable"] is False
+            assert (await client.get("/livez")).status_code == 200  # the process itself is alive
+
+            valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
+            valkey.start()  # same port, same data (AOF): the app reconnects by itself
+            assert (await client.get("/admin/health")).json()["status"] == "ok"
+            assert (await client.get("/balance/USDT")).json()["total"] == 10000 - 100.075
+            for method, path, body in REQUESTS:
+                r = await client.request(method, path, json=body)
+                assert r.status_code in (200, 201), (method, path, r.text)
+            assert len((await client.get("/orders")).json()) == 2
+    finally:
+        valkey.stop()
