@@ -209,7 +209,6 @@ class EventHub:
     async def close(self, grace: float = 2.0) -> None:
         """End every client's stream (waiting up to ``grace`` seconds for them to leave), then stop reading."""
         self._closing = True
-        log.warning("DBG close start clients=%s", self._clients)
         async with self._changed:
             self._changed.notify_all()
             with contextlib.suppress(TimeoutError):
@@ -273,11 +272,7 @@ async def read_events(
             if len(entries) == _PAGE:
                 continue
             if hub.generation == generation:
-                import time as _t
-                _s = _t.monotonic()
-                log.warning("DBG wait gen=%s closing=%s loop=%s", generation, hub.closing, asyncio.get_running_loop().time())
                 await hub.wait(generation, idle)
-                log.warning("DBG waited %.3f gen=%s closing=%s", _t.monotonic() - _s, hub.generation, hub.closing)
                 if hub.generation == generation and not hub.closing:
                     yield None
 
