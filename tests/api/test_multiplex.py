@@ -1,0 +1,76 @@
+"""The multiplexed link the API's hot path uses: ordering, errors as redis-py raises them, healing."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from app.multiplex import Link, open_link
+from app.store import EmbeddedValkey
+
+
+async def test_concurrent_commands_get_their_own_replies(valkey_url: str, namespace: str) -> None:
+    link = open_link(valkey_url)
+    assert link is not None
+    key = "{" + namespace + "}:n"
+    try:
+        replies = await asyncio.gather(*(link.call("INCR", key) for _ in range(500)))
+        assert sorted(replies) == list(range(1, 501))
+        assert await link.pipeline(("SET", key + "s", "é"), ("GET", key + "s"), ("HGET", key + "h", "x")) == [
+            "OK",
+            "é",
+            None,
+        ]
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await link.call("HGET", key, "f")
+        with pytest.raises(NoScriptError):
+            await link.call("EVALSHA", "0" * 40, 0)
+        assert await link.call("PING") == "PONG"  # an error reply does not shift the pairing
+    finally:
+        await link.aclose()
+
+
+def test_urls() -> None:
+    assert open_link("rediss://example:6380") is None  # TLS stays with redis-py
+    for url in ("redis://h:1/2", "valkey://u:p@h:1?db=3", "unix:///tmp/x.sock"):
+        assert isinstance(open_link(url), Link)
+
+
+async def test_refused_then_healed_without_a_new_link(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    link = open_link(f"redis://127.0.0.1:{port}", timeout=1)
+    assert link is not None
+    with pytest.raises(RedisConnectionError):
+        await link.call("PING")
+    server = EmbeddedValkey(tmp_path, port=port, persist=False)
+    server.start()
+    try:
+        assert await link.call("PING") == "PONG"
+        server.stop()
+        with pytest.raises(RedisConnectionError):
+            await link.call("PING")
+        server.start()
+        assert await link.call("PING") == "PONG"
+    finally:
+        await link.aclose()
+        server.stop()
+
+
+async def test_a_late_reply_times_out_and_keeps_the_pairing(valkey_url: str) -> None:
+    link = open_link(valkey_url, timeout=0.2)
+    assert link is not None
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await link.call("BLPOP", "{nothing}:here", 1)  # answers after 1 s
+        link.timeout = 5
+        assert await link.call("ECHO", "next") == "next"  # gets its own reply, not the late nil
+    finally:
+        await link.aclose()
