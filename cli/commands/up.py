@@ -1,7 +1,465 @@
-"""`mockx` commands: up."""
+"""`mockx up`: the whole exchange on one machine, in one supervised process tree.
+
+The supervisor (this process) starts the embedded Valkey (unless ``REDIS_URL`` is set), then ``mockx
+serve`` and N ``mockx worker`` processes (and ``mockx feed`` with ``--feed``), each in its own process
+group and each told by the kernel to stop if the supervisor dies. A child that crashes is restarted with
+backoff. SIGINT (Ctrl-C), SIGTERM or SIGHUP stop everything: the API and the feed and the workers get
+SIGTERM and a grace period (then SIGKILL for their whole process group), Valkey stops last so it writes
+its AOF after the last change. Nothing is left running.
+
+The data directory keeps the state (Valkey's AOF), the API key (``api-key``, created on the first run,
+mode 0600) and ``up.json`` (URL, port, pids), which the other ``mockx`` commands read to find the API.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import rich_click as click
 
-COMMANDS: list[click.Command] = []
+if TYPE_CHECKING:
+    import subprocess
+
+    from app.store import EmbeddedValkey
+
+FEED_SYMBOLS = {"BTC/USDT": "60000", "ETH/USDT": "3000", "SOL/USDT": "150"}
+READY_SECONDS = 60.0
+API_STOP_SECONDS = 2.0  # the API server waits for open event streams; it holds no state, so it may be killed
+STOP_SECONDS = 15.0
+MAX_RESTARTS = 5  # crashes of one child within RESTART_WINDOW before the supervisor gives up
+RESTART_WINDOW = 60.0
+
+
+@click.command("up")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, envvar="ENGINE_PORT", show_envvar=True, help="API port."
+)
+@click.option("--host", default="127.0.0.1", envvar="ENGINE_HOST", show_envvar=True, help="Address the API binds.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="MOCKX_DATA_DIR",
+    show_envvar=True,
+    help="State (Valkey's AOF), the API key and up.json.  [default: the user data directory]",
+)
+@click.option("--workers", type=click.IntRange(0, 64), default=1, show_default=True, help="Settlement workers to run.")
+@click.option(
+    "--feed",
+    type=click.Choice(["synthetic"]),
+    help=f"Also publish moving prices: synthetic ticks for {', '.join(FEED_SYMBOLS)}.  [default: no feed]",
+)
+@click.option(
+    "--test-env", is_flag=True, envvar="TEST_ENV", show_envvar=True, help="No authentication; API docs at /docs."
+)
+def up(port: int, host: str, data_dir: Path | None, workers: int, feed: str | None, test_env: bool) -> None:
+    """Run the whole exchange: embedded Valkey, the API and settlement workers, until Ctrl-C.
+
+    Prints the URL, the docs link and the API key. The key is generated on the first run and kept in the
+    data directory (owner-only), where the other mockx commands find it, with the URL, without flags.
+    Running it again resumes the same state.
+    """
+    from cli.client import fail
+
+    directory = _data_dir(data_dir)
+    running = _already_running(directory)
+    if running:
+        fail(f"mockx up is already running for {directory} (pid {running['pid']}, {running.get('url')})")
+    if not _port_free(host, port):
+        fail(f"port {port} on {host} is in use: stop what listens there, or choose another with --port")
+    key, created = load_or_create_key(directory)
+    Supervisor(directory, host, port, workers, feed, test_env, key, created).run()
+
+
+def _data_dir(option: Path | None) -> Path:
+    if option is not None:
+        directory = option.expanduser()
+    else:
+        from cli.client import data_dir
+
+        directory = data_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory.resolve()
+
+
+def load_or_create_key(directory: Path) -> tuple[str, bool]:
+    """The API key kept in ``directory`` (mode 0600), created on first use; and whether it was just created."""
+    import secrets
+
+    from cli.client import KEY_FILE
+
+    path = directory / KEY_FILE
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return key, False
+    key = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key + "\n")
+    os.chmod(path, 0o600)
+    return key, True
+
+
+def _already_running(directory: Path) -> dict[str, Any] | None:
+    """The record of a ``mockx up`` still alive on this data directory, if any."""
+    from cli.client import read_up_record
+
+    record = read_up_record(directory)
+    pid = record.get("pid") if record else None
+    if not isinstance(pid, int) or pid == os.getpid():
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return None
+        return record
+    return record if b"mockx" in cmdline or b"cli.main" in cmdline else None
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def mockx_command() -> list[str]:
+    """How to run ``mockx`` again: the script beside this interpreter, else the interpreter itself."""
+    script = Path(sys.executable).with_name("mockx")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from cli.main import main; sys.argv[0] = 'mockx'; main()"]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when the supervisor dies, even by SIGKILL."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Child:
+    """One supervised ``mockx`` process, in its own process group."""
+
+    def __init__(self, name: str, args: list[str], stop_seconds: float) -> None:
+        self.name = name
+        self.args = args
+        self.stop_seconds = stop_seconds
+        self.process: subprocess.Popen[bytes] | None = None
+        self.crashes: list[float] = []
+        self.restart_at: float | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self, env: dict[str, str]) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen(
+            self.args,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr.fileno(),  # the terminal's stdout is for the banner; logs go to stderr
+            stderr=sys.stderr.fileno(),
+            process_group=0,  # Ctrl-C reaches only the supervisor, which stops the children in order
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        self.restart_at = None
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def terminate(self) -> None:
+        import signal
+
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+
+    def kill_group(self) -> None:
+        """SIGKILL whatever is left in the child's process group (a server's own worker processes too)."""
+        import contextlib
+        import signal
+
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def group_alive(self) -> bool:
+        if self.process is None:
+            return False
+        try:
+            os.killpg(self.process.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+
+class Supervisor:
+    def __init__(
+        self,
+        directory: Path,
+        host: str,
+        port: int,
+        workers: int,
+        feed: str | None,
+        test_env: bool,
+        key: str,
+        key_created: bool,
+    ) -> None:
+        self.directory = directory
+        self.host = host
+        self.port = port
+        self.test_env = test_env
+        self.key = key
+        self.key_created = key_created
+        connect_host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+        self.url = f"http://{f'[{connect_host}]' if ':' in connect_host else connect_host}:{port}"
+        self.stopping: str | None = None
+        self.valkey: EmbeddedValkey | None = None
+        mockx = mockx_command()
+        self.children = [Child("api", [*mockx, "serve", "--host", host, "--port", str(port)], API_STOP_SECONDS)]
+        self.children += [
+            Child(f"worker-{i}", [*mockx, "worker", "--name", f"up-{i}"], STOP_SECONDS) for i in range(1, workers + 1)
+        ]
+        if feed == "synthetic":
+            prices = [arg for symbol, price in FEED_SYMBOLS.items() for arg in ("--start-price", f"{symbol}={price}")]
+            args = [*mockx, "feed", "--source", "synthetic", "-s", ",".join(FEED_SYMBOLS), *prices]
+            self.children.append(Child("feed", args, STOP_SECONDS))
+        self.workers = workers
+        self.feed = feed
+
+    # lifecycle ---------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        import signal
+
+        from cli.output import note
+
+        def on_signal(signum: int, frame: Any) -> None:
+            if self.stopping is None:
+                self.stopping = signal.Signals(signum).name
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, on_signal)
+        code = 0
+        try:
+            env = self._environment()
+            for child in self.children:
+                child.start(env)
+            self._record()
+            if self._wait_until_ready():
+                self._banner()
+                code = self._supervise(env)
+        finally:
+            self._stop_all()
+            self._record(stopped=True)
+        why = f" ({self.stopping})" if self.stopping else ""
+        note(f"MockX stopped{why}; the state stays in {self.directory}")
+        if code:
+            raise SystemExit(code)
+
+    def _environment(self) -> dict[str, str]:
+        """The children's environment: this one, with the data directory, the key, auth mode and Valkey URL."""
+        from app.settings import Settings, SettingsError
+        from cli.client import fail
+
+        env = dict(os.environ)
+        env.update(
+            MOCKX_DATA_DIR=str(self.directory),
+            API_KEY=self.key,
+            TEST_ENV="true" if self.test_env else "false",
+            PYTHONUNBUFFERED="1",
+        )
+        try:
+            settings = Settings.from_env(env)
+        except SettingsError as exc:
+            fail(str(exc))
+        if settings.redis_url is None:
+            self.valkey = _start_valkey(self.directory)
+            env["REDIS_URL"] = self.valkey.url
+        return env
+
+    def _wait_until_ready(self) -> bool:
+        """Poll the API (and the workers' heartbeats) until ready; False if stopped or a child failed."""
+        import time
+
+        import httpx
+
+        from cli.client import fail
+
+        deadline = time.monotonic() + READY_SECONDS
+        headers = {"x-api-key": self.key}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=2.0) as client:
+            while self.stopping is None:
+                for child in self.children:
+                    code = child.exited()
+                    if code is not None:
+                        self.stopping = f"{child.name} failed"
+                        fail(f"{child.name} exited with code {code} while starting (its log is above)")
+                try:
+                    if client.get("/livez").status_code == 200:
+                        health = client.get("/admin/health").json()
+                        if int(health.get("workersAlive") or 0) >= self.workers:
+                            return True
+                except (httpx.HTTPError, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    self.stopping = "not ready"
+                    fail(f"the exchange was not ready within {READY_SECONDS:.0f} s at {self.url}")
+                time.sleep(0.1)
+        return False
+
+    def _supervise(self, env: dict[str, str]) -> int:
+        """Restart crashed children with backoff until a signal arrives; 1 if a child keeps crashing."""
+        import time
+
+        from cli.output import note
+
+        while self.stopping is None:
+            now = time.monotonic()
+            for child in self.children:
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        note(f"mockx up: restarting {child.name}")
+                        child.start(env)
+                        self._record()
+                    continue
+                code = child.exited()
+                if code is None:
+                    continue
+                child.crashes = [t for t in child.crashes if now - t < RESTART_WINDOW] + [now]
+                if len(child.crashes) > MAX_RESTARTS:
+                    note(f"mockx up: {child.name} crashed {len(child.crashes)} times in {RESTART_WINDOW:.0f} s")
+                    self.stopping = f"{child.name} keeps crashing"
+                    return 1
+                delay = min(2 ** (len(child.crashes) - 1), 30)
+                note(f"mockx up: {child.name} exited with code {code}; restarting in {delay} s")
+                child.restart_at = now + delay
+            time.sleep(0.1)
+        return 0
+
+    def _stop_all(self) -> None:
+        """SIGTERM to every child, SIGKILL to the process groups that outlive their grace, then Valkey."""
+        import time
+
+        started = time.monotonic()
+        for child in self.children:
+            child.terminate()
+        pending = list(self.children)
+        while pending:
+            now = time.monotonic()
+            for child in list(pending):
+                if child.exited() is not None or child.process is None:
+                    if child.group_alive():  # its own children (a server's workers) outlived it
+                        if now - started < child.stop_seconds:
+                            continue
+                        child.kill_group()
+                    pending.remove(child)
+                elif now - started >= child.stop_seconds:
+                    child.kill_group()
+                    pending.remove(child)
+            if pending:
+                time.sleep(0.05)
+        if self.valkey is not None:
+            self.valkey.stop()
+
+    # output ------------------------------------------------------------------------------------------------
+    def pids(self) -> dict[str, int]:
+        pids = {"supervisor": os.getpid()}
+        process = getattr(self.valkey, "_process", None)
+        if process is not None:
+            pids["valkey"] = int(process.pid)
+        pids.update({child.name: child.pid for child in self.children if child.pid is not None})
+        return pids
+
+    def _record(self, *, stopped: bool = False) -> None:
+        """``up.json``: where the API is (kept after a stop, so the commands still know the port) and the pids."""
+        import json
+        import time
+
+        from cli.client import UP_FILE
+
+        record: dict[str, Any] = {"url": self.url, "host": self.host, "port": self.port, "testEnv": self.test_env}
+        if not stopped:
+            record.update(pid=os.getpid(), pids=self.pids(), started=int(time.time() * 1000))
+        path = self.directory / UP_FILE
+        temp = path.with_suffix(".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(record, out, indent=2)
+            out.write("\n")
+        os.replace(temp, path)
+
+    def _banner(self) -> None:
+        from cli.client import KEY_FILE
+        from cli.output import pairs, show
+
+        if self.test_env:
+            docs = f"{self.url}/docs  (and {self.url}/redoc)"
+            auth = "off (--test-env): no x-api-key needed"
+        else:
+            docs = "off; run `mockx up --test-env` for /docs and /redoc (no auth)"
+            made = "new, " if self.key_created else ""
+            auth = f"{self.key}  ({made}kept in {self.directory / KEY_FILE})"
+        feed = f"synthetic prices for {', '.join(FEED_SYMBOLS)}" if self.feed else "none (set prices with set-price)"
+        pids = ", ".join(f"{name} {pid}" for name, pid in self.pids().items())
+        rows = [
+            ("API", f"[bold]{self.url}[/]"),
+            ("docs", docs),
+            ("API key", auth),
+            ("workers", f"{self.workers} settlement worker{'' if self.workers == 1 else 's'}"),
+            ("feed", feed),
+            ("state", f"{self.directory} (resumed by the next `mockx up`)"),
+            ("pids", pids),
+        ]
+        show(pairs(rows, title="MockX is up"))
+        click.echo(
+            "Try: mockx fund USDT 100000 · mockx set-price BTC/USDT 50000 · mockx order BTC/USDT buy 0.05 · "
+            "mockx watch\nCtrl-C stops everything."
+        )
+        sys.stdout.flush()
+
+
+def _start_valkey(directory: Path) -> EmbeddedValkey:
+    """The embedded Valkey of ``directory``, started with SIGINT blocked so a Ctrl-C does not reach it.
+
+    Valkey shares the supervisor's process group, so a Ctrl-C in the terminal would stop it at once,
+    before the API and the workers finish; it inherits the blocked signal and is stopped last, by SIGTERM.
+    """
+    import signal
+
+    from app.store import EmbeddedValkey
+    from cli.client import fail
+
+    valkey = EmbeddedValkey(directory)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        valkey.start()
+    except RuntimeError as exc:
+        fail(str(exc))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return valkey
+
+
+COMMANDS: list[click.Command] = [up]
