@@ -229,8 +229,18 @@ async def latency(url: str, namespace: str, rate: int, seconds: float, every: in
         await ex.close()
 
 
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (Linux ``/proc/stat``), empty elsewhere."""
+    try:
+        return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
 async def main(args: argparse.Namespace) -> None:
     from app.store import EmbeddedValkey
+
+    before = cpu_times()
 
     results: dict[str, list[float]] = {}
 
@@ -251,7 +261,15 @@ async def main(args: argparse.Namespace) -> None:
                 keep(p50_ms=p50, p99_ms=p99, max_ms=worst)
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in results.items()), file=sys.stderr)
     med = {k: statistics.median(v) for k, v in results.items()}
-    print(f"Valkey AOF: {'everysec' if args.aof else 'off'}; medians of {args.rounds} rounds")
+    after = cpu_times()
+    if before and after:  # user nice system idle iowait irq softirq steal
+        spent = [b - a for a, b in zip(before, after, strict=True)]
+        med["busy_pct"] = 100 * (sum(spent) - spent[3] - spent[4]) / max(1, sum(spent))
+        med["steal_pct"] = 100 * spent[7] / max(1, sum(spent))
+    print(
+        f"Valkey AOF: {'everysec' if args.aof else 'off'}; medians of {args.rounds} rounds; "
+        f"machine busy {med.get('busy_pct', 0):.0f} %, of which stolen by the host {med.get('steal_pct', 0):.0f} %"
+    )
     if "idle" in med:
         print(
             f"ticks/s, one worker, nothing crosses:   {med['idle']:>8,.0f}  (target >= 15 000)  per tick: "
