@@ -1,0 +1,128 @@
+"""``mockx up`` end to end: embedded Valkey, API and a worker; restart with state intact; a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.cli.conftest import MOCKX, Cli, free_port, gone, shows, wait_for
+
+
+def descendants(root: int) -> set[int]:
+    """Every process below ``root``, from the parent links in /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+class Up:
+    def __init__(self, env: dict[str, str], directory: Path, port: int, log: Path) -> None:
+        self.directory = directory
+        self.url = f"http://127.0.0.1:{port}"
+        with log.open("ab") as err:
+            self.process = subprocess.Popen(
+                [MOCKX, "up", "--port", str(port), "--workers", "1"],
+                env=env, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True,
+            )  # fmt: skip
+        self.log = log
+
+    def record(self) -> dict[str, Any]:
+        try:
+            record: dict[str, Any] = json.loads((self.directory / "up.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return record
+
+    def wait_ready(self) -> str:
+        """The banner, once printed (the supervisor prints it when the API and the workers are ready)."""
+        assert self.process.stdout is not None
+        banner = []
+        for line in self.process.stdout:
+            banner.append(line)
+            if "Ctrl-C stops everything" in line:
+                return "".join(banner)
+        raise AssertionError(f"mockx up exited {self.process.wait()} before it was ready:\n{self.log.read_text()}")
+
+    def interrupt(self) -> int:
+        os.kill(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(30)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def test_up_runs_everything_resumes_its_state_and_stops_cleanly(subprocess_env: dict[str, str], tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    env = {
+        k: v
+        for k, v in subprocess_env.items()
+        if k not in ("REDIS_URL", "VALKEY_URL", "TEST_ENV", "API_KEY", "MOCKX_API_KEY", "MOCKX_URL", "ENGINE_PORT")
+    }
+    env["MOCKX_DATA_DIR"] = str(directory)
+    port = free_port()
+    cli = Cli(env)  # no URL, no key: the commands find both in the data directory
+
+    first = Up(env, directory, port, tmp_path / "up.log")
+    try:
+        banner = first.wait_ready()
+        key = (directory / "api-key").read_text().strip()
+        assert stat.S_IMODE((directory / "api-key").stat().st_mode) == 0o600
+        shows(banner, first.url, key)
+        assert httpx.get(f"{first.url}/balance").status_code == 401, "authentication is on"
+        assert httpx.get(f"{first.url}/balance", headers={"x-api-key": key}).status_code == 200
+
+        cli.ok("fund", "USDT", "1000")
+        cli.ok("set-price", "BTC/USDT", "50000")
+        cli.ok("order", "BTC/USDT", "buy", "0.01")
+        resting = json.loads(cli.ok("order", "BTC/USDT", "sell", "0.005", "--price", "60000", "--json"))
+        health = json.loads(cli.ok("health", "--json"))
+        assert (health["status"], health["workersAlive"]) == ("ok", 1)
+
+        record = first.record()
+        assert record["pid"] == first.process.pid
+        assert record["url"] == first.url
+        assert {"valkey", "api", "worker-1"} <= set(record["pids"]), record
+        tree = descendants(first.process.pid)
+        assert set(record["pids"].values()) - {first.process.pid} <= tree
+        assert len(tree) >= 4, "valkey, the API (and its server worker), the settlement worker"
+
+        assert "already running" in cli.fails(1, "up", "--port", str(free_port()))
+    finally:
+        assert first.interrupt() == 0, first.log.read_text()
+    wait_for(lambda: all(gone(pid) for pid in tree), "every child of mockx up to exit", seconds=10)
+    assert "pid" not in first.record()
+    assert first.record()["url"] == first.url
+
+    second = Up(env, directory, port, tmp_path / "up.log")
+    try:
+        banner = second.wait_ready()
+        assert (directory / "api-key").read_text().strip() == key, "the same key"
+        assert key in banner
+        balance = json.loads(cli.ok("balance", "--json"))
+        assert balance["total"] == {"BTC": 0.01, "USDT": 499.625}, "the state survived the restart"
+        assert json.loads(cli.ok("order-info", resting["id"], "--json"))["status"] == "open"
+        cli.ok("set-price", "BTC/USDT", "61000")
+        assert json.loads(cli.ok("order-info", resting["id"], "--json"))["status"] == "closed"
+        tree = descendants(second.process.pid)
+    finally:
+        assert second.interrupt() == 0, second.log.read_text()
+    wait_for(lambda: all(gone(pid) for pid in tree), "every child of mockx up to exit", seconds=10)
+    assert "MockX stopped (SIGINT)" in (tmp_path / "up.log").read_text()
