@@ -619,7 +619,8 @@ def reset_data(api: Api, yes: bool, as_json: bool) -> None:
         question = f"Wipe every balance, order, trade and event of the exchange at {api.url}?"
         try:
             confirmed = click.confirm(question, default=False, err=True)
-        except click.Abort:
+        except click.Abort:  # no answer (end of input)
+            click.echo(err=True)
             confirmed = False
         if not confirmed:
             fail("nothing was wiped (pass --yes to skip the question)")

@@ -237,6 +237,7 @@ class Supervisor:
         self.url = f"http://{f'[{connect_host}]' if ':' in connect_host else connect_host}:{port}"
         self.stopping: str | None = None
         self.valkey: EmbeddedValkey | None = None
+        self.valkey_pid: int | None = None
         mockx = mockx_command()
         self.children = [Child("api", [*mockx, "serve", "--host", host, "--port", str(port)], API_STOP_SECONDS)]
         self.children += [
@@ -297,6 +298,8 @@ class Supervisor:
         if settings.redis_url is None:
             self.valkey = _start_valkey(self.directory)
             env["REDIS_URL"] = self.valkey.url
+            if self.valkey.owner:
+                self.valkey_pid = _server_pid(self.valkey.url)
         return env
 
     def _wait_until_ready(self) -> bool:
@@ -386,9 +389,8 @@ class Supervisor:
     # output ------------------------------------------------------------------------------------------------
     def pids(self) -> dict[str, int]:
         pids = {"supervisor": os.getpid()}
-        process = getattr(self.valkey, "_process", None)
-        if process is not None:
-            pids["valkey"] = int(process.pid)
+        if self.valkey_pid is not None:
+            pids["valkey"] = self.valkey_pid
         pids.update({child.name: child.pid for child in self.children if child.pid is not None})
         return pids
 
@@ -460,6 +462,19 @@ def _start_valkey(directory: Path) -> EmbeddedValkey:
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return valkey
+
+
+def _server_pid(url: str) -> int | None:
+    """The process id a Valkey server reports (``INFO server``), or None if it does not answer."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+    try:
+        return int(client.info("server")["process_id"])
+    except (redis.RedisError, KeyError, ValueError):
+        return None
+    finally:
+        client.close()
 
 
 COMMANDS: list[click.Command] = [up]
