@@ -241,8 +241,6 @@ API_OPTIONS = (
     ),
     click.option(
         "--timeout",
-        envvar="MOCKX_TIMEOUT",
-        show_envvar=True,
         type=click.FloatRange(min=0.1),
         default=30.0,
         show_default=True,
