@@ -213,6 +213,11 @@ def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, url: str | None, api_key: str | None, timeout: float, **kwargs: Any) -> Any:
+        from click import get_current_context
+        from click.core import ParameterSource
+
+        if get_current_context().get_parameter_source("url") is ParameterSource.DEFAULT:
+            url = None  # not given: the URL `mockx up` recorded comes first
         api = Api(url, api_key, timeout)
         try:
             return func(*args, api=api, **kwargs)
@@ -229,8 +234,10 @@ API_OPTIONS = (
         "--url",
         envvar="MOCKX_URL",
         show_envvar=True,
+        default=DEFAULT_URL,
+        show_default=False,
         metavar="URL",
-        help="The MockX API.  [default: the URL `mockx up` recorded, else http://127.0.0.1:8000]",
+        help=f"The MockX API.  [default: the URL `mockx up` recorded, else {DEFAULT_URL}]",
     ),
     click.option(
         "--api-key",
