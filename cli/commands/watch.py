@@ -143,6 +143,8 @@ class Watcher:
                         if connected_once:
                             where = f" after event {self.last_id}" if self.last_id else ""
                             note(f"mockx watch: reconnected to {self.api.url}, resuming{where}")
+                        else:
+                            note(f"mockx watch: following the events of {self.api.url} (Ctrl-C stops)")
                         connected_once, backoff = True, FIRST_BACKOFF
                         if self._follow(response.iter_lines()):
                             return
