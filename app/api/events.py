@@ -169,7 +169,9 @@ class EventHub:
         self._url = url
         self._key = key
         self._timeout = timeout
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()  # replaced by a fresh one at every change: no lock to hold or lose
+        self._idle = asyncio.Event()  # set while no client is connected
+        self._idle.set()
         self._generation = 0
         self._clients = 0
         self._task: asyncio.Task[None] | None = None
@@ -187,32 +189,33 @@ class EventHub:
 
     async def wait(self, generation: int, seconds: float) -> None:
         """Return when new entries arrived after ``generation`` was read, at shutdown, or after ``seconds``."""
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self._generation != generation or self._closing), timeout=seconds
-                )
+        changed = self._changed
+        if self._generation != generation or self._closing:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await changed.wait()
 
     @contextlib.asynccontextmanager
     async def client(self) -> AsyncIterator[None]:
         self._clients += 1
+        self._idle.clear()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="mockx-event-hub")
         try:
             yield
         finally:
             self._clients -= 1
-            if self._closing:
-                async with self._changed:
-                    self._changed.notify_all()
+            if self._clients == 0:
+                self._idle.set()
 
     async def close(self, grace: float = 2.0) -> None:
         """End every client's stream (waiting up to ``grace`` seconds for them to leave), then stop reading."""
         self._closing = True
-        async with self._changed:
-            self._changed.notify_all()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: self._clients == 0), timeout=grace)
+        self._notify()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -222,10 +225,10 @@ class EventHub:
             await self._redis.aclose()
             self._redis = None
 
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
+    def _notify(self) -> None:
+        self._generation += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     async def _run(self) -> None:
         from app.store import redis_client
@@ -239,7 +242,7 @@ class EventHub:
                 if cursor is None:
                     last = await self._redis.xrevrange(self._key, count=1)
                     cursor = last[0][0] if last else "0-0"
-                    await self._notify()  # anything written while we were not reading
+                    self._notify()  # anything written while we were not reading
                 reply = await self._redis.xread({self._key: cursor}, count=_PAGE, block=_BLOCK_MS)
                 backoff = 0.1
             except UNAVAILABLE as exc:
@@ -250,7 +253,7 @@ class EventHub:
                 continue
             if reply:
                 cursor = reply[0][1][-1][0]
-                await self._notify()
+                self._notify()
 
 
 async def read_events(

@@ -6,6 +6,9 @@ import rich_click as click
 
 SERVERS = ("granian", "uvicorn")
 APP_FACTORY = "app.api:create_app"
+# Open event streams never finish by themselves: on SIGINT/SIGTERM the server waits this long for
+# in-flight requests, then ends what is left (uvicorn cancels it; granian stops the worker).
+SHUTDOWN_GRACE_SECONDS = 3
 
 
 @click.command("serve")
@@ -118,6 +121,7 @@ def run_server(
             access_log=access_log,
             proxy_headers=False,
             server_header=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         return
 
@@ -136,6 +140,7 @@ def run_server(
         log_level=log_level,  # type: ignore[arg-type]
         log_access=access_log,
         respawn_failed_workers=True,
+        workers_kill_timeout=SHUTDOWN_GRACE_SECONDS,
     ).serve()
 
 
