@@ -1,7 +1,7 @@
 """Market orders per second through HTTP, beside the ceiling of the same stack (a bare route doing one EVALSHA).
 
-    .venv/bin/python bench/orders.py                     # mockx serve (granian), 64 connections, 3 rounds
-    .venv/bin/python bench/orders.py --server uvicorn    # the same with uvicorn
+    .venv/bin/python bench/orders.py                     # mockx serve (uvicorn), 64 connections, 3 rounds
+    .venv/bin/python bench/orders.py --server granian    # the same with granian (pip install granian)
     .venv/bin/python bench/orders.py --server both       # both servers, same load, one after the other
 
 What runs: a fresh embedded Valkey (AOF everysec, as ``mockx serve`` runs it), one API process started
@@ -281,7 +281,7 @@ def bench_server(server: str, args: argparse.Namespace, valkey_url: str, data_di
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", choices=["granian", "uvicorn", "both"], default="granian")
+    parser.add_argument("--server", choices=["uvicorn", "granian", "both"], default="uvicorn")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
@@ -308,27 +308,39 @@ def main() -> int:
         valkey = EmbeddedValkey(Path(tmp), port=_free_port(), persist=not args.no_aof)
         valkey.start()
         try:
-            for server in ("granian", "uvicorn") if args.server == "both" else (args.server,):
+            for server in ("uvicorn", "granian") if args.server == "both" else (args.server,):
                 results.append(bench_server(server, args, valkey.url, Path(tmp) / "data"))
         finally:
             valkey.stop()
 
     if args.json:
         print(json.dumps(results, indent=2))
-    print(f"\n{args.connections} connections, {args.rounds} x {args.duration:g} s, medians "
-          f"({results[0]['generator']}; {os.cpu_count()} cores shared by generator, server and Valkey)")  # fmt: skip
-    print(f"{'server':8} {'what':26} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
+    out = sys.stderr if args.json else sys.stdout
+    cores = os.cpu_count()
+    lines = [
+        f"\n{args.connections} connections, {args.rounds} x {args.duration:g} s, medians "
+        f"({results[0]['generator']}; {cores} cores shared by generator, server and Valkey)",
+        f"{'server':8} {'what':26} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}",
+    ]
     failed = False
     for r in results:
-        print(f"{r['server']:8} {'ceiling (1 EVALSHA)':26} {r['ceiling_rps']:8.0f} {r['ceiling_p50_ms']:7.1f} "
-              f"{r['ceiling_p99_ms']:7.1f}")  # fmt: skip
-        print(f"{r['server']:8} {'market orders (POST)':26} {r['orders_rps']:8.0f} {r['orders_p50_ms']:7.1f} "
-              f"{r['orders_p99_ms']:7.1f}   {r['orders_rps'] / r['ceiling_rps']:.0%} of the ceiling")  # fmt: skip
+        share = r["orders_rps"] / r["ceiling_rps"]
+        lines.append(
+            f"{r['server']:8} {'ceiling (1 EVALSHA)':26} {r['ceiling_rps']:8.0f} {r['ceiling_p50_ms']:7.1f} "
+            f"{r['ceiling_p99_ms']:7.1f}"
+        )
+        lines.append(
+            f"{r['server']:8} {'market orders (POST)':26} {r['orders_rps']:8.0f} {r['orders_p50_ms']:7.1f} "
+            f"{r['orders_p99_ms']:7.1f}   {share:.0%} of the ceiling"
+        )
         in_flight = r["orders_stored"] - r["orders_answered"]  # requests wrk cut off when its time was up
         if r["errors"] or not 0 <= in_flight <= args.connections * (args.rounds + 1):
             failed = True
-            print(f"  ! {r['errors']} errors; {r['orders_stored']} orders stored for "
-                  f"{r['orders_answered']} successful responses")  # fmt: skip
+            lines.append(
+                f"  ! {r['errors']} errors; {r['orders_stored']} orders stored for "
+                f"{r['orders_answered']} successful responses"
+            )
+    print("\n".join(lines), file=out)
     return 1 if failed else 0
 
 
