@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, get
-from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -123,7 +122,6 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         plugins=[DecimalSchemaPlugin()],
         openapi_config=openapi,
         logging_config=None,
-        state=State({"settings": settings}),
     )
 
 

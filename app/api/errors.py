@@ -89,6 +89,7 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         message = f"{request.method} is not allowed on {request.url.path}"
     else:
         message = exc.detail or "the request was refused"
+    # Litestar reports a client that hung up mid-body as a 500; nobody is left to answer, nothing to log.
     if status >= 500 and "disconnected" not in (exc.detail or ""):
         log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
     return error_response(status, code, message)
@@ -97,7 +98,10 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning("Valkey is not available (%s %s): %s", request.method, request.url.path, exc)
     return error_response(
-        503, "ExchangeNotAvailable", "the exchange's state store (Valkey) is not reachable right now; retry shortly"
+        503,
+        "ExchangeNotAvailable",
+        "the exchange's state store (Valkey) is not available right now (unreachable, read-only or full); "
+        "retry shortly",
     )
 
 

@@ -28,6 +28,7 @@ from app.errors import BadRequest
 from app.models import BalanceRow, Market, Order, Trade, iso8601
 from app.money import MAX_UNITS, from_minor, tidy
 from app.records import MarketRecord, OrderRecord, TradeRecord
+from app.store import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +232,6 @@ class EventHub:
         changed.set()
 
     async def _run(self) -> None:
-        from app.store import redis_client
-
         if self._redis is None:
             self._redis = redis_client(self._url, timeout=max(self._timeout, _BLOCK_MS / 1000 + 1), max_connections=2)
         backoff = 0.1
@@ -240,8 +239,7 @@ class EventHub:
         while self._clients > 0:
             try:
                 if cursor is None:
-                    last = await self._redis.xrevrange(self._key, count=1)
-                    cursor = last[0][0] if last else "0-0"
+                    cursor = await latest_event_id(self._redis, self._key)
                     self._notify()  # anything written while we were not reading
                 reply = await self._redis.xread({self._key: cursor}, count=_PAGE, block=_BLOCK_MS)
                 backoff = 0.1

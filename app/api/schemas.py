@@ -14,7 +14,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, PathParameter
 from msgspec import Meta
 
-from app.models import Ticker
+from app.models import BalanceRow, Ticker
 
 Amount = Annotated[Decimal, Meta(description="A positive decimal, as a JSON number or a string")]
 
@@ -100,6 +100,10 @@ class AssetBalance(msgspec.Struct, frozen=True):
     free: Decimal
     used: Decimal
     total: Decimal
+
+    @classmethod
+    def of(cls, asset: str, row: BalanceRow) -> AssetBalance:
+        return cls(asset=asset, free=row.free, used=row.used, total=row.total)
 
 
 class AssetList(msgspec.Struct, frozen=True):

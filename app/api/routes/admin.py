@@ -52,7 +52,7 @@ async def _set_price(exchange: Exchange, symbol: str, data: PriceIn) -> PriceSet
 async def _set_balance(exchange: Exchange, asset: str, free: object) -> AssetBalance:
     code = normalize_asset(asset)
     row = await exchange.set_balance(code, free)
-    return AssetBalance(asset=code, free=row.free, used=row.used, total=row.total)
+    return AssetBalance.of(code, row)
 
 
 async def _reset(exchange: Exchange) -> Done:
@@ -90,7 +90,7 @@ class AdminController(Controller):
         """Credit ``amount`` to the free balance of ``asset``."""
         code = normalize_asset(data.asset)
         row = await exchange.fund(code, data.amount)
-        return AssetBalance(asset=code, free=row.free, used=row.used, total=row.total)
+        return AssetBalance.of(code, row)
 
     @delete("/data", status_code=200, responses=responses())
     async def delete_data(self, exchange: ExchangeDep) -> Done:

@@ -10,11 +10,6 @@ from app.api.deps import ExchangeDep
 from app.api.errors import responses
 from app.api.schemas import AmountBody, AssetBalance, AssetList, AssetPath
 from app.exchange import normalize_asset
-from app.models import BalanceRow
-
-
-def _row(asset: str, row: BalanceRow) -> AssetBalance:
-    return AssetBalance(asset=asset, free=row.free, used=row.used, total=row.total)
 
 
 class BalanceController(Controller):
@@ -36,16 +31,16 @@ class BalanceController(Controller):
     async def asset(self, exchange: ExchangeDep, asset: AssetPath) -> AssetBalance:
         """One asset's free, used (reserved by open orders) and total; zero for an asset never held."""
         code = normalize_asset(asset)
-        return _row(code, await exchange.fetch_balance_row(code))
+        return AssetBalance.of(code, await exchange.fetch_balance_row(code))
 
     @post("/{asset:str}/deposit", status_code=200, responses=responses(404))
     async def deposit(self, exchange: ExchangeDep, asset: AssetPath, data: AmountBody) -> AssetBalance:
         """Credit ``amount`` to the free balance; returns the new row."""
         code = normalize_asset(asset)
-        return _row(code, await exchange.deposit(code, data.amount))
+        return AssetBalance.of(code, await exchange.deposit(code, data.amount))
 
     @post("/{asset:str}/withdrawal", status_code=200, responses=responses(404))
     async def withdrawal(self, exchange: ExchangeDep, asset: AssetPath, data: AmountBody) -> AssetBalance:
         """Take ``amount`` from the free balance (InsufficientFunds if less is free); returns the new row."""
         code = normalize_asset(asset)
-        return _row(code, await exchange.withdraw(code, data.amount))
+        return AssetBalance.of(code, await exchange.withdraw(code, data.amount))
