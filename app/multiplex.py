@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import hiredis
 from redis._parsers.base import BaseParser
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
@@ -104,21 +105,10 @@ class Link:
 
     async def call(self, *args: Any) -> Any:
         """Send one command; return its reply (str, int, list, None) or raise as redis-py would."""
-        protocol = self._protocol
-        if protocol is None or protocol.lost is not None:
-            protocol = await self._connect()
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        protocol.waiting.append(future)
-        assert protocol.transport is not None
-        protocol.transport.write(hiredis.pack_command(args))
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await future
-        except TimeoutError as exc:  # asyncio's, re-raised as redis-py's
-            raise RedisTimeoutError(f"no reply from Valkey within {self.timeout:g} s") from exc
+        return (await self.pipeline(args))[0]
 
     async def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Send several commands in one write; return their replies in order (the first error raises)."""
+        """Send commands in one write; return their replies in order, or raise the first error among them."""
         protocol = self._protocol
         if protocol is None or protocol.lost is not None:
             protocol = await self._connect()
@@ -126,12 +116,21 @@ class Link:
         futures = [loop.create_future() for _ in commands]
         protocol.waiting.extend(futures)
         assert protocol.transport is not None
-        protocol.transport.write(b"".join(hiredis.pack_command(c) for c in commands))
+        protocol.transport.write(b"".join([hiredis.pack_command(c) for c in commands]))
+        replies: list[Any] = []
         try:
             async with asyncio.timeout(self.timeout):
-                return [await f for f in futures]
-        except TimeoutError as exc:
+                for future in futures:  # read every reply, failed ones too, before raising
+                    try:
+                        replies.append(await future)
+                    except (ResponseError, RedisConnectionError) as exc:
+                        replies.append(exc)
+        except TimeoutError as exc:  # asyncio's, raised as redis-py's
             raise RedisTimeoutError(f"no reply from Valkey within {self.timeout:g} s") from exc
+        for reply in replies:
+            if isinstance(reply, ResponseError | RedisConnectionError):
+                raise reply
+        return replies
 
     async def _connect(self) -> _Protocol:
         if self._connecting is None or self._connecting.done():
@@ -144,22 +143,21 @@ class Link:
             async with asyncio.timeout(self.connect_timeout):
                 if self._path is not None:
                     _, protocol = await loop.create_unix_connection(_Protocol, self._path)
-                else:
+                else:  # asyncio and uvloop set TCP_NODELAY themselves
                     _, protocol = await loop.create_connection(_Protocol, *self._address)
-                    sock = protocol.transport.get_extra_info("socket") if protocol.transport else None
-                    if sock is not None:
-                        import socket
-
-                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:  # refused, unreachable, or the connect timeout (TimeoutError is an OSError)
             raise RedisConnectionError(f"cannot connect to Valkey: {exc or type(exc).__name__}") from None
-        self._protocol = protocol
-        for command in self._setup:
+        for command in self._setup:  # AUTH, SELECT: the link is usable only once they succeeded
             future: asyncio.Future[Any] = loop.create_future()
             protocol.waiting.append(future)
             assert protocol.transport is not None
             protocol.transport.write(hiredis.pack_command(tuple(a for a in command if a is not None)))
-            await future
+            try:
+                await future
+            except BaseException:
+                protocol.transport.close()
+                raise
+        self._protocol = protocol
         return protocol
 
     async def aclose(self) -> None:
