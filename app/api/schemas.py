@@ -213,8 +213,11 @@ class ValkeyHealth(msgspec.Struct, frozen=True):
 
 
 class WorkerHealth(msgspec.Struct, frozen=True):
+    """A settlement worker with a live heartbeat; ``healthy`` is what the worker says of itself."""
+
     name: str
     ttlMs: int | None
+    healthy: bool | None
     heartbeat: dict[str, Any] | None
 
 

@@ -97,7 +97,7 @@ async def test_reset_wipes_the_account_but_keeps_prices(client: Any, method: str
 
 async def test_health_ok_with_workers_and_versions(client: Any, settings: Settings, redis: Redis) -> None:
     keys = Keys(settings.namespace)
-    await redis.set(keys.heartbeat("worker-a"), json.dumps({"pid": 1, "processed": 5}), px=10_000)
+    await redis.set(keys.heartbeat("worker-a"), json.dumps({"pid": 1, "processed": 5, "healthy": True}), px=10_000)
     await redis.set(keys.heartbeat("worker-b"), "not json", px=10_000)
     r = await client.get("/admin/health")
     assert r.status_code == 200, r.text
@@ -109,7 +109,9 @@ async def test_health_ok_with_workers_and_versions(client: Any, settings: Settin
     assert health["workersAlive"] == 2
     a, b = health["workers"]
     assert a["name"] == "worker-a"
-    assert a["heartbeat"] == {"pid": 1, "processed": 5}
+    assert a["heartbeat"] == {"pid": 1, "processed": 5, "healthy": True}
+    assert a["healthy"] is True
+    assert b["healthy"] is None
     assert 0 < a["ttlMs"] <= 10_000
     assert b["heartbeat"] == {"raw": "not json"}
     assert {"mockx", "python", "litestar"} <= set(health["versions"])
@@ -119,6 +121,11 @@ async def test_health_ok_with_workers_and_versions(client: Any, settings: Settin
     assert r.json()["status"] == "degraded"
     assert "fewer than the 3" in r.json()["problems"][0]
     error(await client.get("/admin/health?minWorkers=-1"), 400, "BadRequest")
+    beat = {"healthy": False, "last_error": "settle_tick failed"}
+    await redis.set(keys.heartbeat("worker-a"), json.dumps(beat), px=10_000)
+    r = await client.get("/admin/health")
+    assert r.status_code == 503
+    assert r.json()["problems"] == ["settlement worker worker-a reports itself unhealthy: settle_tick failed"]
 
 
 async def test_health_degraded_when_ticks_wait_and_no_worker_lives(

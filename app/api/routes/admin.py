@@ -118,8 +118,8 @@ class AdminController(Controller):
     ) -> Response[Health]:
         """Valkey reachable, settlement workers alive (from their heartbeats), price backlog, versions.
 
-        503 when Valkey is unreachable, or degraded: ticks wait and no worker is alive, or fewer than
-        ``minWorkers`` workers are alive.
+        503 when Valkey is unreachable, or degraded: ticks wait and no worker is alive, a worker reports
+        itself unhealthy, or fewer than ``minWorkers`` workers are alive.
         """
         health = await check_health(exchange, min_workers)
         return Response(health, status_code=200 if health.status == "ok" else 503)
@@ -172,8 +172,20 @@ async def check_health(exchange: Exchange, min_workers: int = 0) -> Health:
             beat: dict[str, Any] | None = _heartbeat.decode(raw)
         except msgspec.DecodeError:
             beat = {"raw": raw}
-        workers.append(WorkerHealth(name=key[len(prefix) :], ttlMs=ttl if ttl >= 0 else None, heartbeat=beat))
-    problems = []
+        healthy = beat.get("healthy") if beat else None
+        workers.append(
+            WorkerHealth(
+                name=key[len(prefix) :],
+                ttlMs=ttl if ttl >= 0 else None,
+                healthy=healthy if isinstance(healthy, bool) else None,
+                heartbeat=beat,
+            )
+        )
+    problems = [
+        f"settlement worker {w.name} reports itself unhealthy: {(w.heartbeat or {}).get('last_error') or 'no detail'}"
+        for w in workers
+        if w.healthy is False
+    ]
     waiting = (prices.lag or 0) + (prices.pending or 0)
     if prices.groupExists and waiting and not workers:
         problems.append(f"{waiting} price ticks wait in {prices.stream} and no settlement worker is alive")
