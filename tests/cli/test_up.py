@@ -102,7 +102,7 @@ def test_up_runs_everything_resumes_its_state_and_stops_cleanly(subprocess_env: 
         assert {"valkey", "api", "worker-1"} <= set(record["pids"]), record
         tree = descendants(first.process.pid)
         assert set(record["pids"].values()) - {first.process.pid} <= tree
-        assert len(tree) >= 4, "valkey, the API (and its server worker), the settlement worker"
+        assert len(tree) >= 3, "valkey, the API (and its server worker, if the server has one), the settlement worker"
 
         assert "already running" in cli.fails(1, "up", "--port", str(free_port()))
     finally:
