@@ -10,9 +10,7 @@ import rich_click as click
 
 from cli import commands
 
-click.rich_click.USE_MARKDOWN = False
 click.rich_click.SHOW_ARGUMENTS = True
-click.rich_click.OPTION_ENVVAR_FIRST = False
 click.rich_click.STYLE_ERRORS_SUGGESTION = "dim"
 
 
