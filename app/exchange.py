@@ -194,7 +194,7 @@ class Exchange:
         finally:
             await ex.close()
 
-    async def multiplex(self) -> None:
+    def multiplex(self) -> None:
         """Send scripts and the reads that price an order over one multiplexed connection (a server's hot
         path: see :mod:`app.multiplex`). Idempotent; a URL the link cannot serve (TLS) keeps redis-py."""
         if self.link is None:

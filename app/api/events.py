@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 _ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 _TYPE = re.compile(r"^[a-z_]{1,32}(\.[a-z_*]{1,32})?\*?$")
 _PAGE = 500
+_U64 = 2**64 - 1  # each half of a stream id is an unsigned 64-bit integer
 _BLOCK_MS = 1000
 
 
@@ -154,7 +155,8 @@ def parse_cursor(raw: str | None) -> str | None:
     text = raw.strip()
     if text.lower() == "all":
         return "0-0"
-    if not _ID.match(text):
+    ms, _, seq = text.partition("-")
+    if not _ID.match(text) or int(ms) > _U64 or int(seq or 0) > _U64:
         raise BadRequest(f"{text!r} is not an event id: use the id of the last event seen, like 1700000000000-0")
     return text if "-" in text else f"{text}-0"
 

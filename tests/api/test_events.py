@@ -120,6 +120,7 @@ async def test_sse_filters_and_replay_from_the_start(live: LiveServer) -> None:
         assert ticker["last"] == 100
 
         error(await http.get("/events", headers={"Last-Event-ID": "yesterday"}), 400, "BadRequest")
+        error(await http.get("/events", params={"since": "99999999999999999999-0"}), 400, "BadRequest")
         error(await http.get("/events", params={"types": "DROP TABLE"}), 400, "BadRequest")
         error(await http.get("/events", params={"symbol": "??"}), 400, "BadSymbol")
 
