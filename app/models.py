@@ -43,11 +43,18 @@ def encode_json(obj: Any) -> bytes:
     return out
 
 
+_second: tuple[int, str] = (0, "1970-01-01T00:00:00.")  # the last second formatted, and its text
+
+
 def iso8601(ms: int | None) -> str | None:
     """ccxt's datetime: ISO 8601 with milliseconds, UTC, ``Z`` suffix."""
+    global _second
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    second, milli = divmod(ms, 1000)
+    if second != _second[0]:  # strftime is the slow part; orders and fills mostly share a second
+        _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S."))
+    return f"{_second[1]}{milli:03d}Z"
 
 
 def _ms(value: str) -> int | None:
