@@ -34,6 +34,18 @@ class OrderIn(_Body):
     clientOrderId: Annotated[str, Meta(max_length=64)] | None = None
     timeInForce: Literal["GTC", "IOC", "FOK", "PO"] | None = None
 
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of ``Exchange.create_order`` and ``Exchange.can_execute``."""
+        return {
+            "symbol": self.symbol,
+            "side": self.side,
+            "type": self.type,
+            "amount": self.amount,
+            "price": self.price,
+            "client_order_id": self.clientOrderId,
+            "time_in_force": self.timeInForce,
+        }
+
 
 class AmountIn(_Body):
     amount: Amount

@@ -25,28 +25,12 @@ class OrderController(Controller):
     @post("/", status_code=201, responses=responses(409))
     async def create(self, exchange: ExchangeDep, data: OrderBody) -> Order:
         """Place an order. ``type`` defaults to ``market``; market orders and marketable limits fill at once."""
-        return await exchange.create_order(
-            data.symbol,
-            data.side,
-            data.type,
-            data.amount,
-            data.price,
-            client_order_id=data.clientOrderId,
-            time_in_force=data.timeInForce,
-        )
+        return await exchange.create_order(**data.arguments())
 
     @post("/can_execute", status_code=200, responses=responses())
     async def can_execute(self, exchange: ExchangeDep, data: OrderBody) -> CanExecute:
         """Dry run of the same body: ``{"ok": true}`` or ``{"ok": false, "reason": ...}``; nothing changes."""
-        return await exchange.can_execute(
-            data.symbol,
-            data.side,
-            data.type,
-            data.amount,
-            data.price,
-            client_order_id=data.clientOrderId,
-            time_in_force=data.timeInForce,
-        )
+        return await exchange.can_execute(**data.arguments())
 
     @get("/", responses=responses())
     async def list_orders(
