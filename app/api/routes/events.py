@@ -14,6 +14,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from app.api.deps import ExchangeDep, HubDep
 from app.api.errors import UNAVAILABLE, responses
 from app.api.events import Event, EventFilter, EventHub, latest_event_id, parse_cursor, read_events
+from app.errors import ExchangeError
 from app.exchange import Exchange
 from app.models import encode_json
 
@@ -90,13 +91,23 @@ class EventController(Controller):
         symbol: Symbol = None,
         since: Since = None,
     ) -> None:
-        """The same events as ``GET /events``, one JSON text frame each; resume with ``since=<last id>``."""
-        await socket.accept()
+        """The same events as ``GET /events``, one JSON text frame each; resume with ``since=<last id>``.
+
+        A bad filter or id closes the socket with code 1008 and the reason; Valkey unreachable, 1011.
+        """
         try:
             flt, cursor = await _subscription(exchange, types, symbol, since)
-        except Exception as exc:
-            await socket.close(code=1008, reason=str(getattr(exc, "message", exc))[:120])
+            if cursor is None:  # fixed before the handshake completes: nothing after it is missed
+                cursor = await latest_event_id(exchange.redis, exchange.keys.events)
+        except ExchangeError as exc:
+            await socket.accept()
+            await socket.close(code=1008, reason=exc.message[:120])
             return
+        except UNAVAILABLE:
+            await socket.accept()
+            await socket.close(code=1011, reason="Valkey is not available")
+            return
+        await socket.accept()
         try:
             async for event in _events(exchange, hub, flt, cursor):
                 if event is None:
