@@ -30,8 +30,8 @@ SHUTDOWN_GRACE_SECONDS = 3
     default="uvicorn",
     envvar="ENGINE_SERVER",
     show_envvar=True,
-    help="ASGI server. uvicorn served 1 790 market orders/s to granian's 1 590 in bench/orders.py; "
-    "granian must be installed separately.",
+    help="ASGI server. uvicorn matched or beat granian on bench/orders.py and ends open event streams "
+    "without killing the process; granian must be installed separately.",
 )
 @click.option(
     "--log-level",
