@@ -452,6 +452,8 @@ class Exchange:
         cid = client_order_id or ""
         if cid and not _CLIENT_ID.match(cid):
             raise BadRequest("clientOrderId must be 1-36 characters of letters, digits and . : / _ -")
+        if type == "market" and price_in is not None:
+            raise BadRequest("a market order takes no price: omit it, or set type to 'limit' for a limit order")
         if amount_in is None:
             raise BadRequest("amount is required")
         amount = _amount(amount_in)
