@@ -333,12 +333,10 @@ class Exchange:
         time_in_force: str | None = None,
     ) -> Order:
         """Place an order. Market orders and marketable limits fill at once (taker); other limits rest."""
-        for _ in range(_PRICE_RETRIES):
-            plan = await self.plan_order(symbol, side, type, amount, price, client_order_id, time_in_force)
-            result = await self._place(plan, dry_run=False)
-            if result is not None:
-                return Order.from_record(order_decoder.decode(result[0]), result[1])
-        raise ExchangeError("the price kept moving across the limit while placing the order; try again")
+        record, trade = await self._submit(
+            (symbol, side, type, amount, price, client_order_id, time_in_force), dry_run=False
+        )
+        return Order.from_record(order_decoder.decode(record), trade)
 
     async def can_execute(
         self,
@@ -353,11 +351,8 @@ class Exchange:
     ) -> CanExecute:
         """Dry run: would this order be accepted now, and if not, why. Nothing changes."""
         try:
-            for _ in range(_PRICE_RETRIES):
-                plan = await self.plan_order(symbol, side, type, amount, price, client_order_id, time_in_force)
-                if await self._place(plan, dry_run=True) is not None:
-                    return CanExecute(ok=True)
-            raise ExchangeError("the price kept moving across the limit; try again")
+            await self._submit((symbol, side, type, amount, price, client_order_id, time_in_force), dry_run=True)
+            return CanExecute(ok=True)
         except ExchangeError as exc:
             return CanExecute(ok=False, reason=exc.message, code=exc.code)
 
@@ -380,6 +375,16 @@ class Exchange:
             fill=plan.fill,
             client=client,
         )
+
+    async def _submit(
+        self, order: tuple[str, str, str, object, object, str | None, str | None], *, dry_run: bool
+    ) -> tuple[str, Any]:
+        """Plan and place (or dry-run) an order, re-pricing when the book moved across the limit meanwhile."""
+        for _ in range(_PRICE_RETRIES):
+            result = await self._place(await self.plan_order(*order), dry_run=dry_run)
+            if result is not None:
+                return result
+        raise ExchangeError("the price kept moving across the limit while placing the order; try again")
 
     async def _place(self, plan: OrderPlan, *, dry_run: bool) -> tuple[str, Any] | None:
         """Run place_order.lua; None means the price moved (re-plan); errors raise."""

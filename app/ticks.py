@@ -58,33 +58,33 @@ def entry_ms(entry_id: str) -> int:
     return int(ms)
 
 
-def _price(fields: dict[str, str], name: str) -> Decimal | None:
+def _number(fields: dict[str, str], name: str) -> Decimal | None:
     raw = fields.get(name)
     if raw is None or raw == "":
         return None
     try:
-        value = parse_decimal(raw, name)
+        return parse_decimal(raw, name)
     except MoneyError as exc:
         raise MalformedTick(str(exc)) from None
+
+
+def _price(fields: dict[str, str], name: str) -> Decimal | None:
+    value = _number(fields, name)
+    if value is None:
+        return None
     if value <= 0:
-        raise MalformedTick(f"{name} must be positive, got {raw!r}")
+        raise MalformedTick(f"{name} must be positive, got {fields[name]!r}")
     if value > MAX_UNITS:
-        raise MalformedTick(f"{name} {raw} is above the largest supported value {MAX_UNITS}")
+        raise MalformedTick(f"{name} {fields[name]} is above the largest supported value {MAX_UNITS}")
     if significant_digits(value) > PRICE_DIGITS:
-        raise MalformedTick(f"{name} {raw} has more than {PRICE_DIGITS} significant digits")
+        raise MalformedTick(f"{name} {fields[name]} has more than {PRICE_DIGITS} significant digits")
     return value
 
 
 def _quantity(fields: dict[str, str], name: str) -> Decimal | None:
-    raw = fields.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = parse_decimal(raw, name)
-    except MoneyError as exc:
-        raise MalformedTick(str(exc)) from None
-    if value < 0:
-        raise MalformedTick(f"{name} must not be negative, got {raw!r}")
+    value = _number(fields, name)
+    if value is not None and value < 0:
+        raise MalformedTick(f"{name} must not be negative, got {fields[name]!r}")
     return value
 
 
