@@ -176,9 +176,14 @@ def balance(api: Api, asset: str | None, as_json: bool) -> None:
 @api_options
 def fund(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Credit AMOUNT of ASSET to the free balance (admin; counts as a deposit)."""
+    _move_balance(api, "/admin/fund", {"asset": asset, "amount": amount}, as_json)
+
+
+def _move_balance(api: Api, path: str, body: dict[str, str], as_json: bool) -> None:
+    """POST a balance change and show the balance row the API answers with."""
     from cli.output import echo_json
 
-    reply = api.post("/admin/fund", {"asset": asset, "amount": amount})
+    reply = api.post(path, body)
     if as_json:
         echo_json(reply.text)
     else:
@@ -192,13 +197,7 @@ def fund(api: Api, asset: str, amount: str, as_json: bool) -> None:
 @api_options
 def deposit(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Deposit AMOUNT of ASSET into the free balance."""
-    from cli.output import echo_json
-
-    reply = api.post(_path("balance", asset, "deposit"), {"amount": amount})
-    if as_json:
-        echo_json(reply.text)
-    else:
-        _show_row(reply.data)
+    _move_balance(api, _path("balance", asset, "deposit"), {"amount": amount}, as_json)
 
 
 @click.command("withdraw")
@@ -208,13 +207,7 @@ def deposit(api: Api, asset: str, amount: str, as_json: bool) -> None:
 @api_options
 def withdraw(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Withdraw AMOUNT of ASSET from the free balance (InsufficientFunds if less is free)."""
-    from cli.output import echo_json
-
-    reply = api.post(_path("balance", asset, "withdrawal"), {"amount": amount})
-    if as_json:
-        echo_json(reply.text)
-    else:
-        _show_row(reply.data)
+    _move_balance(api, _path("balance", asset, "withdrawal"), {"amount": amount}, as_json)
 
 
 # market data -----------------------------------------------------------------------------------------------
