@@ -56,12 +56,10 @@ def registered_commands() -> frozenset[str]:
     return frozenset(re.findall(r"^(?:│ |  )([a-z][a-z0-9-]*)(?= {2,}|\s*│?$)", out, re.M))
 
 
-def skip_unless_registered(*commands: str) -> None:
-    """Skip the calling test while a ``mockx`` command it runs is not registered (``mockx --help``) yet."""
+def require_registered(*commands: str) -> None:
+    """Fail early, and clearly, when a ``mockx`` command the compose stack runs is not registered."""
     missing = [name for name in commands if name not in registered_commands()]
-    if missing:
-        listed = ", ".join(f"`mockx {name}`" for name in missing)
-        pytest.skip(f"{listed} not registered yet (not in `mockx --help`): the compose stack runs it")
+    assert not missing, f"compose.yaml runs `mockx {' '.join(missing)}`, which `mockx --help` does not list"
 
 
 # --- the stack ------------------------------------------------------------------------------------------------
@@ -281,7 +279,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
     """The api service and the workers, healthy; a client with the API key from .env."""
-    skip_unless_registered("serve", "worker")
+    require_registered("serve", "worker")
     stack.start("worker")
     stack.start("api")
     stack.wait_healthy("worker")
@@ -366,7 +364,7 @@ def test_valkey_stand_in_runs_the_services_config(stack: Stack) -> None:
 
 
 def test_workers_and_feed_settle_the_synthetic_prices(stack: Stack) -> None:
-    skip_unless_registered("worker", "feed")
+    require_registered("worker", "feed")
     workers = stack.start("worker")
     assert len(workers) == 2
     stack.wait_healthy("worker")
@@ -386,12 +384,12 @@ def test_workers_and_feed_settle_the_synthetic_prices(stack: Stack) -> None:
 
 
 def test_api_and_workers_trade_through_the_stack(stack: Stack, api: httpx.Client) -> None:
-    skip_unless_registered("serve", "worker")
+    require_registered("serve", "worker")
     trade(stack, api)
 
 
 def test_smoke_fund_order_tick_fill_seen_by_watch(stack: Stack, api: httpx.Client) -> None:
-    skip_unless_registered("serve", "worker", "watch")
+    require_registered("serve", "worker", "watch")
     env = {**stack.base_environment("watch"), "MOCKX_URL": stack.url, "MOCKX_API_KEY": stack.api_key}
     watch = subprocess.Popen(
         [str(VENV_BIN / "mockx"), "watch", "--json", "--since", "all"],
@@ -421,7 +419,7 @@ def test_smoke_fund_order_tick_fill_seen_by_watch(stack: Stack, api: httpx.Clien
 
 
 def test_order_generator_trades_against_the_stack(stack: Stack, api: httpx.Client) -> None:
-    skip_unless_registered("serve", "worker")
+    require_registered("serve", "worker")
     _json(api.patch("/admin/tickers/BOT-USDT/price", json={"price": "250"}), 200)
     result = subprocess.run(
         [sys.executable, str(support.ORDER_GENERATOR), "--url", stack.url, "--api-key", stack.api_key,
@@ -435,7 +433,7 @@ def test_order_generator_trades_against_the_stack(stack: Stack, api: httpx.Clien
 
 
 def test_every_service_stops_on_sigterm_within_its_grace_period(stack: Stack) -> None:
-    skip_unless_registered("worker")
+    require_registered("worker")
     stack.start("worker")
     stack.wait_healthy("worker")
     logs = stack.logs()
