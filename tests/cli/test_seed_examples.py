@@ -1,8 +1,8 @@
 """Every ``mockx`` example of the two READMEs MockX was started from works as written.
 
 The examples are kept here verbatim (so this test runs anywhere); where the seed READMEs are at hand
-(``MOCKX_SEEDS_DIR``, default ``/work/shared/seeds``) the test also checks that this list is exactly what
-they contain.
+(``MOCKX_SEEDS_DIR``, default ``../shared/seeds`` beside the checkout, where CI puts them) the test also
+checks that this list is exactly what they contain.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SEED_EXAMPLES = [
     "mockx set-price BTC/USDT 50000",
     "mockx reset-data",
 ]
-SEEDS = Path(os.environ.get("MOCKX_SEEDS_DIR", "/work/shared/seeds"))
+SEEDS = Path(os.environ.get("MOCKX_SEEDS_DIR", Path(__file__).resolve().parents[3] / "shared" / "seeds"))
 
 
 def examples_in(text: str) -> list[str]:
