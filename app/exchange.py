@@ -157,6 +157,7 @@ class Exchange:
         self.fee_rate = settings.commission
         self._embedded = embedded
         self._markets: dict[str, MarketRecord] = {}
+        self._market_cache: dict[str, str] = {}
         self.link: Link | None = None
 
     # lifecycle -----------------------------------------------------------------------------------------
@@ -231,6 +232,7 @@ class Exchange:
             )
             for m in records:
                 self._markets[m.sym] = m
+                self._market_cache.pop(m.sym, None)
 
     async def market_records(self) -> dict[str, MarketRecord]:
         raw = await self.redis.hgetall(self.keys.markets)
@@ -751,20 +753,19 @@ class Exchange:
             str(tick.ts),
             *("" if v is None else price_str(v) for v in (tick.volume, tick.bid_qty, tick.ask_qty)),
         ]
-        market = self._markets.get(tick.symbol) or mk.default_market(tick.symbol)
         return self.scripts.settle_args(
-            tick.symbol,
-            entry_id,
-            values,
-            phase,
-            offsets,
-            self.settings.settle_chunk,
-            record_encoder.encode(market).decode(),
+            tick.symbol, entry_id, values, phase, offsets, self.settings.settle_chunk, self._market_json(tick.symbol)
         )
 
-    async def _settle_call(
-        self, entry_id: str, tick: Tick, phase: str, offsets: tuple[int, int], client: Pipeline | None = None
-    ) -> SettleStep:
+    def _market_json(self, symbol: str) -> str:
+        """The market record a first price registers (only if the symbol has none), encoded once per symbol."""
+        encoded = self._market_cache.get(symbol)
+        if encoded is None:
+            market = self._markets.get(symbol) or mk.default_market(symbol)
+            encoded = self._market_cache[symbol] = record_encoder.encode(market).decode()
+        return encoded
+
+    async def _settle_call(self, entry_id: str, tick: Tick, phase: str, offsets: tuple[int, int]) -> SettleStep:
         keys, args = self.settle_call_args(entry_id, tick, phase, offsets)
         step = await self.scripts.settle_tick(keys, args)
         assert step is not None

@@ -69,6 +69,7 @@ class Scripts:
         self.maxlen = str(events_maxlen)
         self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
         self.link: Link | None = None  # set by Exchange.multiplex(): scripts then run over it
+        self._settle_keys: dict[str, list[str]] = {}  # per symbol: the keys never change
 
     async def load(self) -> None:
         """Load every script now; a script that does not compile raises here."""
@@ -153,12 +154,14 @@ class Scripts:
         market: str,
     ) -> tuple[list[str], list[str]]:
         """Keys and args of one settle_tick call; ``tick`` is price, bid, ask, ts, volume, bid qty, ask qty."""
-        k = self.keys
-        keys = [
-            k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
-            k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets,
-        ]  # fmt: skip
-        args = [symbol, entry_id, *tick, phase, str(offsets[0]), str(offsets[1]), str(chunk), k.channel,
+        keys = self._settle_keys.get(symbol)
+        if keys is None:
+            k = self.keys
+            keys = self._settle_keys[symbol] = [
+                k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
+                k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets,
+            ]  # fmt: skip
+        args = [symbol, entry_id, *tick, phase, str(offsets[0]), str(offsets[1]), str(chunk), self.keys.channel,
                 self.maxlen, market]  # fmt: skip
         return keys, args
 
