@@ -744,18 +744,22 @@ class Exchange:
         return SettleResult(entry_id, tick.symbol, filled, first.mode == "n", calls, examined)
 
     def settle_call_args(
-        self, entry_id: str, tick: Tick, phase: str, offsets: tuple[int, int]
+        self, entry_id: str, tick: Tick, phase: str, offsets: tuple[int, int], values: list[str] | None = None
     ) -> tuple[list[str], list[str]]:
-        values = [
-            price_str(tick.price),
-            price_str(tick.bid),
-            price_str(tick.ask),
-            str(tick.ts),
-            *("" if v is None else price_str(v) for v in (tick.volume, tick.bid_qty, tick.ask_qty)),
-        ]
+        """Keys and args of a settle_tick call; ``values`` is ``tick.settle_values()`` if already at hand."""
         return self.scripts.settle_args(
-            tick.symbol, entry_id, values, phase, offsets, self.settings.settle_chunk, self._market_json(tick.symbol)
+            tick.symbol,
+            entry_id,
+            values or tick.settle_values(),
+            phase,
+            offsets,
+            self.settings.settle_chunk,
+            self._market_json(tick.symbol),
         )
+
+    def settle_batch_call_args(self, symbol: str, run: list[tuple[str, list[str]]]) -> tuple[list[str], list[str]]:
+        """Keys and args of a settle_batch call: ``run`` holds (entry id, settle values) of ticks of ``symbol``."""
+        return self.scripts.settle_batch_args(symbol, run, self._market_json(symbol))
 
     def _market_json(self, symbol: str) -> str:
         """The market record a first price registers (only if the symbol has none), encoded once per symbol."""

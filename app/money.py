@@ -15,6 +15,7 @@ Rounding: the cost of a fill (price x amount) is rounded half-even to the minor 
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 SCALE = 8
@@ -30,6 +31,10 @@ MAX_EXPONENT = 40
 # Plenty of digits: products of two bounded decimals are always exact before we round them.
 CTX = Context(prec=60)
 
+# A number already in its shortest plain form ("0", "42", "0.05", never "007", "1.50" or "1E+2"). Text
+# like this needs no normalising, and at most 40 characters it is always within MAX_EXPONENT.
+_PLAIN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+
 
 class MoneyError(ValueError):
     """A number that cannot be money: not a number, negative, too precise or too large."""
@@ -39,6 +44,8 @@ def parse_decimal(value: object, what: str = "amount") -> Decimal:
     """Parse a user value (str, int, Decimal; floats via their shortest repr) into a finite Decimal."""
     if isinstance(value, bool):
         raise MoneyError(f"{what} must be a number, got {value!r}")
+    if type(value) is str and len(value) <= MAX_EXPONENT and _PLAIN.fullmatch(value):
+        return Decimal(value)  # the common case, already known to be finite and in range
     if isinstance(value, float):
         value = repr(value)  # 0.1 -> "0.1": the number the user typed, not its binary approximation
     try:
@@ -92,12 +99,16 @@ def tidy(number: Decimal) -> Decimal:
 
 
 def significant_digits(number: Decimal) -> int:
+    text = str(number)
+    if _PLAIN.fullmatch(text):
+        return len(text.replace(".", "").lstrip("0")) or 1
     return len(tidy(number).as_tuple().digits)
 
 
 def plain(number: Decimal) -> str:
     """The shortest exact decimal text, never in exponent form: ``0.00000003``, ``100``."""
-    return format(tidy(number), "f")
+    text = str(number)
+    return text if _PLAIN.fullmatch(text) else format(tidy(number), "f")
 
 
 def price_str(price: Decimal) -> str:

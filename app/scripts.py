@@ -23,7 +23,7 @@ from app.keys import Keys
 from app.multiplex import Link
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
-NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "reset")
+NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset")
 
 
 def source(name: str) -> str:
@@ -70,6 +70,7 @@ class Scripts:
         self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
         self.link: Link | None = None  # set by Exchange.multiplex(): scripts then run over it
         self._settle_keys: dict[str, list[str]] = {}  # per symbol: the keys never change
+        self._batch_keys: dict[str, list[str]] = {}
 
     async def load(self) -> None:
         """Load every script now; a script that does not compile raises here."""
@@ -165,6 +166,27 @@ class Scripts:
                 self.maxlen, market]  # fmt: skip
         return keys, args
 
+    def settle_batch_args(
+        self, symbol: str, run: list[tuple[str, list[str]]], market: str
+    ) -> tuple[list[str], list[str]]:
+        """Keys and args of one settle_batch call; ``run`` holds (entry id, settle values) in stream order."""
+        keys = self._batch_keys.get(symbol)
+        if keys is None:
+            k = self.keys
+            keys = self._batch_keys[symbol] = [
+                k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.events, k.markets,
+            ]  # fmt: skip
+        args = [symbol, self.keys.channel, self.maxlen, market]
+        for entry_id, values in run:
+            args.append(entry_id)
+            args.extend(values)
+        return keys, args
+
+    async def settle_batch(self, keys: list[str], args: list[str]) -> int:
+        """One settle_batch call; returns how many ticks of the run it applied."""
+        reply = await self._call("settle_batch", keys, args, None)
+        return batch_applied(reply)
+
     async def settle_tick(
         self, keys: list[str], args: list[str], client: Redis | Pipeline | None = None
     ) -> SettleStep | None:
@@ -190,6 +212,13 @@ def settle_step(reply: list[Any]) -> SettleStep:
         mode=str(reply[5]),
         examined=int(reply[6]),
     )
+
+
+def batch_applied(reply: list[Any]) -> int:
+    code = Code(int(reply[0]))
+    if code is not Code.OK:  # like settle_tick, settle_batch has no other code
+        raise RuntimeError(f"settle_batch returned {code!r}")
+    return int(reply[1])
 
 
 def place_result(reply: list[Any]) -> PlaceResult:

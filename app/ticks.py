@@ -21,6 +21,10 @@ from app.money import MAX_UNITS, PRICE_DIGITS, MoneyError, parse_decimal, price_
 
 KNOWN_FIELDS = frozenset({"symbol", "price", "bid", "ask", "ts", "volume", "bid_qty", "ask_qty"})
 
+# A feed spells its few symbols the same way every time: each spelling is normalised once.
+_SYMBOLS_KEPT = 10_000
+_symbols: dict[str, str] = {}
+
 
 class MalformedTick(ValueError):
     """A price-stream entry that breaks the contract; the message is the reason."""
@@ -48,6 +52,16 @@ class Tick(msgspec.Struct, frozen=True):
             if value is not None:
                 out[name] = price_str(value)
         return out
+
+    def settle_values(self) -> list[str]:
+        """Price, bid, ask, ts, volume, bid qty and ask qty as the settle scripts take them ("" if missing)."""
+        return [
+            price_str(self.price),
+            price_str(self.bid),
+            price_str(self.ask),
+            str(self.ts),
+            *("" if v is None else price_str(v) for v in (self.volume, self.bid_qty, self.ask_qty)),
+        ]
 
 
 def entry_ms(entry_id: str) -> int:
@@ -93,10 +107,15 @@ def parse_tick(fields: dict[str, str], entry_id: str) -> Tick:
     raw_symbol = fields.get("symbol")
     if not raw_symbol:
         raise MalformedTick("missing field 'symbol'")
-    try:
-        symbol = normalize_symbol(raw_symbol)
-    except BadSymbol as exc:
-        raise MalformedTick(exc.message) from None
+    symbol = _symbols.get(raw_symbol)
+    if symbol is None:
+        try:
+            symbol = normalize_symbol(raw_symbol)
+        except BadSymbol as exc:
+            raise MalformedTick(exc.message) from None
+        if len(_symbols) >= _SYMBOLS_KEPT:
+            _symbols.clear()
+        _symbols[raw_symbol] = symbol
     if "price" not in fields:
         raise MalformedTick("missing field 'price'")
     price = _price(fields, "price")

@@ -58,82 +58,19 @@ balance.changed once per call with fills.
 
 --@include lib/uint.lua
 --@include lib/events.lua
+--@include lib/ticker.lua
 --@include lib/fills.lua
 
 local ticker, ohlc, book_buy, book_sell, orders, open, balances, stats, trades, trade_ids, trade_seq, events, markets =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
-local sym, id, price, bid, ask, ts, volume, bid_qty, ask_qty, phase =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local sym, id, price, ts, phase = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[10]
 local buy_off, sell_off, chunk = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
 local channel, maxlen, market = ARGV[14], ARGV[15], ARGV[16]
 
-local function id_cmp(a, b)
-  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
-  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
-  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
-  if ams ~= bms then return (ams < bms) and -1 or 1 end
-  if aseq ~= bseq then return (aseq < bseq) and -1 or 1 end
-  return 0
-end
-
-local HOUR = 3600000
-
--- The hourly bucket of this tick; true when it changed.
-local function update_ohlc(newest_ts)
-  local hour = math.floor(tonumber(ts) / HOUR)
-  if hour < math.floor(tonumber(newest_ts) / HOUR) - 24 then return false end
-  local f = hour .. ':'
-  local b = redis.call('HMGET', ohlc, f .. 'oid', f .. 'cid', f .. 'h', f .. 'l')
-  if not b[1] then
-    redis.call('HSET', ohlc, f .. 'o', price, f .. 'oid', id, f .. 'h', price, f .. 'l', price, f .. 'c', price, f .. 'cid', id)
-    local oldest = hour - 24
-    for _, field in ipairs(redis.call('HKEYS', ohlc)) do
-      if tonumber(string.match(field, '^(%d+):')) < oldest then redis.call('HDEL', ohlc, field) end
-    end
-    return true
-  end
-  local set = {}  -- field, value, ... written with one HSET
-  local function put(field, value) set[#set + 1] = f .. field; set[#set + 1] = value end
-  if id_cmp(id, b[1]) < 0 then put('o', price); put('oid', id) end
-  if id_cmp(id, b[2]) > 0 then put('c', price); put('cid', id) end
-  local p = tonumber(price)
-  if p > tonumber(b[3]) then put('h', price) end
-  if p < tonumber(b[4]) then put('l', price) end
-  if #set == 0 then return false end
-  redis.call('HSET', ohlc, unpack(set))
-  return true
-end
-
 local mode = phase
 if phase == 'first' then
-  local shown = redis.call('HMGET', ticker, 'id', 'ts')
-  -- a symbol with a ticker has its market (both are permanent and written together): only the first
-  -- price of a symbol needs the check
-  if not shown[1] and redis.call('HSETNX', markets, sym, market) == 1 then
-    emit(events, channel, maxlen, 'market.created', '{"market":' .. market .. '}')
-  end
-  local changed = false
-  local newest_ts = shown[2] or ts
-  if not shown[1] or id_cmp(id, shown[1]) > 0 then
-    mode = 'n'
-    redis.call('HSET', ticker, 'id', id, 'last', price, 'bid', bid, 'ask', ask, 'ts', ts,
-      'volume', volume, 'bidVolume', bid_qty, 'askVolume', ask_qty)
-    changed = true
-    newest_ts = ts
-  else
-    mode = 'l'
-  end
-  if update_ohlc(newest_ts) then changed = true end
-  if changed then
-    local t = {id, price, bid, ask, ts, volume, bid_qty, ask_qty}  -- what the ticker shows when mode is 'n'
-    if mode == 'l' then
-      t = redis.call('HMGET', ticker, 'id', 'last', 'bid', 'ask', 'ts', 'volume', 'bidVolume', 'askVolume')
-    end
-    emit(events, channel, maxlen, 'ticker.updated', cjson.encode({
-      symbol = sym, id = t[1], last = t[2], bid = t[3], ask = t[4], ts = t[5], volume = t[6],
-      bidVolume = t[7], askVolume = t[8],
-    }))
-  end
+  local k = {ticker = ticker, ohlc = ohlc, markets = markets, events = events}
+  mode = apply_ticks(k, sym, market, channel, maxlen, {tick_at(2)}) and 'n' or 'l'
 elseif phase == 'sweep' then
   mode = 'n'
 end

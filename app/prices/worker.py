@@ -9,9 +9,11 @@ It runs the four phases of a stream consumer:
    any consumer (a dead replica), keeping its cursor between passes. An entry delivered more than
    ``max_deliveries`` times goes to the dead-letter stream instead of being applied again.
 
-A batch is applied with one pipelined write holding the first ``settle_tick`` call of every tick; the few
-ticks that cross more than one chunk of orders are finished one by one, then the whole batch is
-acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1.
+A batch is grouped into runs, one per symbol in stream order, and applied with one pipelined write
+holding a ``settle_batch`` call per run: it applies the run's leading ticks that cross no resting order
+(most ticks) at once. The ticks after them go through ``settle_tick`` one by one (again one pipelined
+write; the few that cross more than one chunk of orders are then finished call by call), and the whole
+batch is acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1.
 Ticks are idempotent (see ``app/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
 nothing twice, and two workers give the result of applying every tick once in stream order.
 
@@ -40,7 +42,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from app.exchange import Exchange
 from app.prices.legacy import publish_legacy_prices
 from app.prices.retry import TRANSIENT, retrying
-from app.scripts import settle_step, source
+from app.scripts import batch_applied, settle_step, source
 from app.settings import Settings
 from app.ticks import MalformedTick, Tick, parse_tick
 
@@ -51,6 +53,7 @@ Entry = tuple[str, dict[str, str]]
 DEAD_LETTERS_MAXLEN = 10_000
 _CLAIM_ROUNDS = 10  # XAUTOCLAIM calls per pass at most; the cursor carries the rest to the next pass
 _FAILING_AFTER = 3  # consecutive batches in which every tick failed before the heartbeat says unhealthy
+RUN_MAX = 1000  # ticks of one symbol per settle_batch call: keeps each call well under a millisecond
 
 
 def default_name() -> str:
@@ -133,14 +136,25 @@ class _DeadLetter:
 
 
 @dataclass(slots=True)
+class _Tick:
+    entry_id: str
+    tick: Tick
+    values: list[str]  # tick.settle_values()
+
+
+@dataclass(slots=True)
 class _Batch:
-    """Entries read together: what to acknowledge as is, what to dead-letter, the ticks and their calls."""
+    """Entries read together: what to acknowledge as is, what to dead-letter, and the ticks in runs.
+
+    A run is the ticks of one symbol in stream order (at most ``RUN_MAX``); ``calls`` holds the packed
+    settle_batch call of each run.
+    """
 
     entries: list[Entry]
     ack: list[str] = field(default_factory=list)
     dead: list[_DeadLetter] = field(default_factory=list)
-    ticks: list[tuple[str, Tick]] = field(default_factory=list)
-    calls: list[bytes] = field(default_factory=list)  # the first settle_tick call of each tick, packed
+    runs: list[list[_Tick]] = field(default_factory=list)
+    calls: list[bytes] = field(default_factory=list)
     new_symbols: bool = False  # a symbol whose market record the exchange has not cached yet
 
 
@@ -196,6 +210,7 @@ class Worker:
         self.counters = Counters()
         self._wire = _Wire(exchange.redis)
         self._settle_sha = hashlib.sha1(source("settle_tick").encode()).hexdigest()
+        self._batch_sha = hashlib.sha1(source("settle_batch").encode()).hexdigest()
         self._started = _now_ms()
         self._claim_cursor = "0-0"
         self._next_beat = 0.0
@@ -349,6 +364,7 @@ class Worker:
     def _prepare(self, entries: list[Entry], deliveries: dict[str, int]) -> _Batch:
         """Sort a batch into acknowledgements, dead letters and ticks, and pack each tick's first settle call."""
         batch = _Batch(entries)
+        runs: dict[str, list[_Tick]] = {}  # per symbol, the run being filled
         for entry_id, fields in entries:
             if not fields:  # deleted or trimmed while it was pending
                 batch.ack.append(entry_id)
@@ -363,21 +379,27 @@ class Worker:
             except MalformedTick as exc:
                 batch.dead.append(_DeadLetter(entry_id, fields, str(exc), "malformed"))
                 continue
-            keys, args = self.ex.settle_call_args(entry_id, tick, "first", (0, 0))
-            batch.new_symbols = batch.new_symbols or tick.symbol not in self._cached_markets
-            batch.ticks.append((entry_id, tick))
-            call: Any = ("EVALSHA", self._settle_sha, len(keys), *keys, *args)
-            batch.calls.append(hiredis.pack_command(call))
+            run = runs.get(tick.symbol)
+            if run is None or len(run) == RUN_MAX:
+                run = runs[tick.symbol] = []
+                batch.runs.append(run)
+            run.append(_Tick(entry_id, tick, tick.settle_values()))
+        for run in batch.runs:
+            symbol = run[0].tick.symbol
+            batch.new_symbols = batch.new_symbols or symbol not in self._cached_markets
+            keys, args = self.ex.settle_batch_call_args(symbol, [(t.entry_id, t.values) for t in run])
+            batch.calls.append(_evalsha(self._batch_sha, keys, args))
         return batch
 
     async def _send(self, batch: _Batch) -> Any:
         return await self._wire.send(b"".join(batch.calls)) if batch.calls else None
 
     async def _apply(self, batch: _Batch, sent: Any) -> None:
-        applied, filled = await self._settle(batch, sent) if batch.ticks else ([], 0)
+        ticks = sum(len(run) for run in batch.runs)
+        applied, filled = await self._settle(batch, sent) if ticks else ([], 0)
         if batch.new_symbols:  # their first tick registered them: later settle calls reuse the records
             self._cached_markets = set(await self.ex.market_records())
-        self._failing = self._failing + 1 if batch.ticks and not applied else 0
+        self._failing = self._failing + 1 if ticks and not applied else 0
         await self._acknowledge(batch.ack + applied, batch.dead, len(applied), filled)
         c = self.counters
         c.processed += len(applied)
@@ -385,28 +407,57 @@ class Worker:
         c.dead += len(batch.dead)
         c.last_id = batch.entries[-1][0]
 
-    async def _settle(self, batch: _Batch, sent: Any) -> tuple[list[str], int]:
-        """Read the first settle calls' replies, then finish the ticks that cross more than one chunk."""
-        replies = await self._wire.receive(sent, len(batch.calls))
+    async def _receive(self, sent: Any, calls: list[bytes]) -> list[Any]:
+        """The replies to ``calls`` (already sent); sends them again once if the scripts were missing."""
+        replies = await self._wire.receive(sent, len(calls))
         if any(isinstance(r, NoScriptError) for r in replies):
             log.warning("scripts missing after a Valkey restart: loading them and applying the batch again")
             await self.ex.scripts.load()
-            replies = await self._wire.receive(await self._send(batch), len(batch.calls))
+            replies = await self._wire.receive(await self._wire.send(b"".join(calls)), len(calls))
+        return replies
+
+    async def _settle(self, batch: _Batch, sent: Any) -> tuple[list[str], int]:
+        """Read the settle_batch replies, then settle the ticks they left one by one.
+
+        settle_batch applies the leading ticks of each run that cross nothing; every tick after them goes
+        through settle_tick (one pipelined first call each, then more calls for a tick crossing more than
+        one chunk of orders). A run whose settle_batch call failed is settled tick by tick, so one bad
+        tick only holds back itself.
+        """
+        replies = await self._receive(sent, batch.calls)
         applied: list[str] = []
+        rest: list[_Tick] = []
+        for run, reply in zip(batch.runs, replies, strict=True):
+            done = 0
+            if isinstance(reply, TRANSIENT):
+                raise reply
+            if isinstance(reply, Exception):
+                log.warning("settle_batch failed for %s (settling its ticks one by one): %s", run[0].tick.symbol, reply)
+            else:
+                done = batch_applied(reply)
+            applied.extend(t.entry_id for t in run[:done])
+            rest.extend(run[done:])
+        if not rest:
+            return applied, 0
+        calls = []
+        for t in rest:
+            keys, args = self.ex.settle_call_args(t.entry_id, t.tick, "first", (0, 0), t.values)
+            calls.append(_evalsha(self._settle_sha, keys, args))
+        replies = await self._receive(await self._wire.send(b"".join(calls)), calls)
         filled = 0
-        for (entry_id, tick), reply in zip(batch.ticks, replies, strict=True):
+        for t, reply in zip(rest, replies, strict=True):
             try:
                 if isinstance(reply, Exception):
                     raise reply
                 first = settle_step(reply)
                 # a tick crossing more than one chunk of orders needs more calls
-                count = first.filled if first.done else (await self.ex.finish_tick(entry_id, tick, first)).filled
+                count = first.filled if first.done else (await self.ex.finish_tick(t.entry_id, t.tick, first)).filled
             except TRANSIENT:
                 raise
             except Exception as exc:  # one bad tick must not stop the others; it stays pending
-                self._failed(entry_id, exc)
+                self._failed(t.entry_id, exc)
                 continue
-            applied.append(entry_id)
+            applied.append(t.entry_id)
             filled += count
         return applied, filled
 
@@ -503,6 +554,13 @@ async def serve(settings: Settings, options: WorkerOptions, stop: asyncio.Event)
         return await Worker(ex, options, stop).run()
     finally:
         await ex.close()
+
+
+def _evalsha(sha: str, keys: list[str], args: list[str]) -> bytes:
+    """One EVALSHA call packed for the wire."""
+    call: Any = ("EVALSHA", sha, len(keys), *keys, *args)
+    packed: bytes = hiredis.pack_command(call)
+    return packed
 
 
 def _now_ms() -> int:

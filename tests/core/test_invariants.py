@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from app.audit import audit
 from app.errors import ExchangeError
 from app.exchange import Exchange
+from app.prices.worker import Worker, WorkerOptions
 from app.settings import Settings
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "ETH/BTC")
@@ -112,6 +113,19 @@ def run_machine(url: str, tmp_path: Any, examples: int) -> None:
             p = price(symbol, factor)
             step = Decimal("0.00000001") if symbol == "ETH/BTC" else Decimal("0.01")
             self.run(self.ex.push_price(symbol, p, bid=p - spread * step, ask=p + spread * step))
+
+        @rule(
+            ticks=st.lists(st.tuples(st.sampled_from(SYMBOLS), factors), min_size=1, max_size=12),
+            batch=st.integers(1, 8),
+        )
+        def stream_ticks(self, ticks: list[tuple[str, Decimal]], batch: int) -> None:
+            """Ticks published on the stream and drained by a settlement worker (batched runs per symbol)."""
+            for symbol, factor in ticks:
+                fields = {"symbol": symbol, "price": str(price(symbol, factor))}
+                self.run(self.ex.redis.xadd(self.ex.settings.price_stream, fields))
+            options = WorkerOptions(name="machine", burst=True, sweep=False, batch=batch)
+            counters = self.run(Worker(self.ex, options).run())
+            assert (counters.errors, counters.dead) == (0, 0)
 
         @rule()
         def sweep(self) -> None:
