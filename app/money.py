@@ -33,7 +33,7 @@ CTX = Context(prec=60)
 
 # A number already in its shortest plain form ("0", "42", "0.05", never "007", "1.50" or "1E+2"). Text
 # like this needs no normalising, and at most 40 characters it is always within MAX_EXPONENT.
-_PLAIN = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+PLAIN_NUMBER = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
 
 
 class MoneyError(ValueError):
@@ -44,7 +44,7 @@ def parse_decimal(value: object, what: str = "amount") -> Decimal:
     """Parse a user value (str, int, Decimal; floats via their shortest repr) into a finite Decimal."""
     if isinstance(value, bool):
         raise MoneyError(f"{what} must be a number, got {value!r}")
-    if type(value) is str and len(value) <= MAX_EXPONENT and _PLAIN.fullmatch(value):
+    if type(value) is str and len(value) <= MAX_EXPONENT and PLAIN_NUMBER.fullmatch(value):
         return Decimal(value)  # the common case, already known to be finite and in range
     if isinstance(value, float):
         value = repr(value)  # 0.1 -> "0.1": the number the user typed, not its binary approximation
@@ -100,7 +100,7 @@ def tidy(number: Decimal) -> Decimal:
 
 def significant_digits(number: Decimal) -> int:
     text = str(number)
-    if _PLAIN.fullmatch(text):
+    if PLAIN_NUMBER.fullmatch(text):
         return len(text.replace(".", "").lstrip("0")) or 1
     return len(tidy(number).as_tuple().digits)
 
@@ -108,7 +108,7 @@ def significant_digits(number: Decimal) -> int:
 def plain(number: Decimal) -> str:
     """The shortest exact decimal text, never in exponent form: ``0.00000003``, ``100``."""
     text = str(number)
-    return text if _PLAIN.fullmatch(text) else format(tidy(number), "f")
+    return text if PLAIN_NUMBER.fullmatch(text) else format(tidy(number), "f")
 
 
 def price_str(price: Decimal) -> str:

@@ -17,7 +17,15 @@ import msgspec
 
 from app.errors import BadSymbol
 from app.markets import normalize_symbol
-from app.money import MAX_UNITS, PRICE_DIGITS, MoneyError, parse_decimal, price_str, significant_digits
+from app.money import (
+    MAX_UNITS,
+    PLAIN_NUMBER,
+    PRICE_DIGITS,
+    MoneyError,
+    parse_decimal,
+    price_str,
+    significant_digits,
+)
 
 KNOWN_FIELDS = frozenset({"symbol", "price", "bid", "ask", "ts", "volume", "bid_qty", "ask_qty"})
 
@@ -55,12 +63,15 @@ class Tick(msgspec.Struct, frozen=True):
 
     def settle_values(self) -> list[str]:
         """Price, bid, ask, ts, volume, bid qty and ask qty as the settle scripts take them ("" if missing)."""
+        price = price_str(self.price)
         return [
-            price_str(self.price),
-            price_str(self.bid),
-            price_str(self.ask),
+            price,
+            price if self.bid is self.price else price_str(self.bid),
+            price if self.ask is self.price else price_str(self.ask),
             str(self.ts),
-            *("" if v is None else price_str(v) for v in (self.volume, self.bid_qty, self.ask_qty)),
+            "" if self.volume is None else price_str(self.volume),
+            "" if self.bid_qty is None else price_str(self.bid_qty),
+            "" if self.ask_qty is None else price_str(self.ask_qty),
         ]
 
 
@@ -83,15 +94,23 @@ def _number(fields: dict[str, str], name: str) -> Decimal | None:
 
 
 def _price(fields: dict[str, str], name: str) -> Decimal | None:
-    value = _number(fields, name)
-    if value is None:
+    raw = fields.get(name)
+    if raw is None or raw == "":
         return None
+    if len(raw) <= PRICE_DIGITS + 2 and PLAIN_NUMBER.fullmatch(raw):  # the usual text: one check is enough
+        value, digits = Decimal(raw), len(raw.replace(".", "").lstrip("0"))
+    else:
+        try:
+            value = parse_decimal(raw, name)
+        except MoneyError as exc:
+            raise MalformedTick(str(exc)) from None
+        digits = significant_digits(value)
     if value <= 0:
-        raise MalformedTick(f"{name} must be positive, got {fields[name]!r}")
+        raise MalformedTick(f"{name} must be positive, got {raw!r}")
     if value > MAX_UNITS:
-        raise MalformedTick(f"{name} {fields[name]} is above the largest supported value {MAX_UNITS}")
-    if significant_digits(value) > PRICE_DIGITS:
-        raise MalformedTick(f"{name} {fields[name]} has more than {PRICE_DIGITS} significant digits")
+        raise MalformedTick(f"{name} {raw} is above the largest supported value {MAX_UNITS}")
+    if digits > PRICE_DIGITS:
+        raise MalformedTick(f"{name} {raw} has more than {PRICE_DIGITS} significant digits")
     return value
 
 

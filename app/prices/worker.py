@@ -464,32 +464,25 @@ class Worker:
     async def _acknowledge(self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int) -> None:
         """Dead letters, counters and XACK in one round trip; XACK last, so a crash only repeats work."""
         stats = self.keys.worker_stats
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for d in dead:
-                pipe.xadd(
-                    self.keys.dead_letters,
-                    {
-                        "entry": d.entry_id,
-                        "stream": self.stream,
-                        "reason": d.reason,
-                        "consumer": self.opts.name,
-                        "fields": _fields_encoder.encode(d.fields).decode(),
-                    },
-                    maxlen=DEAD_LETTERS_MAXLEN,
-                    approximate=True,
-                )
-                pipe.hincrby(stats, f"dead:{d.kind}", 1)
-            if dead:
-                pipe.hincrby(stats, "dead", len(dead))
-            if processed:
-                pipe.hincrby(stats, "processed", processed)
-            if filled:
-                pipe.hincrby(stats, "filled", filled)
-            ids = ack + [d.entry_id for d in dead]
-            if ids:
-                pipe.xack(self.stream, self.opts.group, *ids)
-            if len(pipe):
-                await pipe.execute()
+        commands: list[tuple[str | int, ...]] = []
+        for d in dead:
+            fields = _fields_encoder.encode(d.fields).decode()
+            commands.append(
+                ("XADD", self.keys.dead_letters, "MAXLEN", "~", DEAD_LETTERS_MAXLEN, "*", "entry", d.entry_id,
+                 "stream", self.stream, "reason", d.reason, "consumer", self.opts.name, "fields", fields)
+            )  # fmt: skip
+            commands.append(("HINCRBY", stats, f"dead:{d.kind}", 1))
+        for name, count in (("dead", len(dead)), ("processed", processed), ("filled", filled)):
+            if count:
+                commands.append(("HINCRBY", stats, name, count))
+        ids = ack + [d.entry_id for d in dead]
+        if ids:
+            commands.append(("XACK", self.stream, self.opts.group, *ids))
+        if commands:
+            replies = await self._wire.receive(await self._wire.send(_packed(commands)), len(commands))
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
         for d in dead:
             log.warning("dead-lettered price entry %s: %s", d.entry_id, d.reason)
 
@@ -558,9 +551,12 @@ async def serve(settings: Settings, options: WorkerOptions, stop: asyncio.Event)
 
 def _evalsha(sha: str, keys: list[str], args: list[str]) -> bytes:
     """One EVALSHA call packed for the wire."""
-    call: Any = ("EVALSHA", sha, len(keys), *keys, *args)
-    packed: bytes = hiredis.pack_command(call)
-    return packed
+    return _packed([("EVALSHA", sha, len(keys), *keys, *args)])
+
+
+def _packed(commands: list[tuple[str | int, ...]]) -> bytes:
+    """Commands packed for the wire, one after the other."""
+    return b"".join(hiredis.pack_command(cast("Any", command)) for command in commands)
 
 
 def _now_ms() -> int:
