@@ -84,12 +84,14 @@ async def publish(ex: Any, ticks: list[dict[str, str]], batch: int = 1000) -> No
 
 class Drain(msgspec.Struct):
     ticks_per_s: float
-    valkey_us: float  # Valkey's own time per tick (INFO commandstats)
+    valkey_us: float  # Valkey's CPU time per tick (INFO cpu)
     python_us: float  # this process's CPU time per tick
 
 
-async def busy_usec(ex: Any) -> int:
-    return sum(int(v["usec"]) for v in (await ex.redis.info("commandstats")).values())
+async def busy_usec(ex: Any) -> float:
+    """CPU time the Valkey process has used, in µs (everything: commands, scripts, networking, AOF)."""
+    cpu = await ex.redis.info("cpu")
+    return (float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])) * 1e6
 
 
 async def drain(ex: Any, n: int) -> Drain:
