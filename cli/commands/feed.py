@@ -148,7 +148,10 @@ def feed(
         return
     url = valkey_url(settings)
     if url is None:
-        fail("no Valkey to publish to: set REDIS_URL, or start `mockx worker` (embedded Valkey) first")
+        fail(
+            f"no Valkey to publish to: none is running for the data directory {settings.data_dir}; start "
+            "`mockx up` (or `mockx worker`) with the same MOCKX_DATA_DIR, or set REDIS_URL"
+        )
     summary = run(lambda: _publish(settings, url, plan, wait))
     click.echo(summary)
 

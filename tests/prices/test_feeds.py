@@ -329,6 +329,15 @@ def test_bad_feed_options_exit_2_with_one_line(subprocess_env: dict[str, str], a
     assert len(result.output.strip().splitlines()) == 1
 
 
+async def test_without_a_valkey_the_feed_says_where_it_looked(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    env = {**subprocess_env, "REDIS_URL": "", "MOCKX_DATA_DIR": str(tmp_path / "nothing-here")}
+    result = await run_mockx("feed", "-s", "BTC/USDT", "--count", "1", env=env)
+    assert result.returncode == 2
+    assert str(tmp_path / "nothing-here") in result.stderr
+    assert "MOCKX_DATA_DIR" in result.stderr
+    assert "REDIS_URL" in result.stderr
+
+
 async def test_a_bad_replay_file_publishes_nothing(
     tmp_path: Path, redis: Redis, settings: Settings, subprocess_env: dict[str, str]
 ) -> None:
