@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     metavar="NAME",
     help="Consumer name, stable per replica: a restart first finishes its own entries.  [default: host name]",
 )
-@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10_000), help="Entries per read.")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 1000), help="Entries per read.")
 @click.option(
     "--block-ms",
     default=1000,

@@ -10,12 +10,14 @@ from decimal import Decimal
 
 import msgspec
 import pytest
+import rich_click as click
 from redis.asyncio import Redis
 
 from app.exchange import Exchange
-from app.prices.worker import Worker, WorkerOptions, heartbeat_decoder
+from app.prices.worker import MAX_BATCH, Worker, WorkerOptions, heartbeat_decoder
 from app.settings import Settings
 from app.ticks import parse_tick
+from cli.commands.worker import worker as worker_command
 from tests.prices.helpers import money_problems, snapshot, wait_until
 
 GROUP = "settlement"
@@ -291,6 +293,12 @@ def test_options_are_checked_against_the_settings(settings: Settings) -> None:
     with pytest.raises(ValueError, match="without spaces"):
         WorkerOptions(name="a b").check(settings)
     WorkerOptions(name="w", block_ms=4999).check(settings)
+    with pytest.raises(ValueError, match=f"between 1 and {MAX_BATCH}"):
+        WorkerOptions(name="w", batch=MAX_BATCH + 1).check(settings)
+    WorkerOptions(name="w", batch=MAX_BATCH).check(settings)
+    batch = next(p for p in worker_command.params if p.name == "batch")
+    assert isinstance(batch.type, click.IntRange)
+    assert batch.type.max == MAX_BATCH  # `mockx worker --batch` offers exactly what the worker takes
 
 
 async def test_scripts_lost_in_a_valkey_restart_are_loaded_again(exchange: Exchange, settings: Settings) -> None:

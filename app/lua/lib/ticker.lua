@@ -24,19 +24,14 @@ local function id_order(ams, aseq, bms, bseq)
   return 0
 end
 
-local function id_cmp(a, b)
-  local ams, aseq = parse_id(a)
-  local bms, bseq = parse_id(b)
-  return id_order(ams, aseq, bms, bseq)
-end
-
 -- A tick from the ARGV of a script: 8 values from position `i`.
 local function tick_at(i)
-  local id = ARGV[i]
+  local id, price, ts = ARGV[i], ARGV[i + 1], ARGV[i + 4]
   local ms, seq = parse_id(id)
   return {
-    id = id, ms = ms, seq = seq, price = ARGV[i + 1], bid = ARGV[i + 2], ask = ARGV[i + 3], ts = ARGV[i + 4],
-    volume = ARGV[i + 5], bid_qty = ARGV[i + 6], ask_qty = ARGV[i + 7],
+    id = id, ms = ms, seq = seq, price = price, p = tonumber(price), bid = ARGV[i + 2], ask = ARGV[i + 3],
+    ts = ts, hour = math.floor(tonumber(ts) / HOUR), volume = ARGV[i + 5], bid_qty = ARGV[i + 6],
+    ask_qty = ARGV[i + 7],
   }
 end
 
@@ -47,10 +42,44 @@ local function hash_table(key)
   return out
 end
 
+-- The bucket of `hour` as stored in `raw` (the ohlc hash as a table), or nil.
+local function stored_bucket(raw, hour)
+  local f = hour .. ':'
+  local oid, cid = raw[f .. 'oid'], raw[f .. 'cid']
+  if not oid then return nil end
+  local oms, oseq = parse_id(oid)
+  local cms, cseq = parse_id(cid)
+  local h, l = raw[f .. 'h'], raw[f .. 'l']
+  return {
+    o = raw[f .. 'o'], oid = oid, oms = oms, oseq = oseq, c = raw[f .. 'c'], cid = cid, cms = cms, cseq = cseq,
+    h = h, hp = tonumber(h), l = l, lp = tonumber(l), dirty = false,
+  }
+end
+
+-- Tick `t` into bucket `b` of its hour: first and last by entry id, highest and lowest price.
+local function add_to_bucket(b, t)
+  if id_order(t.ms, t.seq, b.oms, b.oseq) < 0 then
+    b.o, b.oid, b.oms, b.oseq, b.dirty = t.price, t.id, t.ms, t.seq, true
+  end
+  if id_order(t.ms, t.seq, b.cms, b.cseq) > 0 then
+    b.c, b.cid, b.cms, b.cseq, b.dirty = t.price, t.id, t.ms, t.seq, true
+  end
+  if t.p > b.hp then b.h, b.hp, b.dirty = t.price, t.p, true end
+  if t.p < b.lp then b.l, b.lp, b.dirty = t.price, t.p, true end
+end
+
+local function new_bucket(t)
+  return {
+    o = t.price, oid = t.id, oms = t.ms, oseq = t.seq, c = t.price, cid = t.id, cms = t.ms, cseq = t.seq,
+    h = t.price, hp = t.p, l = t.price, lp = t.p, dirty = true,
+  }
+end
+
 -- Applies `ticks` (tables from tick_at, at least one, in the order given) to the ticker and the hourly
--- buckets exactly as applying them one at a time would, but reading and writing each hash once; registers
--- the market on a symbol's first price, and emits one ticker.updated when anything changed (with the
--- ticker as it stands after the run). Returns true when the run moved the ticker.
+-- buckets exactly as applying them one at a time would, but reading and writing each hash once (buckets
+-- live in memory meanwhile); registers the market on a symbol's first price, and emits one ticker.updated
+-- when anything changed (with the ticker as it stands after the run). Returns true when the run moved the
+-- ticker.
 local function apply_ticks(k, sym, market, channel, maxlen, ticks)
   local shown = redis.call('HMGET', k.ticker, 'id', 'ts')
   -- a symbol with a ticker has its market (both are permanent and written together): only the first
@@ -58,34 +87,35 @@ local function apply_ticks(k, sym, market, channel, maxlen, ticks)
   if not shown[1] and redis.call('HSETNX', k.markets, sym, market) == 1 then
     emit(k.events, channel, maxlen, 'market.created', '{"market":' .. market .. '}')
   end
-  local newest, nms, nseq, newest_ts = nil, nil, nil, shown[2]
+  local newest, nms, nseq = nil, nil, nil
+  local newest_hour = shown[2] and math.floor(tonumber(shown[2]) / HOUR)
   if shown[1] then nms, nseq = parse_id(shown[1]) end
-  local buckets = nil  -- the ohlc hash, read when the first tick falls in the 24 h window
-  local set, gone = {}, {}  -- fields written, fields deleted
-  local function put(field, value) buckets[field] = value; set[field] = value; gone[field] = nil end
+  local raw = nil  -- the ohlc hash, read when the first tick falls in the 24 h window
+  local live, gone = {}, {}  -- hour -> bucket in memory; fields to delete
 
   for _, t in ipairs(ticks) do
-    if not nms or id_order(t.ms, t.seq, nms, nseq) > 0 then newest, nms, nseq, newest_ts = t, t.ms, t.seq, t.ts end
-    local hour = math.floor(tonumber(t.ts) / HOUR)
-    if hour >= math.floor(tonumber(newest_ts or t.ts) / HOUR) - 24 then
-      buckets = buckets or hash_table(k.ohlc)
-      local f = hour .. ':'
-      if not buckets[f .. 'oid'] then
-        put(f .. 'o', t.price); put(f .. 'oid', t.id); put(f .. 'h', t.price); put(f .. 'l', t.price)
-        put(f .. 'c', t.price); put(f .. 'cid', t.id)
-        local oldest = hour - 24  -- a new hour: drop the buckets that left the window
-        for field in pairs(buckets) do
-          if tonumber(string.match(field, '^(%d+):')) < oldest then
-            buckets[field] = nil; set[field] = nil; gone[field] = true
+    if not nms or id_order(t.ms, t.seq, nms, nseq) > 0 then
+      newest, nms, nseq, newest_hour = t, t.ms, t.seq, t.hour
+    end
+    local hour = t.hour
+    if hour >= (newest_hour or hour) - 24 then
+      local b = live[hour]
+      if not b then
+        raw = raw or hash_table(k.ohlc)
+        b = stored_bucket(raw, hour)
+        if not b then
+          b = new_bucket(t)
+          local oldest = hour - 24  -- a new hour: buckets older than 24 h leave the window
+          for field in pairs(raw) do
+            if tonumber(string.match(field, '^(%d+):')) < oldest then raw[field] = nil; gone[#gone + 1] = field end
+          end
+          for h in pairs(live) do
+            if h < oldest then live[h] = nil end
           end
         end
-      else
-        local p = tonumber(t.price)
-        if id_cmp(t.id, buckets[f .. 'oid']) < 0 then put(f .. 'o', t.price); put(f .. 'oid', t.id) end
-        if id_cmp(t.id, buckets[f .. 'cid']) > 0 then put(f .. 'c', t.price); put(f .. 'cid', t.id) end
-        if p > tonumber(buckets[f .. 'h']) then put(f .. 'h', t.price) end
-        if p < tonumber(buckets[f .. 'l']) then put(f .. 'l', t.price) end
+        live[hour] = b
       end
+      add_to_bucket(b, t)
     end
   end
 
@@ -94,11 +124,16 @@ local function apply_ticks(k, sym, market, channel, maxlen, ticks)
     redis.call('HSET', k.ticker, 'id', newest.id, 'last', newest.price, 'bid', newest.bid, 'ask', newest.ask,
       'ts', newest.ts, 'volume', newest.volume, 'bidVolume', newest.bid_qty, 'askVolume', newest.ask_qty)
   end
-  local writes, deletes = {}, {}
-  for field, value in pairs(set) do writes[#writes + 1] = field; writes[#writes + 1] = value end
-  for field in pairs(gone) do deletes[#deletes + 1] = field end
+  if #gone > 0 then redis.call('HDEL', k.ohlc, unpack(gone)); changed = true end  -- before an hour comes back
+  local writes = {}
+  for hour, b in pairs(live) do
+    if b.dirty then
+      local f = hour .. ':'
+      for _, v in ipairs({f .. 'o', b.o, f .. 'oid', b.oid, f .. 'h', b.h, f .. 'l', b.l, f .. 'c', b.c,
+        f .. 'cid', b.cid}) do writes[#writes + 1] = v end
+    end
+  end
   if #writes > 0 then redis.call('HSET', k.ohlc, unpack(writes)); changed = true end
-  if #deletes > 0 then redis.call('HDEL', k.ohlc, unpack(deletes)); changed = true end
 
   if changed then
     local t = newest and {newest.id, newest.price, newest.bid, newest.ask, newest.ts, newest.volume,
