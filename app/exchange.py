@@ -759,7 +759,7 @@ class Exchange:
 
     def settle_batch_call_args(self, symbol: str, run: list[tuple[str, list[str]]]) -> tuple[list[str], list[str]]:
         """Keys and args of a settle_batch call: ``run`` holds (entry id, settle values) of ticks of ``symbol``."""
-        return self.scripts.settle_batch_args(symbol, run, self._market_json(symbol))
+        return self.scripts.settle_batch_args(symbol, run, self.settings.settle_chunk, self._market_json(symbol))
 
     def _market_json(self, symbol: str) -> str:
         """The market record a first price registers (only if the symbol has none), encoded once per symbol."""

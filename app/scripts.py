@@ -60,6 +60,23 @@ class SettleStep:
     examined: int
 
 
+@dataclass(frozen=True, slots=True)
+class BatchStep:
+    """What one settle_batch call did: ``applied`` ticks are done; unless ``done``, the next is under way."""
+
+    applied: int
+    filled: int
+    examined: int
+    done: bool
+    mode: str
+    buy_offset: int
+    sell_offset: int
+
+    def continuation(self) -> SettleStep:
+        """The tick under way, as a settle_tick step to continue from."""
+        return SettleStep(0, self.buy_offset, self.sell_offset, False, self.mode, 0)
+
+
 class Scripts:
     """Every script of one namespace, with its keys and event settings bound."""
 
@@ -70,7 +87,6 @@ class Scripts:
         self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
         self.link: Link | None = None  # set by Exchange.multiplex(): scripts then run over it
         self._settle_keys: dict[str, list[str]] = {}  # per symbol: the keys never change
-        self._batch_keys: dict[str, list[str]] = {}
 
     async def load(self) -> None:
         """Load every script now; a script that does not compile raises here."""
@@ -144,6 +160,17 @@ class Scripts:
         return PlaceResult(Code(int(code)), payload)
 
     # ticks -------------------------------------------------------------------------------------------
+    def _settle_keys_of(self, symbol: str) -> list[str]:
+        """The keys of both settle scripts for ``symbol`` (built once: they never change)."""
+        keys = self._settle_keys.get(symbol)
+        if keys is None:
+            k = self.keys
+            keys = self._settle_keys[symbol] = [
+                k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
+                k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets,
+            ]  # fmt: skip
+        return keys
+
     def settle_args(
         self,
         symbol: str,
@@ -155,37 +182,24 @@ class Scripts:
         market: str,
     ) -> tuple[list[str], list[str]]:
         """Keys and args of one settle_tick call; ``tick`` is price, bid, ask, ts, volume, bid qty, ask qty."""
-        keys = self._settle_keys.get(symbol)
-        if keys is None:
-            k = self.keys
-            keys = self._settle_keys[symbol] = [
-                k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
-                k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets,
-            ]  # fmt: skip
+        keys = self._settle_keys_of(symbol)
         args = [symbol, entry_id, *tick, phase, str(offsets[0]), str(offsets[1]), str(chunk), self.keys.channel,
                 self.maxlen, market]  # fmt: skip
         return keys, args
 
     def settle_batch_args(
-        self, symbol: str, run: list[tuple[str, list[str]]], market: str
+        self, symbol: str, run: list[tuple[str, list[str]]], chunk: int, market: str
     ) -> tuple[list[str], list[str]]:
         """Keys and args of one settle_batch call; ``run`` holds (entry id, settle values) in stream order."""
-        keys = self._batch_keys.get(symbol)
-        if keys is None:
-            k = self.keys
-            keys = self._batch_keys[symbol] = [
-                k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.events, k.markets,
-            ]  # fmt: skip
-        args = [symbol, self.keys.channel, self.maxlen, market]
+        args = [symbol, self.keys.channel, self.maxlen, market, str(chunk)]
         for entry_id, values in run:
             args.append(entry_id)
             args.extend(values)
-        return keys, args
+        return self._settle_keys_of(symbol), args
 
-    async def settle_batch(self, keys: list[str], args: list[str]) -> int:
-        """One settle_batch call; returns how many ticks of the run it applied."""
-        reply = await self._call("settle_batch", keys, args, None)
-        return batch_applied(reply)
+    async def settle_batch(self, keys: list[str], args: list[str]) -> BatchStep:
+        """One settle_batch call."""
+        return batch_step(await self._call("settle_batch", keys, args, None))
 
     async def settle_tick(
         self, keys: list[str], args: list[str], client: Redis | Pipeline | None = None
@@ -214,11 +228,19 @@ def settle_step(reply: list[Any]) -> SettleStep:
     )
 
 
-def batch_applied(reply: list[Any]) -> int:
+def batch_step(reply: list[Any]) -> BatchStep:
     code = Code(int(reply[0]))
     if code is not Code.OK:  # like settle_tick, settle_batch has no other code
         raise RuntimeError(f"settle_batch returned {code!r}")
-    return int(reply[1])
+    return BatchStep(
+        applied=int(reply[1]),
+        filled=int(reply[2]),
+        examined=int(reply[3]),
+        done=int(reply[4]) == 1,
+        mode=str(reply[5]),
+        buy_offset=int(reply[6]),
+        sell_offset=int(reply[7]),
+    )
 
 
 def place_result(reply: list[Any]) -> PlaceResult:

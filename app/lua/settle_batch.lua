@@ -1,55 +1,82 @@
---[[ settle_batch: apply a run of price ticks of one symbol that cross no resting order, in one call.
+--[[ settle_batch: apply a run of price ticks of one symbol in one call, with the effect of applying them
+one by one with settle_tick, in the order given.
 
-Most ticks fill nothing. For those, settle_tick's work is the ticker and its hourly buckets, and doing
-that once per run instead of once per tick is what lets one worker keep up with a fast feed. The run is
-given in stream order; this script applies its longest prefix of ticks that provably cross nothing and
-says how long that prefix was. The caller settles the remaining ticks one by one with settle_tick, so a
-tick that may fill an order always gets settle_tick's exact treatment.
+Most ticks fill nothing, and for those settle_tick's work is the ticker and its hourly buckets; a run
+reads and writes those once. The best resting buy and sell are read once (and again after each tick that
+fills), so a tick at price p strictly between them is known to cross nothing without looking further. A
+tick that may cross is settled exactly as settle_tick would (see lib/settle.lua): in normal mode when it
+is newer than the ticker, in late mode when it is not.
 
-A tick at price p crosses nothing when p is above the best resting buy and below the best resting sell
-(the books hold scores that are the doubles of ≤ 15-digit prices, which compare exactly). The best prices
-are read once; a stale book entry only makes the prefix shorter, never wrong.
+At most `chunk` resting orders are examined per call, so no call blocks the server for long. When the
+budget runs out the call stops: `applied` ticks are done; when `done` is 0 the next tick is under way
+(its ticker part is applied) and the caller finishes it with settle_tick from `mode` and the offsets,
+then sends the ticks after it in another settle_batch call. When `done` is 1 the caller sends the ticks
+from `applied + 1` on, if any.
 
-Applying the prefix has the effect of applying its ticks one by one with settle_tick, which is
-idempotent and order-insensitive (see lib/ticker.lua), with one difference: ticker.updated is emitted
-once per call, with the ticker as it stands after the run, instead of once per tick.
+Events differ from settle_tick's only in number: ticker.updated once before the fills of each tick that
+fills and once at the end (the ticker as it stands then), not once per tick; balance.changed once per call.
 
-KEYS[1]  ticker        {ns}:ticker:<SYMBOL>
-KEYS[2]  ohlc          {ns}:ohlc:<SYMBOL>
-KEYS[3]  book buy      {ns}:book:<SYMBOL>:buy
-KEYS[4]  book sell     {ns}:book:<SYMBOL>:sell
-KEYS[5]  events        {ns}:events
-KEYS[6]  markets       {ns}:markets
+KEYS     as settle_tick: ticker, ohlc, book buy, book sell, orders, open, balances, stats, trades,
+         trade_ids, trade_seq, events, markets
 
 ARGV[1]  symbol
 ARGV[2]  channel       Pub/Sub channel for events
 ARGV[3]  maxlen        events stream MAXLEN ~
 ARGV[4]  market        market record (JSON) registered if the symbol has none yet
-ARGV[5…] ticks         8 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
+ARGV[5]  chunk         most orders to examine in this call
+ARGV[6…] ticks         8 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
                        ask qty (as for settle_tick; "" for a missing volume or qty)
 
-Returns {code, applied}:
-  0  OK        the first `applied` ticks are applied (0 when the first tick may cross an order).
-
-Events: market.created (first price of a symbol), ticker.updated (at most one).
+Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
+  0  OK        see above; `filled` and `examined` count this call's orders.
 ]]
 
+--@include lib/uint.lua
 --@include lib/events.lua
 --@include lib/ticker.lua
+--@include lib/fills.lua
+--@include lib/settle.lua
 
-local k = {ticker = KEYS[1], ohlc = KEYS[2], events = KEYS[5], markets = KEYS[6]}
-local sym, channel, maxlen, market = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local k = {
+  ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
+  balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
+  events = KEYS[12], markets = KEYS[13],
+}
+local sym, channel, maxlen, market, budget = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 
-local best_buy = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')[2]
-local best_sell = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')[2]
-best_buy = best_buy and tonumber(best_buy) or -math.huge
-best_sell = best_sell and tonumber(best_sell) or math.huge
-
-local ticks = {}
-for i = 5, #ARGV, 8 do
-  local p = tonumber(ARGV[i + 1])
-  if p <= best_buy or p >= best_sell then break end
-  ticks[#ticks + 1] = tick_at(i)
+-- The highest resting buy and the lowest resting sell (scores are the doubles of <= 15-digit prices,
+-- which compare exactly); a stale book entry only makes a tick look crossing, never the reverse.
+local function best()
+  local buy = redis.call('ZRANGE', k.book_buy, -1, -1, 'WITHSCORES')[2]
+  local sell = redis.call('ZRANGE', k.book_sell, 0, 0, 'WITHSCORES')[2]
+  return buy and tonumber(buy) or -math.huge, sell and tonumber(sell) or math.huge
 end
-if #ticks > 0 then apply_ticks(k, sym, market, channel, maxlen, ticks) end
-return {0, #ticks}
+
+local shown = ticker_open(k, sym, market, channel, maxlen)
+local s = settlement_open(k, sym, channel, maxlen)
+local best_buy, best_sell = best()
+local applied, done, mode, buy_off, sell_off = 0, 1, '', 0, 0
+
+for i = 6, #ARGV, 8 do
+  local p = tonumber(ARGV[i + 1])
+  local crosses = p <= best_buy or p >= best_sell
+  if crosses and budget == 0 then break end  -- the next call settles it
+  local tick = tick_at(i)
+  local newer = ticker_add(shown, tick)
+  if crosses then
+    ticker_flush(shown)  -- the ticker shows this tick before its fills, as with settle_tick
+    mode = newer and 'n' or 'l'
+    local tick_done
+    buy_off, sell_off, tick_done, budget = settle_tick_fills(s, tick, mode, 0, 0, budget)
+    if not tick_done then
+      done = 0
+      break
+    end
+    best_buy, best_sell = best()
+  end
+  applied = applied + 1
+end
+
+settlement_finish(s)
+ticker_flush(shown)
+return {0, applied, s.filled, s.examined, done, mode, buy_off, sell_off}

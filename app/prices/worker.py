@@ -10,9 +10,9 @@ It runs the four phases of a stream consumer:
    ``max_deliveries`` times goes to the dead-letter stream instead of being applied again.
 
 A batch is grouped into runs, one per symbol in stream order, and applied with one pipelined write
-holding a ``settle_batch`` call per run: it applies the run's leading ticks that cross no resting order
-(most ticks) at once. The ticks after them go through ``settle_tick`` one by one (again one pipelined
-write; the few that cross more than one chunk of orders are then finished call by call), and the whole
+holding a ``settle_batch`` call per run, which applies the run's ticks as ``settle_tick`` would one by
+one. A call that runs out of its budget of orders (``SETTLE_CHUNK``) is continued: the tick under way
+with ``settle_tick`` calls, the ticks after it in the next round of ``settle_batch`` calls. Then the whole
 batch is acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1.
 Ticks are idempotent (see ``app/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
 nothing twice, and two workers give the result of applying every tick once in stream order.
@@ -42,7 +42,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from app.exchange import Exchange
 from app.prices.legacy import publish_legacy_prices
 from app.prices.retry import TRANSIENT, retrying
-from app.scripts import batch_applied, settle_step, source
+from app.scripts import batch_step, settle_step, source
 from app.settings import Settings
 from app.ticks import MalformedTick, Tick, parse_tick
 
@@ -387,10 +387,8 @@ class Worker:
                 batch.runs.append(run)
             run.append(_Tick(entry_id, tick, tick.settle_values()))
         for run in batch.runs:
-            symbol = run[0].tick.symbol
-            batch.new_symbols = batch.new_symbols or symbol not in self._cached_markets
-            keys, args = self.ex.settle_batch_call_args(symbol, [(t.entry_id, t.values) for t in run])
-            batch.calls.append(_evalsha(self._batch_sha, keys, args))
+            batch.new_symbols = batch.new_symbols or run[0].tick.symbol not in self._cached_markets
+            batch.calls.append(self._batch_call(run))
         return batch
 
     async def _send(self, batch: _Batch) -> Any:
@@ -419,40 +417,63 @@ class Worker:
         return replies
 
     async def _settle(self, batch: _Batch, sent: Any) -> tuple[list[str], int]:
-        """Read the settle_batch replies, then settle the ticks they left one by one.
+        """Read the settle_batch replies of the runs sent; settle what they left, round by round.
 
-        settle_batch applies the leading ticks of each run that cross nothing; every tick after them goes
-        through settle_tick (one pipelined first call each, then more calls for a tick crossing more than
-        one chunk of orders). A run whose settle_batch call failed is settled tick by tick, so one bad
-        tick only holds back itself.
+        A call stops early when its budget of orders runs out: the tick under way is finished with
+        settle_tick calls, and the ticks after it go in the next round's settle_batch calls. A run whose
+        call failed is settled tick by tick instead, so one bad tick only holds back itself.
         """
-        replies = await self._receive(sent, batch.calls)
         applied: list[str] = []
-        rest: list[_Tick] = []
-        for run, reply in zip(batch.runs, replies, strict=True):
-            done = 0
-            if isinstance(reply, TRANSIENT):
-                raise reply
-            if isinstance(reply, Exception):
-                log.warning("settle_batch failed for %s (settling its ticks one by one): %s", run[0].tick.symbol, reply)
-            else:
-                done = batch_applied(reply)
-            applied.extend(t.entry_id for t in run[:done])
-            rest.extend(run[done:])
-        if not rest:
-            return applied, 0
+        filled = 0
+        runs, calls = batch.runs, batch.calls
+        while True:
+            again: list[list[_Tick]] = []
+            for run, reply in zip(runs, await self._receive(sent, calls), strict=True):
+                if isinstance(reply, TRANSIENT):
+                    raise reply
+                if isinstance(reply, Exception):
+                    log.warning("settle_batch failed for %s; settling its ticks one by one: %s", run[0].tick.symbol,
+                                reply)  # fmt: skip
+                    done, count = await self._one_by_one(run)
+                    applied.extend(done)
+                    filled += count
+                    continue
+                step = batch_step(reply)
+                applied.extend(t.entry_id for t in run[: step.applied])
+                filled += step.filled
+                rest = run[step.applied :]
+                if not step.done:  # the tick under way crosses more than the budget left
+                    current, rest = rest[0], rest[1:]
+                    try:
+                        finished = await self.ex.finish_tick(current.entry_id, current.tick, step.continuation())
+                    except TRANSIENT:
+                        raise
+                    except Exception as exc:  # it stays pending, and so do the ticks after it
+                        self._failed(current.entry_id, exc)
+                        continue
+                    applied.append(current.entry_id)
+                    filled += finished.filled
+                if rest:
+                    again.append(rest)
+            if not again:
+                return applied, filled
+            runs, calls = again, [self._batch_call(run) for run in again]
+            sent = await self._wire.send(b"".join(calls))
+
+    async def _one_by_one(self, run: list[_Tick]) -> tuple[list[str], int]:
+        """Settle a run with settle_tick: every tick's first call pipelined, then the chunks left."""
         calls = []
-        for t in rest:
+        for t in run:
             keys, args = self.ex.settle_call_args(t.entry_id, t.tick, "first", (0, 0), t.values)
             calls.append(_evalsha(self._settle_sha, keys, args))
         replies = await self._receive(await self._wire.send(b"".join(calls)), calls)
+        applied: list[str] = []
         filled = 0
-        for t, reply in zip(rest, replies, strict=True):
+        for t, reply in zip(run, replies, strict=True):
             try:
                 if isinstance(reply, Exception):
                     raise reply
                 first = settle_step(reply)
-                # a tick crossing more than one chunk of orders needs more calls
                 count = first.filled if first.done else (await self.ex.finish_tick(t.entry_id, t.tick, first)).filled
             except TRANSIENT:
                 raise
@@ -462,6 +483,10 @@ class Worker:
             applied.append(t.entry_id)
             filled += count
         return applied, filled
+
+    def _batch_call(self, run: list[_Tick]) -> bytes:
+        keys, args = self.ex.settle_batch_call_args(run[0].tick.symbol, [(t.entry_id, t.values) for t in run])
+        return _evalsha(self._batch_sha, keys, args)
 
     async def _acknowledge(self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int) -> None:
         """Dead letters, counters and XACK in one round trip; XACK last, so a crash only repeats work."""

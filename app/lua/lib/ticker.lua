@@ -1,12 +1,12 @@
--- The ticker and its hourly 24 h buckets take a run of ticks of one symbol. Shared by settle_tick (a run
--- of one) and settle_batch (the ticks of a batch that cross nothing).
+-- The ticker and its hourly 24 h buckets take the ticks of one symbol. Shared by settle_tick (one tick)
+-- and settle_batch (a run of ticks).
 --
 -- Every step is idempotent and order-insensitive, so a redelivered or reordered tick changes nothing:
 --   * the ticker takes the newest tick of the run, and only if its entry id is newer than the one shown;
 --   * each hourly bucket keeps max / min / first-by-id / last-by-id of the prices that fall in its hour;
 --     a tick more than 24 h older than the ticker's time is left out, and a new hour deletes buckets
 --     older than 24 h.
--- A run has exactly the effect of its ticks applied one at a time, in the order given.
+-- Ticks added together have exactly the effect of the same ticks applied one call at a time, in order.
 -- Needs lib/events.lua.
 
 local HOUR = 3600000
@@ -75,76 +75,94 @@ local function new_bucket(t)
   }
 end
 
--- Applies `ticks` (tables from tick_at, at least one, in the order given) to the ticker and the hourly
--- buckets exactly as applying them one at a time would, but reading and writing each hash once (buckets
--- live in memory meanwhile); registers the market on a symbol's first price, and emits one ticker.updated
--- when anything changed (with the ticker as it stands after the run). Returns true when the run moved the
--- ticker.
-local function apply_ticks(k, sym, market, channel, maxlen, ticks)
+-- The ticker and buckets of one symbol while a script applies ticks to them: read once, changed in memory,
+-- written by ticker_flush. `k` holds the keys ticker, ohlc, markets, events. Registers the market on a
+-- symbol's first price.
+local function ticker_open(k, sym, market, channel, maxlen)
   local shown = redis.call('HMGET', k.ticker, 'id', 'ts')
   -- a symbol with a ticker has its market (both are permanent and written together): only the first
   -- price of a symbol needs the check
   if not shown[1] and redis.call('HSETNX', k.markets, sym, market) == 1 then
     emit(k.events, channel, maxlen, 'market.created', '{"market":' .. market .. '}')
   end
-  local newest, nms, nseq = nil, nil, nil
-  local newest_hour = shown[2] and math.floor(tonumber(shown[2]) / HOUR)
-  if shown[1] then nms, nseq = parse_id(shown[1]) end
-  local raw = nil  -- the ohlc hash, read when the first tick falls in the 24 h window
-  local live, gone = {}, {}  -- hour -> bucket in memory; fields to delete
+  local st = {
+    k = k, sym = sym, channel = channel, maxlen = maxlen,
+    newest = nil,         -- the newest tick added, if newer than the ticker shown
+    written = nil,        -- the newest tick written to the ticker hash
+    hour = shown[2] and math.floor(tonumber(shown[2]) / HOUR),  -- hour of the ticker's time
+    raw = nil,            -- the ohlc hash as a table, read when a tick first falls in the 24 h window
+    live = {},            -- hour -> bucket in memory
+    gone = {},            -- fields to delete
+  }
+  if shown[1] then st.ms, st.seq = parse_id(shown[1]) end
+  return st
+end
 
-  for _, t in ipairs(ticks) do
-    if not nms or id_order(t.ms, t.seq, nms, nseq) > 0 then
-      newest, nms, nseq, newest_hour = t, t.ms, t.seq, t.hour
-    end
-    local hour = t.hour
-    if hour >= (newest_hour or hour) - 24 then
-      local b = live[hour]
-      if not b then
-        raw = raw or hash_table(k.ohlc)
-        b = stored_bucket(raw, hour)
-        if not b then
-          b = new_bucket(t)
-          local oldest = hour - 24  -- a new hour: buckets older than 24 h leave the window
-          for field in pairs(raw) do
-            if tonumber(string.match(field, '^(%d+):')) < oldest then raw[field] = nil; gone[#gone + 1] = field end
-          end
-          for h in pairs(live) do
-            if h < oldest then live[h] = nil end
-          end
-        end
-        live[hour] = b
+-- Adds tick `t` (from tick_at); returns true when it is newer than the ticker (settle it in normal
+-- mode), false when it is not (late mode). The same as applying the tick to the stored hashes.
+local function ticker_add(st, t)
+  local newer = not st.ms or id_order(t.ms, t.seq, st.ms, st.seq) > 0
+  if newer then st.newest, st.ms, st.seq, st.hour = t, t.ms, t.seq, t.hour end
+  local hour = t.hour
+  if hour < (st.hour or hour) - 24 then return newer end
+  local live, b = st.live, st.live[hour]
+  if not b then
+    st.raw = st.raw or hash_table(st.k.ohlc)
+    local raw = st.raw
+    b = stored_bucket(raw, hour)
+    if not b then
+      b = new_bucket(t)
+      local oldest = hour - 24  -- a new hour: buckets older than 24 h leave the window
+      for field in pairs(raw) do
+        if tonumber(string.match(field, '^(%d+):')) < oldest then raw[field] = nil; st.gone[#st.gone + 1] = field end
       end
-      add_to_bucket(b, t)
+      for h in pairs(live) do
+        if h < oldest then live[h] = nil end
+      end
     end
+    live[hour] = b
   end
+  add_to_bucket(b, t)
+  return newer
+end
 
-  local changed = newest ~= nil
-  if newest then
+-- Writes what changed since the last flush, and emits one ticker.updated (the ticker as it stands) if
+-- anything did.
+local function ticker_flush(st)
+  local k, changed, newest = st.k, false, st.newest
+  if newest and newest ~= st.written then
     redis.call('HSET', k.ticker, 'id', newest.id, 'last', newest.price, 'bid', newest.bid, 'ask', newest.ask,
       'ts', newest.ts, 'volume', newest.volume, 'bidVolume', newest.bid_qty, 'askVolume', newest.ask_qty)
+    st.written, changed = newest, true
   end
-  if #gone > 0 then redis.call('HDEL', k.ohlc, unpack(gone)); changed = true end  -- before an hour comes back
+  if #st.gone > 0 then  -- before an hour that left comes back
+    redis.call('HDEL', k.ohlc, unpack(st.gone))
+    st.gone, changed = {}, true
+  end
   local writes = {}
-  for hour, b in pairs(live) do
+  for hour, b in pairs(st.live) do
     if b.dirty then
       local f = hour .. ':'
       for _, v in ipairs({f .. 'o', b.o, f .. 'oid', b.oid, f .. 'h', b.h, f .. 'l', b.l, f .. 'c', b.c,
-        f .. 'cid', b.cid}) do writes[#writes + 1] = v end
+        f .. 'cid', b.cid}) do
+        writes[#writes + 1] = v
+      end
+      b.dirty = false
     end
   end
-  if #writes > 0 then redis.call('HSET', k.ohlc, unpack(writes)); changed = true end
-
-  if changed then
-    local t = newest and {newest.id, newest.price, newest.bid, newest.ask, newest.ts, newest.volume,
-      newest.bid_qty, newest.ask_qty}
-    if not t then
-      t = redis.call('HMGET', k.ticker, 'id', 'last', 'bid', 'ask', 'ts', 'volume', 'bidVolume', 'askVolume')
-    end
-    emit(k.events, channel, maxlen, 'ticker.updated', cjson.encode({
-      symbol = sym, id = t[1], last = t[2], bid = t[3], ask = t[4], ts = t[5], volume = t[6],
-      bidVolume = t[7], askVolume = t[8],
-    }))
+  if #writes > 0 then
+    redis.call('HSET', k.ohlc, unpack(writes))
+    for i = 1, #writes, 2 do st.raw[writes[i]] = writes[i + 1] end  -- so a later trim finds them
+    changed = true
   end
-  return newest ~= nil
+  if not changed then return end
+  local t = newest and {newest.id, newest.price, newest.bid, newest.ask, newest.ts, newest.volume,
+    newest.bid_qty, newest.ask_qty}
+  if not t then
+    t = redis.call('HMGET', k.ticker, 'id', 'last', 'bid', 'ask', 'ts', 'volume', 'bidVolume', 'askVolume')
+  end
+  emit(k.events, st.channel, st.maxlen, 'ticker.updated', cjson.encode({
+    symbol = st.sym, id = t[1], last = t[2], bid = t[3], ask = t[4], ts = t[5], volume = t[6],
+    bidVolume = t[7], askVolume = t[8],
+  }))
 end

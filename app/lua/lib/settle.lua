@@ -1,0 +1,142 @@
+-- Filling the resting limit orders a tick crosses. Shared by settle_tick and settle_batch.
+--
+-- A tick at price p fills every resting buy with limit >= p and every sell with limit <= p, each at its
+-- own limit price (maker), consuming exactly the reservation made when it was placed. An order fills at
+-- most once (only an open order fills). A tick in late mode (not newer than the ticker) only fills orders
+-- placed before the tick was published (created before its entry id time), so a stale tick never fills
+-- an order placed after it.
+--
+-- One settlement gathers the money moves and statistics of every tick it fills for and writes them once,
+-- in settlement_finish. Needs lib/uint.lua, lib/events.lua, lib/fills.lua.
+
+-- `k` holds the keys book_buy, book_sell, orders, open, balances, stats, trades, trade_ids, trade_seq,
+-- events.
+local function settlement_open(k, sym, channel, maxlen)
+  return {
+    k = k, sym = sym, channel = channel, maxlen = maxlen,
+    filled = 0, examined = 0,
+    now_ms = nil, next_tid = nil,  -- read on the first order examined: a tick crossing nothing needs neither
+    used_out = {}, free_in = {}, touched = {}, free_start = {},
+    sides = {},  -- side -> {count, base, quote, fee}
+  }
+end
+
+local function touch(s, asset)
+  if not s.touched[asset] then
+    s.touched[asset] = true
+    s.touched[#s.touched + 1] = asset
+    s.free_start[asset] = tonumber(redis.call('HGET', s.k.balances, asset .. ':free') or '0')
+    s.used_out[asset] = sum_new()
+    s.free_in[asset] = sum_new()
+  end
+end
+
+-- Examines up to `budget` (> 0) crossed orders of one book from `offset` for tick `t` (a table with id
+-- ms, ts) in `mode`; returns the new offset (late mode skips orders placed after the tick), whether the
+-- crossed range is exhausted, and how many orders it examined.
+local function settle_book(s, t, mode, side, offset, budget)
+  local k = s.k
+  local book, lo, hi = k.book_buy, t.price, '+inf'
+  if side == 'sell' then book, lo, hi = k.book_sell, '-inf', t.price end
+  local ids = redis.call('ZRANGEBYSCORE', book, lo, hi, 'LIMIT', offset, budget)
+  s.examined = s.examined + #ids
+  if #ids == 0 then return offset, true, 0 end
+  if not s.now_ms then
+    s.now_ms = server_now()
+    s.next_tid = tonumber(redis.call('GET', k.trade_seq) or '0')
+  end
+  local cutoff_us = t.ms * 1000
+  local raws = redis.call('HMGET', k.orders, unpack(ids))
+  local gone, order_writes, trade_writes, trade_index = {}, {}, {}, {}
+  local st = s.sides[side]
+  if not st then
+    st = {count = 0, base = sum_new(), quote = sum_new(), fee = sum_new()}
+    s.sides[side] = st
+  end
+  for i, oid in ipairs(ids) do
+    local raw = raws[i]
+    local o = raw and cjson.decode(raw)
+    if not o or o.st ~= 'open' then
+      gone[#gone + 1] = oid  -- a stale index entry: drop it
+    elseif mode == 'l' and tonumber(o.tus) >= cutoff_us then
+      offset = offset + 1  -- placed after this tick was published: not this tick's to fill
+    else
+      gone[#gone + 1] = oid
+      touch(s, o.ra); touch(s, o.ca)
+      sum_add(s.used_out[o.ra], o.res)
+      if s.free_start[o.ca] + sum_approx(s.free_in[o.ca]) + tonumber(o.cr) >= 9e18 then
+        -- the credit would overflow a 64-bit balance: give the reservation back and expire the order
+        sum_add(s.free_in[o.ra], o.res)
+        o.st = 'expired'; o.res = '0'; o.uts = s.now_ms
+        local expired = cjson.encode(o)
+        order_writes[#order_writes + 1] = oid
+        order_writes[#order_writes + 1] = expired
+        emit(k.events, s.channel, s.maxlen, 'order.expired', order_data(expired))
+      else
+        sum_add(s.free_in[o.ca], o.cr)
+        o.st = 'closed'; o.res = '0'; o.fpx = o.px; o.filled = o.amt; o.cost = o.mc; o.fee = o.mf
+        s.next_tid = s.next_tid + 1
+        local tid = tostring(s.next_tid)
+        local trade = stamp_fill(o, tid, t.ts, s.now_ms, 'maker')
+        local done_json = cjson.encode(o)
+        order_writes[#order_writes + 1] = oid
+        order_writes[#order_writes + 1] = done_json
+        trade_writes[#trade_writes + 1] = tid
+        trade_writes[#trade_writes + 1] = trade
+        trade_index[#trade_index + 1] = tid
+        trade_index[#trade_index + 1] = tid
+        emit(k.events, s.channel, s.maxlen, 'order.filled', order_data(done_json, trade))
+        st.count = st.count + 1
+        s.filled = s.filled + 1
+        sum_add(st.base, o.amt); sum_add(st.quote, o.mc); sum_add(st.fee, o.mf)
+      end
+    end
+  end
+  if #gone > 0 then
+    call_sliced('ZREM', book, gone, 1000)
+    call_sliced('ZREM', k.open, gone, 1000)
+  end
+  if #order_writes > 0 then call_sliced('HSET', k.orders, order_writes, 1000) end
+  if #trade_writes > 0 then
+    call_sliced('HSET', k.trades, trade_writes, 1000)
+    call_sliced('ZADD', k.trade_ids, trade_index, 1000)
+  end
+  return offset, #ids < budget, #ids
+end
+
+-- Fills what tick `t` crosses, buys then sells, from the offsets given and within `budget` orders
+-- examined; returns the new offsets, whether the tick is done, and the budget left.
+local function settle_tick_fills(s, t, mode, buy_off, sell_off, budget)
+  local buys_done, sells_done, n = false, false, 0
+  buy_off, buys_done, n = settle_book(s, t, mode, 'buy', buy_off, budget)
+  budget = budget - n
+  if budget > 0 then
+    sell_off, sells_done, n = settle_book(s, t, mode, 'sell', sell_off, budget)
+    budget = budget - n
+  end
+  return buy_off, sell_off, buys_done and sells_done, budget
+end
+
+-- Writes the money moves, statistics and trade sequence gathered, and emits balance.changed once.
+local function settlement_finish(s)
+  local k = s.k
+  for _, side in ipairs({'buy', 'sell'}) do
+    local st = s.sides[side]
+    if st and st.count > 0 then
+      local prefix = s.sym .. ':' .. side .. ':'
+      redis.call('HINCRBY', k.stats, prefix .. 'count', st.count)
+      redis.call('HINCRBY', k.stats, prefix .. 'maker', st.count)
+      redis.call('HINCRBY', k.stats, prefix .. 'base', sum_value(st.base))
+      redis.call('HINCRBY', k.stats, prefix .. 'quote', sum_value(st.quote))
+      redis.call('HINCRBY', k.stats, prefix .. 'fee', sum_value(st.fee))
+    end
+  end
+  if #s.touched == 0 then return end
+  redis.call('SET', k.trade_seq, tostring(s.next_tid))
+  for _, asset in ipairs(s.touched) do
+    local out, into = sum_value(s.used_out[asset]), sum_value(s.free_in[asset])
+    if out ~= '0' then redis.call('HINCRBY', k.balances, asset .. ':used', uint_neg(out)) end
+    if into ~= '0' then redis.call('HINCRBY', k.balances, asset .. ':free', into) end
+  end
+  emit(k.events, s.channel, s.maxlen, 'balance.changed', balance_data(k.balances, s.touched))
+end
