@@ -148,8 +148,8 @@ class _Tick:
 class _Batch:
     """Entries read together: what to acknowledge as is, what to dead-letter, and the ticks in runs.
 
-    A run is all the ticks of one symbol, in stream order; ``calls`` holds the packed
-    settle_batch call of each run.
+    A run is all the ticks of one symbol, in stream order; ``calls`` holds the packed settle_batch call
+    of each run.
     """
 
     entries: list[Entry]
@@ -364,7 +364,7 @@ class Worker:
         await self._apply(batch, await self._send(batch))
 
     def _prepare(self, entries: list[Entry], deliveries: dict[str, int]) -> _Batch:
-        """Sort a batch into acknowledgements, dead letters and ticks, and pack each tick's first settle call."""
+        """Sort a batch into acknowledgements, dead letters and runs of ticks; pack each run's settle_batch call."""
         batch = _Batch(entries)
         runs: dict[str, list[_Tick]] = {}  # per symbol, the run being filled
         for entry_id, fields in entries:
