@@ -98,10 +98,15 @@ def tidy(number: Decimal) -> Decimal:
     return normal
 
 
+def plain_digits(text: str) -> int:
+    """Significant digits of a number written in PLAIN_NUMBER form (``0`` has one)."""
+    return len(text.replace(".", "").lstrip("0")) or 1
+
+
 def significant_digits(number: Decimal) -> int:
     text = str(number)
     if PLAIN_NUMBER.fullmatch(text):
-        return len(text.replace(".", "").lstrip("0")) or 1
+        return plain_digits(text)
     return len(tidy(number).as_tuple().digits)
 
 

@@ -23,6 +23,7 @@ from app.money import (
     PRICE_DIGITS,
     MoneyError,
     parse_decimal,
+    plain_digits,
     price_str,
     significant_digits,
 )
@@ -98,7 +99,7 @@ def _price(fields: dict[str, str], name: str) -> Decimal | None:
     if raw is None or raw == "":
         return None
     if len(raw) <= PRICE_DIGITS + 2 and PLAIN_NUMBER.fullmatch(raw):  # the usual text: one check is enough
-        value, digits = Decimal(raw), len(raw.replace(".", "").lstrip("0"))
+        value, digits = Decimal(raw), plain_digits(raw)
     else:
         try:
             value = parse_decimal(raw, name)

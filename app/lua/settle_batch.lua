@@ -58,10 +58,9 @@ local best_buy, best_sell = best()
 local applied, done, mode, buy_off, sell_off = 0, 1, '', 0, 0
 
 for i = 6, #ARGV, 8 do
-  local p = tonumber(ARGV[i + 1])
-  local crosses = p <= best_buy or p >= best_sell
-  if crosses and budget == 0 then break end  -- the next call settles it
   local tick = tick_at(i)
+  local crosses = tick.p <= best_buy or tick.p >= best_sell
+  if crosses and budget == 0 then break end  -- the next call settles it
   local newer = ticker_add(shown, tick)
   if crosses then
     ticker_flush(shown)  -- the ticker shows this tick before its fills, as with settle_tick
