@@ -1,7 +1,7 @@
 """MockX: a zero-risk spot-exchange emulator for ccxt trading bots, with its state in Valkey."""
 
-from app.errors import ExchangeError
-from app.exchange import Exchange
+from app.engine.errors import ExchangeError
+from app.engine.exchange import Exchange
 from app.settings import Settings
 
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import msgspec
 
-from app.money import MoneyError, parse_decimal
+from app.engine.money import MoneyError, parse_decimal
 
 T = TypeVar("T")
 

@@ -58,13 +58,13 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
 def ceiling_app() -> Any:
     """A Litestar app with one route: decode the order body, run one EVALSHA, answer a small JSON object.
 
-    It talks to Valkey the way the API's hot path does (:mod:`app.multiplex`), so the gap between the two
+    It talks to Valkey the way the API's hot path does (:mod:`app.store.multiplex`), so the gap between the two
     rows is what MockX itself costs: auth, validation, pricing, three commands instead of one, the order.
     """
     from litestar import Litestar, get, post
     from redis.exceptions import NoScriptError
 
-    from app.multiplex import open_link
+    from app.store.multiplex import open_link
 
     link = open_link(os.environ["REDIS_URL"])
     assert link is not None
@@ -199,7 +199,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def _prepare(url: str) -> None:
-    from app.exchange import Exchange
+    from app.engine.exchange import Exchange
     from app.settings import Settings
 
     settings = Settings(redis_url=url, namespace=NAMESPACE, price_stream=f"{NAMESPACE}:prices", test_env=True)
@@ -210,8 +210,8 @@ async def _prepare(url: str) -> None:
 
 
 async def _orders_stored(url: str) -> int:
-    from app.keys import Keys
-    from app.store import redis_client
+    from app.store.embedded import redis_client
+    from app.store.keys import Keys
 
     redis = redis_client(url)
     try:
@@ -301,7 +301,7 @@ def main() -> int:
                    log_level="warning")  # fmt: skip
         return 0
 
-    from app.store import EmbeddedValkey
+    from app.store.embedded import EmbeddedValkey
 
     results = []
     with tempfile.TemporaryDirectory(prefix="mockx-bench-") as tmp:

@@ -19,9 +19,9 @@ import time
 import uuid
 from pathlib import Path
 
-from app.exchange import Exchange
+from app.engine.exchange import Exchange
 from app.settings import Settings
-from app.store import EmbeddedValkey
+from app.store.embedded import EmbeddedValkey
 
 CASES = [(1_000, 0), (1_000, 100), (100_000, 0), (100_000, 100), (100_000, 10_000)]
 

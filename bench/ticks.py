@@ -52,7 +52,7 @@ _filled = msgspec.json.Decoder(Filled)
 
 
 async def open_exchange(url: str, namespace: str) -> Any:
-    from app.exchange import Exchange
+    from app.engine.exchange import Exchange
     from app.settings import Settings
 
     settings = Settings(redis_url=url, namespace=namespace, price_stream=f"{namespace}:prices", test_env=True)
@@ -96,7 +96,7 @@ async def busy_usec(ex: Any) -> float:
 
 async def drain(ex: Any, n: int) -> Drain:
     """One worker in burst mode drains ``n`` ticks: its rate, and where the time went."""
-    from app.prices.worker import Worker, WorkerOptions
+    from app.workers.settlement import Worker, WorkerOptions
 
     worker = Worker(ex, WorkerOptions(name="bench", burst=True, sweep=False, batch=500))
     busy, cpu, started = await busy_usec(ex), time.process_time(), time.perf_counter()
@@ -240,7 +240,7 @@ def cpu_times() -> list[int]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from app.store import EmbeddedValkey
+    from app.store.embedded import EmbeddedValkey
 
     before = cpu_times()
 

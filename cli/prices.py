@@ -63,7 +63,7 @@ def valkey_url(settings: Settings) -> str | None:
     """``REDIS_URL``, or the embedded Valkey already serving the data directory; None if neither."""
     if settings.redis_url:
         return settings.redis_url
-    from app.store import EmbeddedValkey
+    from app.store.embedded import EmbeddedValkey
 
     try:
         url = EmbeddedValkey(settings.data_dir).url_file.read_text(encoding="utf-8").strip()

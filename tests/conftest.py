@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from app.exchange import Exchange
+from app.engine.exchange import Exchange
 from app.settings import Settings
-from app.store import EmbeddedValkey, redis_client
+from app.store.embedded import EmbeddedValkey, redis_client
 
 
 @pytest.fixture(scope="session")

@@ -16,19 +16,19 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, Guard
 
 from app import __version__
-from app.api.auth import HEADER, PUBLIC, api_key_guard
-from app.api.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
-from app.api.deps import DEPENDENCIES
-from app.api.errors import EXCEPTION_HANDLERS, UNAVAILABLE
-from app.api.events import EventHub
-from app.api.routes.admin import AdminController
-from app.api.routes.events import EventController
-from app.api.routes.market import MarketController
-from app.api.routes.orders import OrderController, TradeController
-from app.api.routes.overview import OverviewController
-from app.api.routes.portfolio import BalanceController
-from app.api.schemas import Liveness
-from app.exchange import Exchange
+from app.api.common.auth import HEADER, PUBLIC, api_key_guard
+from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
+from app.api.common.deps import DEPENDENCIES
+from app.api.common.errors import EXCEPTION_HANDLERS, UNAVAILABLE
+from app.api.common.events import EventHub
+from app.api.native.admin import AdminController
+from app.api.native.events import EventController
+from app.api.native.market import MarketController
+from app.api.native.orders import OrderController, TradeController
+from app.api.native.overview import OverviewController
+from app.api.native.portfolio import BalanceController
+from app.api.native.schemas import Liveness
+from app.engine.exchange import Exchange
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

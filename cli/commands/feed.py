@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable, Coroutine, Iterator
 
-    from app.prices.publish import Publisher
     from app.settings import Settings
+    from app.workers.publish import Publisher
 
     Plan = Callable[[Publisher], Coroutine[Any, Any, int]]
 
@@ -132,7 +132,7 @@ def feed(
         fail("--dry-run works with the synthetic and replay sources")
     setup_logging(verbose)
 
-    from app.prices import feeds
+    from app.workers import feeds
 
     try:
         if source == "synthetic":
@@ -169,7 +169,7 @@ def _synthetic(
 ) -> Plan | None:
     from decimal import Decimal, InvalidOperation
 
-    from app.prices import feeds
+    from app.workers import feeds
 
     chosen = feeds.parse_symbols(symbols or ("BTC/USDT",))
     start: dict[str, Decimal] = {}
@@ -202,7 +202,7 @@ def _synthetic(
 def _replay(
     file: Path, speed: str, kind: str, symbol: str | None, candle_ms: int, max_backlog: int, dry_run: bool
 ) -> Plan | None:
-    from app.prices import feeds
+    from app.workers import feeds
 
     factor: float | None = None
     if speed.strip().lower() != "max":
@@ -239,7 +239,7 @@ def _replay(
 
 
 def _ccxt(exchange: str, symbols: tuple[str, ...], poll_sec: float, watch: bool, count: int | None) -> Plan:
-    from app.prices import feeds
+    from app.workers import feeds
 
     chosen = feeds.parse_symbols(symbols or ("BTC/USDT",))
     client = feeds.open_ccxt(exchange, watch=watch)
@@ -258,9 +258,9 @@ async def _publish(settings: Settings, url: str, plan: Plan, wait: bool) -> str:
 
     import msgspec
 
-    from app.prices.publish import Publisher
-    from app.prices.signals import run_until_signalled
-    from app.store import redis_client
+    from app.store.embedded import redis_client
+    from app.workers.publish import Publisher
+    from app.workers.signals import run_until_signalled
 
     log = logging.getLogger(__name__)
     redis = redis_client(url, timeout=settings.redis_timeout, max_connections=4)

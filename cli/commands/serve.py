@@ -72,7 +72,7 @@ def serve(host: str, port: int, workers: int, server: str, log_level: str, acces
 
     embedded = None
     if settings.redis_url is None:
-        from app.store import EmbeddedValkey
+        from app.store.embedded import EmbeddedValkey
 
         embedded = EmbeddedValkey(settings.data_dir)
         try:

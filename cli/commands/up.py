@@ -23,7 +23,7 @@ import rich_click as click
 if TYPE_CHECKING:
     import subprocess
 
-    from app.store import EmbeddedValkey
+    from app.store.embedded import EmbeddedValkey
 
 FEED_SYMBOLS = {"BTC/USDT": "60000", "ETH/USDT": "3000", "SOL/USDT": "150"}
 READY_SECONDS = 60.0
@@ -450,7 +450,7 @@ def _start_valkey(directory: Path) -> EmbeddedValkey:
     """
     import signal
 
-    from app.store import EmbeddedValkey
+    from app.store.embedded import EmbeddedValkey
     from cli.client import fail
 
     valkey = EmbeddedValkey(directory)

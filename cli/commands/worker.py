@@ -112,7 +112,7 @@ def worker(
             "TICK_LOOP_SEC": tick_loop_sec,
         }
     )
-    from app.prices.worker import WorkerOptions, default_name
+    from app.workers.settlement import WorkerOptions, default_name
 
     options = WorkerOptions(
         name=name or default_name(),
@@ -135,8 +135,8 @@ def worker(
 
     import msgspec
 
-    from app.prices.signals import run_until_signalled
-    from app.prices.worker import serve
+    from app.workers.settlement import serve
+    from app.workers.signals import run_until_signalled
 
     try:
         counters = run(lambda: run_until_signalled(lambda stop: serve(settings, options, stop), grace=grace))
@@ -151,8 +151,8 @@ def _check(settings: Settings, name: str) -> int:
     import redis
     import redis.exceptions
 
-    from app.keys import Keys
-    from app.prices.worker import heartbeat_decoder
+    from app.store.keys import Keys
+    from app.workers.settlement import heartbeat_decoder
 
     url = valkey_url(settings)
     if url is None:

@@ -19,10 +19,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.api import create_app
-from app.audit import audit
-from app.keys import Keys
+from app.engine.audit import audit
 from app.settings import Settings
-from app.store import redis_client
+from app.store.embedded import redis_client
+from app.store.keys import Keys
 
 API_KEY = "test-secret-key"
 

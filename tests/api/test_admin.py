@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.keys import Keys
 from app.settings import Settings
+from app.store.keys import Keys
 from tests.api.conftest import audit_problems, error, fund, set_price
 
 

@@ -12,8 +12,8 @@ import pytest
 import websockets
 from redis.asyncio import Redis
 
-from app.keys import Keys
 from app.settings import Settings
+from app.store.keys import Keys
 from tests.api.conftest import LiveServer, error, fund, set_price
 
 

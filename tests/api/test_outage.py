@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from app.api import create_app
 from app.settings import Settings
-from app.store import EmbeddedValkey
+from app.store.embedded import EmbeddedValkey
 from tests.api.conftest import error, fund, set_price
 
 REQUESTS: list[tuple[str, str, Any]] = [

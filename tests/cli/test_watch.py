@@ -13,8 +13,8 @@ from typing import IO, Any
 import pytest
 import redis
 
-from app.keys import Keys
 from app.settings import Settings
+from app.store.keys import Keys
 from tests.cli.conftest import MOCKX, Cli, Server, shows, wait_for
 
 

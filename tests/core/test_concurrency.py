@@ -1,9 +1,9 @@
 import asyncio
 from decimal import Decimal
 
-from app.audit import audit
-from app.errors import InsufficientFunds
-from app.exchange import Exchange
+from app.engine.audit import audit
+from app.engine.errors import InsufficientFunds
+from app.engine.exchange import Exchange
 
 
 async def test_200_concurrent_buys_with_funds_for_exactly_50(exchange: Exchange) -> None:

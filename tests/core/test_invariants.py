@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from app.audit import audit
-from app.errors import ExchangeError
-from app.exchange import Exchange
-from app.prices.worker import Worker, WorkerOptions
+from app.engine.audit import audit
+from app.engine.errors import ExchangeError
+from app.engine.exchange import Exchange
 from app.settings import Settings
+from app.workers.settlement import Worker, WorkerOptions
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "ETH/BTC")
 ASSETS = ("USDT", "BTC", "ETH")

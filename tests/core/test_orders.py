@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from app.audit import audit
-from app.errors import BadRequest, BadSymbol, InvalidOrder, OrderImmediatelyFillable, OrderNotFound
-from app.exchange import Exchange
-from app.markets import MarketSpec, declared_market
-from app.models import Order
+from app.engine.audit import audit
+from app.engine.errors import BadRequest, BadSymbol, InvalidOrder, OrderImmediatelyFillable, OrderNotFound
+from app.engine.exchange import Exchange
+from app.engine.markets import MarketSpec, declared_market
+from app.engine.models import Order
 
 D = Decimal
 

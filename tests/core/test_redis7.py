@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from app.audit import audit
-from app.exchange import Exchange
+from app.engine.audit import audit
+from app.engine.exchange import Exchange
 from app.settings import Settings
 from tests.core.test_invariants import run_machine
 

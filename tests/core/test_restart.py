@@ -4,9 +4,9 @@ from pathlib import Path
 
 import msgspec
 
-from app.exchange import Exchange
+from app.engine.exchange import Exchange
 from app.settings import Settings
-from app.store import EmbeddedValkey
+from app.store.embedded import EmbeddedValkey
 
 
 async def test_state_survives_an_embedded_valkey_restart(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from app.audit import audit
-from app.errors import BadRequest, Code, DuplicateOrderId, InsufficientFunds, OrderNotFound
-from app.exchange import Exchange
-from app.money import MAX_MINOR, MAX_UNITS, to_minor
-from app.records import OrderRecord, record_encoder
+from app.engine.audit import audit
+from app.engine.errors import BadRequest, Code, DuplicateOrderId, InsufficientFunds, OrderNotFound
+from app.engine.exchange import Exchange
+from app.engine.money import MAX_MINOR, MAX_UNITS, to_minor
+from app.store.records import OrderRecord, record_encoder
 
 D = Decimal
 

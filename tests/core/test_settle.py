@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import msgspec
 
-from app.audit import audit
-from app.exchange import Exchange
+from app.engine.audit import audit
+from app.engine.exchange import Exchange
+from app.engine.ticks import Tick, parse_tick
 from app.settings import Settings
-from app.ticks import Tick, parse_tick
 
 D = Decimal
 

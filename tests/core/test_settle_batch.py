@@ -12,11 +12,11 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.audit import audit
-from app.exchange import Exchange
-from app.scripts import BatchStep
+from app.engine.audit import audit
+from app.engine.exchange import Exchange
+from app.engine.ticks import Tick, parse_tick
 from app.settings import Settings
-from app.ticks import Tick, parse_tick
+from app.store.scripts import BatchStep
 
 HOUR = 3_600_000
 

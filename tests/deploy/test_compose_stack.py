@@ -33,8 +33,8 @@ import httpx
 import pytest
 import redis
 
-from app.keys import Keys
 from app.settings import Settings
+from app.store.keys import Keys
 from tests.deploy import support
 
 VENV_BIN = Path(sys.executable).parent

@@ -15,8 +15,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app.exchange import Exchange
-from app.records import order_decoder, trade_decoder
+from app.engine.exchange import Exchange
+from app.store.records import order_decoder, trade_decoder
 
 MOCKX = str(Path(sys.executable).with_name("mockx"))
 

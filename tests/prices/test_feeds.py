@@ -16,9 +16,11 @@ import pytest
 from click.testing import CliRunner
 from redis.asyncio import Redis
 
-from app.exchange import Exchange
-from app.money import significant_digits
-from app.prices.feeds import (
+from app.engine.exchange import Exchange
+from app.engine.money import significant_digits
+from app.engine.ticks import MalformedTick, parse_tick
+from app.settings import Settings
+from app.workers.feeds import (
     FeedError,
     ReplayTick,
     Synthetic,
@@ -30,10 +32,8 @@ from app.prices.feeds import (
     synthetic_items,
     synthetic_rounds,
 )
-from app.prices.publish import Publisher, round_price, spread
-from app.prices.worker import Worker, WorkerOptions
-from app.settings import Settings
-from app.ticks import MalformedTick, parse_tick
+from app.workers.publish import Publisher, round_price, spread
+from app.workers.settlement import Worker, WorkerOptions
 from cli.main import cli
 from tests.prices.helpers import Processes, exited, money_problems, run_mockx, snapshot, stream_done, wait_until
 

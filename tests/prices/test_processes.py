@@ -12,10 +12,10 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from app.exchange import Exchange
-from app.prices.worker import heartbeat_decoder
+from app.engine.exchange import Exchange
 from app.settings import Settings
-from app.store import EmbeddedValkey
+from app.store.embedded import EmbeddedValkey
+from app.workers.settlement import heartbeat_decoder
 from tests.prices.helpers import (
     MOCKX,
     Processes,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.ticks import MalformedTick, parse_tick
+from app.engine.ticks import MalformedTick, parse_tick
 
 
 @pytest.mark.parametrize(

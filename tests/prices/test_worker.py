@@ -13,10 +13,10 @@ import pytest
 import rich_click as click
 from redis.asyncio import Redis
 
-from app.exchange import Exchange
-from app.prices.worker import MAX_BATCH, Worker, WorkerOptions, heartbeat_decoder
+from app.engine.exchange import Exchange
+from app.engine.ticks import parse_tick
 from app.settings import Settings
-from app.ticks import parse_tick
+from app.workers.settlement import MAX_BATCH, Worker, WorkerOptions, heartbeat_decoder
 from cli.commands.worker import worker as worker_command
 from tests.prices.helpers import money_problems, snapshot, wait_until
 

@@ -2,7 +2,7 @@
 
 Litestar's defaults are lossy for money: request JSON is decoded with floats (``0.1`` becomes the double
 nearest to it) and a ``Decimal`` is encoded as a string, or as a float through its type encoders. The
-pieces here fix both (responses use the core's :func:`app.models.encode_json`), and make the OpenAPI
+pieces here fix both (responses use the core's :func:`app.engine.models.encode_json`), and make the OpenAPI
 schema describe a ``Decimal`` as what it is on the wire, a ``number``.
 """
 
@@ -19,8 +19,8 @@ from litestar.serialization import default_serializer
 from litestar.types import Empty, Serializer
 from litestar.typing import FieldDefinition
 
-from app.errors import BadRequest
-from app.models import encode_json
+from app.engine.errors import BadRequest
+from app.engine.models import encode_json
 
 #: Request JSON: every non-integer number is decoded from its text straight into a Decimal.
 body_decoder = msgspec.json.Decoder(float_hook=Decimal)
@@ -46,7 +46,7 @@ class ExactRequest(Request[Any, Any, Any]):
 
 
 class ExactResponse(Response[Any]):
-    """Every JSON response through :func:`app.models.encode_json`: Decimals as exact, plain JSON numbers."""
+    """Every JSON response through :func:`app.engine.models.encode_json`: Decimals as exact, plain JSON numbers."""
 
     def render(self, content: Any, media_type: str, enc_hook: Serializer = default_serializer) -> bytes:
         if media_type.startswith("application/json") and not isinstance(content, bytes | str):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import msgspec
 
-from app.errors import BadSymbol
-from app.money import (
+from app.engine.errors import BadSymbol
+from app.engine.money import (
     PRICE_DIGITS,
     QUANTUM,
     MoneyError,
@@ -26,7 +26,7 @@ from app.money import (
     price_str,
     significant_digits,
 )
-from app.records import MarketRecord
+from app.store.records import MarketRecord
 
 _SYMBOL = re.compile(r"^([A-Z0-9]{1,20})/([A-Z0-9]{1,20})$")
 _SPLIT = re.compile(r"^([A-Z0-9]{1,20})[-_:]([A-Z0-9]{1,20})$")

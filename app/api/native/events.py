@@ -11,12 +11,12 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from app.api.deps import ExchangeDep, HubDep
-from app.api.errors import UNAVAILABLE, responses
-from app.api.events import Event, EventFilter, EventHub, latest_event_id, parse_cursor, read_events
-from app.errors import ExchangeError
-from app.exchange import Exchange
-from app.models import encode_json
+from app.api.common.deps import ExchangeDep, HubDep
+from app.api.common.errors import UNAVAILABLE, responses
+from app.api.common.events import Event, EventFilter, EventHub, latest_event_id, parse_cursor, read_events
+from app.engine.errors import ExchangeError
+from app.engine.exchange import Exchange
+from app.engine.models import encode_json
 
 log = logging.getLogger(__name__)
 

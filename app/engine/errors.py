@@ -10,7 +10,7 @@ from enum import IntEnum
 
 
 class ExchangeError(Exception):
-    """Base of every error a caller of :class:`app.exchange.Exchange` can cause or observe."""
+    """Base of every error a caller of :class:`app.engine.exchange.Exchange` can cause or observe."""
 
     code = "ExchangeError"
     status = 400
@@ -61,7 +61,7 @@ class ExchangeNotAvailable(ExchangeError):
 
 
 class Code(IntEnum):
-    """Return codes shared by every Lua script (``app/lua/*.lua``); each script lists the ones it returns."""
+    """Return codes shared by every Lua script (``app/store/lua/*.lua``); each script lists the ones it returns."""
 
     OK = 0
     INSUFFICIENT_FUNDS = 1

@@ -25,8 +25,8 @@ import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from app import markets as mk
-from app.errors import (
+from app.engine import markets as mk
+from app.engine.errors import (
     BadRequest,
     BadSymbol,
     Code,
@@ -37,9 +37,8 @@ from app.errors import (
     OrderImmediatelyFillable,
     OrderNotFound,
 )
-from app.keys import Keys
-from app.models import Balance, BalanceRow, CanExecute, Market, Order, Ticker, Trade, iso8601
-from app.money import (
+from app.engine.models import Balance, BalanceRow, CanExecute, Market, Order, Ticker, Trade, iso8601
+from app.engine.money import (
     CTX,
     MAX_MINOR,
     MAX_UNITS,
@@ -54,8 +53,12 @@ from app.money import (
     tidy,
     to_minor,
 )
-from app.multiplex import Link, open_link
-from app.records import (
+from app.engine.ticks import Tick
+from app.settings import Settings
+from app.store.embedded import EmbeddedValkey, redis_client
+from app.store.keys import Keys
+from app.store.multiplex import Link, open_link
+from app.store.records import (
     MarketRecord,
     OrderRecord,
     market_decoder,
@@ -63,10 +66,7 @@ from app.records import (
     record_encoder,
     trade_decoder,
 )
-from app.scripts import PlaceResult, Scripts, SettleStep
-from app.settings import Settings
-from app.store import EmbeddedValkey, redis_client
-from app.ticks import Tick
+from app.store.scripts import PlaceResult, Scripts, SettleStep
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class Exchange:
 
     def multiplex(self) -> None:
         """Send scripts and the reads that price an order over one multiplexed connection (a server's hot
-        path: see :mod:`app.multiplex`). Idempotent; a URL the link cannot serve (TLS) keeps redis-py."""
+        path: see :mod:`app.store.multiplex`). Idempotent; a URL the link cannot serve (TLS) keeps redis-py."""
         if self.link is None:
             self.link = self.scripts.link = open_link(self.url, timeout=self.settings.redis_timeout)
 
@@ -709,7 +709,7 @@ class Exchange:
         The settlement workers will see the same entry and find nothing left to do (ticks are
         idempotent), so this works with or without workers running.
         """
-        from app.ticks import MalformedTick, parse_tick
+        from app.engine.ticks import MalformedTick, parse_tick
 
         fields: dict[str, str] = {"symbol": str(symbol), "price": str(price)}
         for name, value in (("bid", bid), ("ask", ask), ("volume", volume)):

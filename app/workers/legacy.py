@@ -6,7 +6,7 @@ Existing price writers set hashes outside any namespace:
   ``bidVolume``, ``askVolume``;
 * ``sym_<SYMBOL>`` with field ``price`` (and often ``timestamp``).
 
-``<SYMBOL>`` is any form :func:`app.markets.normalize_symbol` accepts (``BTC/USDT``, ``BTCUSDT``...).
+``<SYMBOL>`` is any form :func:`app.engine.markets.normalize_symbol` accepts (``BTC/USDT``, ``BTCUSDT``...).
 ``timestamp`` may be seconds or milliseconds since the epoch. On every sweep, a key whose values changed
 since the last pick-up is published as an ordinary tick; the fingerprint of what was published is kept in
 ``{ns}:prices:legacy``, so a restart does not publish an old price again. Sloppy float prices are rounded
@@ -20,13 +20,13 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from app.errors import BadSymbol
-from app.keys import Keys
-from app.markets import normalize_symbol
-from app.money import price_str
-from app.prices.publish import Publisher, epoch_ms, round_price, round_quantity
+from app.engine.errors import BadSymbol
+from app.engine.markets import normalize_symbol
+from app.engine.money import price_str
+from app.engine.ticks import MalformedTick, parse_tick
 from app.settings import Settings
-from app.ticks import MalformedTick, parse_tick
+from app.store.keys import Keys
+from app.workers.publish import Publisher, epoch_ms, round_price, round_quantity
 
 log = logging.getLogger(__name__)
 

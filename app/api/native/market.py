@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from app.api.deps import ExchangeDep
-from app.api.errors import responses
-from app.api.schemas import SymbolPath
-from app.models import Market, Ticker
+from app.api.common.deps import ExchangeDep
+from app.api.common.errors import responses
+from app.api.native.schemas import SymbolPath
+from app.engine.models import Market, Ticker
 
 
 class MarketController(Controller):

@@ -7,5 +7,5 @@
     older price keys (legacy.py) --every TICK_LOOP_SEC--> price stream    v
                                                                         Valkey state + events
 
-The stream contract itself lives in :mod:`app.ticks`.
+The stream contract itself lives in :mod:`app.engine.ticks`.
 """

@@ -1,4 +1,4 @@
-"""What the API reads and writes that is not already a ccxt structure of :mod:`app.models`.
+"""What the API reads and writes that is not already a ccxt structure of :mod:`app.engine.models`.
 
 Request bodies refuse unknown fields. Money is ``Decimal``: send it as a JSON number (``0.05``) or a
 string (``"0.05"``); either way it is parsed from its text, never through a float.
@@ -14,7 +14,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, PathParameter
 from msgspec import Meta
 
-from app.models import BalanceRow, Ticker
+from app.engine.models import BalanceRow, Ticker
 
 Amount = Annotated[Decimal, Meta(description="A positive decimal, as a JSON number or a string")]
 

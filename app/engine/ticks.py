@@ -15,9 +15,9 @@ from decimal import Decimal
 
 import msgspec
 
-from app.errors import BadSymbol
-from app.markets import normalize_symbol
-from app.money import (
+from app.engine.errors import BadSymbol
+from app.engine.markets import normalize_symbol
+from app.engine.money import (
     MAX_UNITS,
     PLAIN_NUMBER,
     PRICE_DIGITS,

@@ -2,10 +2,10 @@
 
 All state of one exchange lives under a *namespace* ``ns`` (default ``mockx``, setting ``NAMESPACE``).
 Every key of the namespace carries the hash tag ``{ns}``, so all of them land on one slot and every Lua
-script stays valid on Valkey Cluster. Scripts never build key names: the wrappers in :mod:`app.scripts`
+script stays valid on Valkey Cluster. Scripts never build key names: the wrappers in :mod:`app.store.scripts`
 pass every key in ``KEYS``.
 
-Money is stored as integer *minor units* (``10**-8`` of a unit, see :mod:`app.money`) written as decimal
+Money is stored as integer *minor units* (``10**-8`` of a unit, see :mod:`app.engine.money`) written as decimal
 strings and moved with ``HINCRBY``. Prices are decimal strings. Records (orders, trades) are JSON objects
 whose values are all strings, so neither Lua (doubles) nor any JSON library can round them.
 
@@ -19,7 +19,7 @@ key                             type    contents                                
                                         admin balance overwrites count as deposits/withdrawals).
 ``{ns}:stats``                  hash    fill statistics: ``<SYMBOL>:<side>:count``, ``:base``,     until reset
                                         ``:quote``, ``:fee`` (minor units), ``:maker`` (count).
-``{ns}:orders``                 hash    order id -> order record (JSON, see ``app.records``).       until reset
+``{ns}:orders``                 hash    order id -> order record (JSON, see ``app.store.records``).       until reset
 ``{ns}:order_ids``              zset    every order id, score = id.                                 until reset
 ``{ns}:open``                   zset    ids of open orders only, score = id.                        until reset
 ``{ns}:cids``                   hash    clientOrderId -> order id (unique per account).             until reset

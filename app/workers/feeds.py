@@ -1,7 +1,7 @@
 """Price publishers: synthetic prices, replays of recorded data, and a real exchange through ccxt.
 
-Each source produces ticks as price-stream fields (see :mod:`app.ticks`);
-:class:`app.prices.publish.Publisher` writes them. Prices are rounded to the contract (8 decimals,
+Each source produces ticks as price-stream fields (see :mod:`app.engine.ticks`);
+:class:`app.workers.publish.Publisher` writes them. Prices are rounded to the contract (8 decimals,
 15 significant digits) before publishing.
 
 * :func:`synthetic_rounds`: geometric Brownian motion per symbol with a bid/ask spread. The same seed and
@@ -30,11 +30,11 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-from app.errors import BadSymbol
-from app.markets import normalize_symbol
-from app.money import price_str
-from app.prices.publish import Publisher, epoch_ms, round_price, round_quantity, spread
-from app.ticks import MalformedTick, parse_tick
+from app.engine.errors import BadSymbol
+from app.engine.markets import normalize_symbol
+from app.engine.money import price_str
+from app.engine.ticks import MalformedTick, parse_tick
+from app.workers.publish import Publisher, epoch_ms, round_price, round_quantity, spread
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from litestar import Controller, get, post
 
-from app.api.deps import ExchangeDep
-from app.api.errors import responses
-from app.api.schemas import AmountBody, AssetBalance, AssetList, AssetPath
-from app.exchange import normalize_asset
+from app.api.common.deps import ExchangeDep
+from app.api.common.errors import responses
+from app.api.native.schemas import AmountBody, AssetBalance, AssetList, AssetPath
+from app.engine.exchange import normalize_asset
 
 
 class BalanceController(Controller):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from app.api.events import EventHub
-from app.exchange import Exchange
+from app.api.common.events import EventHub
+from app.engine.exchange import Exchange
 
 ExchangeDep = NamedDependency[Exchange]
 HubDep = NamedDependency[EventHub]

@@ -16,9 +16,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, Invali
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from app.money import CTX, PRICE_DIGITS, QUANTUM, SCALE, tidy
-from app.prices.retry import retrying
-from app.ticks import parse_tick
+from app.engine.money import CTX, PRICE_DIGITS, QUANTUM, SCALE, tidy
+from app.engine.ticks import parse_tick
+from app.store.retry import retrying
 
 SECONDS_BELOW = 100_000_000_000  # a numeric timestamp below this is in seconds (in ms it would be 1973)
 

@@ -1,6 +1,6 @@
 """One map from every failure to one JSON shape: ``{"error": {"code": <ccxt name>, "message": <sentence>}}``.
 
-Domain errors (:mod:`app.errors`) carry their ccxt name and HTTP status. Framework errors (validation,
+Domain errors (:mod:`app.engine.errors`) carry their ccxt name and HTTP status. Framework errors (validation,
 unknown route, wrong method, body too large) become ``BadRequest`` / ``NotSupported`` with their 4xx.
 A Valkey that cannot be reached is a 503 ``ExchangeNotAvailable`` at once (the client has short
 timeouts and the pool reconnects by itself, so the next request after Valkey returns succeeds).
@@ -20,8 +20,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.api.codec import ExactResponse
-from app.errors import ExchangeError
+from app.api.common.codec import ExactResponse
+from app.engine.errors import ExchangeError
 
 log = logging.getLogger(__name__)
 

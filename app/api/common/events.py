@@ -23,12 +23,12 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from app.api.errors import UNAVAILABLE
-from app.errors import BadRequest
-from app.models import BalanceRow, Market, Order, Trade, iso8601
-from app.money import MAX_UNITS, from_minor, tidy
-from app.records import MarketRecord, OrderRecord, TradeRecord
-from app.store import redis_client
+from app.api.common.errors import UNAVAILABLE
+from app.engine.errors import BadRequest
+from app.engine.models import BalanceRow, Market, Order, Trade, iso8601
+from app.engine.money import MAX_UNITS, from_minor, tidy
+from app.store.embedded import redis_client
+from app.store.records import MarketRecord, OrderRecord, TradeRecord
 
 log = logging.getLogger(__name__)
 

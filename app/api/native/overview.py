@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from litestar import Controller, get
 
-from app.api.deps import ExchangeDep
-from app.api.errors import responses
-from app.api.schemas import (
+from app.api.common.deps import ExchangeDep
+from app.api.common.errors import responses
+from app.api.native.schemas import (
     AssetsOverview,
     AssetValue,
     CapitalOverview,
@@ -22,9 +22,9 @@ from app.api.schemas import (
     SymbolStats,
     TradesOverview,
 )
-from app.exchange import Exchange
-from app.markets import split_symbol
-from app.money import CTX, tidy
+from app.engine.exchange import Exchange
+from app.engine.markets import split_symbol
+from app.engine.money import CTX, tidy
 
 ZERO = Decimal(0)
 

@@ -16,8 +16,8 @@ from collections import defaultdict
 
 from redis.asyncio import Redis
 
-from app.keys import Keys
-from app.records import order_decoder, trade_decoder
+from app.store.keys import Keys
+from app.store.records import order_decoder, trade_decoder
 
 
 async def audit(redis: Redis, keys: Keys) -> list[str]:

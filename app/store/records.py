@@ -1,7 +1,7 @@
 """The records Valkey stores as JSON (``{ns}:orders``, ``{ns}:trades``, ``{ns}:markets``).
 
 Every value is a string: money in integer minor units, prices as canonical decimals, times in ms. The Lua
-scripts read and write the same field names; :mod:`app.models` turns records into ccxt structures.
+scripts read and write the same field names; :mod:`app.engine.models` turns records into ccxt structures.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from app.money import CTX, from_minor, tidy
-from app.records import MarketRecord, OrderRecord, TradeRecord
+from app.engine.money import CTX, from_minor, tidy
+from app.store.records import MarketRecord, OrderRecord, TradeRecord
 
 OrderStatus = Literal["open", "closed", "canceled", "expired", "rejected"]
 Side = Literal["buy", "sell"]

@@ -14,7 +14,7 @@ holding a ``settle_batch`` call per run, which applies the run's ticks as ``sett
 one. A call that runs out of its budget of orders (``SETTLE_CHUNK``) is continued: the tick under way
 with ``settle_tick`` calls, the ticks after it in the next round of ``settle_batch`` calls. Then the whole
 batch is acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1.
-Ticks are idempotent (see ``app/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
+Ticks are idempotent (see ``app/store/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
 nothing twice, and two workers give the result of applying every tick once in stream order.
 
 A malformed entry is dead-lettered, acknowledged and counted at once. Every ``TICK_LOOP_SEC`` one worker
@@ -39,12 +39,12 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, ResponseError
 
-from app.exchange import Exchange
-from app.prices.legacy import publish_legacy_prices
-from app.prices.retry import TRANSIENT, retrying
-from app.scripts import batch_step, settle_step, source
+from app.engine.exchange import Exchange
+from app.engine.ticks import MalformedTick, Tick, parse_tick
 from app.settings import Settings
-from app.ticks import MalformedTick, Tick, parse_tick
+from app.store.retry import TRANSIENT, retrying
+from app.store.scripts import batch_step, settle_step, source
+from app.workers.legacy import publish_legacy_prices
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The Lua transitions (``app/lua/*.lua``) and one typed wrapper per script.
+"""The Lua transitions (``app/store/lua/*.lua``) and one typed wrapper per script.
 
 Scripts are package data, loaded with :mod:`importlib.resources`. A line ``--@include lib/x.lua`` is
 replaced by that file, so shared helpers are written once. :meth:`Scripts.load` sends every script to the
@@ -18,17 +18,17 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-from app.errors import Code
-from app.keys import Keys
-from app.multiplex import Link
+from app.engine.errors import Code
+from app.store.keys import Keys
+from app.store.multiplex import Link
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset")
 
 
 def source(name: str) -> str:
-    """The full source of ``app/lua/<name>.lua`` with its includes expanded."""
-    root = resources.files("app") / "lua"
+    """The full source of ``app/store/lua/<name>.lua`` with its includes expanded."""
+    root = resources.files("app.store") / "lua"
 
     def expand(match: re.Match[str]) -> str:
         path = root.joinpath(*match.group(1).split("/"))

@@ -7,11 +7,11 @@ from typing import Annotated
 from litestar import Controller, delete, get, post
 from litestar.params import QueryParameter
 
-from app.api.deps import ExchangeDep
-from app.api.errors import responses
-from app.api.schemas import OrderBody, OrderIdPath
-from app.errors import BadRequest
-from app.models import CanExecute, Order, Trade
+from app.api.common.deps import ExchangeDep
+from app.api.common.errors import responses
+from app.api.native.schemas import OrderBody, OrderIdPath
+from app.engine.errors import BadRequest
+from app.engine.models import CanExecute, Order, Trade
 
 Since = Annotated[int | None, QueryParameter(ge=0, description="Only items at or after this time (ms since the epoch)")]
 Limit = Annotated[int | None, QueryParameter(ge=1, description="Keep only the most recent N")]

@@ -15,9 +15,9 @@ from litestar.params import FromPath, QueryParameter
 from redis.exceptions import ResponseError
 
 from app import __version__
-from app.api.deps import ExchangeDep
-from app.api.errors import UNAVAILABLE, responses
-from app.api.schemas import (
+from app.api.common.deps import ExchangeDep
+from app.api.common.errors import UNAVAILABLE, responses
+from app.api.native.schemas import (
     AssetBalance,
     AssetPath,
     BalanceBody,
@@ -33,7 +33,7 @@ from app.api.schemas import (
     ValkeyHealth,
     WorkerHealth,
 )
-from app.exchange import Exchange, normalize_asset
+from app.engine.exchange import Exchange, normalize_asset
 
 _heartbeat = msgspec.json.Decoder(dict[str, Any])
 _MAX_WORKERS_LISTED = 1000
