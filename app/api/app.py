@@ -19,9 +19,10 @@ from app import __version__
 from app.api.common.auth import HEADER, PUBLIC, api_key_guard
 from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
 from app.api.common.deps import DEPENDENCIES
-from app.api.common.errors import EXCEPTION_HANDLERS, UNAVAILABLE
+from app.api.common.errors import UNAVAILABLE
 from app.api.common.events import EventHub
 from app.api.native.admin import AdminController
+from app.api.native.errors import EXCEPTION_HANDLERS
 from app.api.native.events import EventController
 from app.api.native.market import MarketController
 from app.api.native.orders import OrderController, TradeController

@@ -1,72 +1,74 @@
-"""Domain errors, named after ccxt's exception classes, and the return codes of the Lua scripts.
+"""Domain errors: a code from one enum and a sentence, nothing of any wire dialect.
 
-Each error carries the ccxt exception name as ``code`` and the HTTP status the API answers with, so a
-client sees the same class a ccxt bot would raise against a real exchange.
+Each dialect owns its map from :class:`ErrorCode` to its own error shape (the native API: a ccxt
+exception name and an HTTP status, see :mod:`app.api.native.errors`). The subclasses are shorthands
+that fix the code, so engine code reads ``raise InsufficientFunds("...")`` and callers may catch a
+whole family (``except InvalidOrder``) as ccxt users are used to.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Why the engine refused or failed a call."""
+
+    BAD_REQUEST = "bad_request"  # malformed or out-of-range input
+    BAD_SYMBOL = "bad_symbol"  # no such market, or no price yet for a ticker
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    INVALID_ORDER = "invalid_order"  # well-formed, but not acceptable for this market or price
+    ORDER_NOT_FOUND = "order_not_found"  # unknown id, or not in the state the call needs
+    DUPLICATE_ORDER_ID = "duplicate_order_id"
+    ORDER_IMMEDIATELY_FILLABLE = "order_immediately_fillable"  # a post-only order that would take
+    NOT_AUTHENTICATED = "not_authenticated"
+    UNAVAILABLE = "unavailable"  # the store cannot be reached right now
+    INTERNAL = "internal"  # the engine failed; not the caller's doing
 
 
 class ExchangeError(Exception):
-    """Base of every error a caller of :class:`app.engine.exchange.Exchange` can cause or observe."""
+    """Base of every error a caller of the engine can cause or observe."""
 
-    code = "ExchangeError"
-    status = 400
+    code: ErrorCode = ErrorCode.INTERNAL
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: ErrorCode | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if code is not None:
+            self.code = code
 
 
 class BadRequest(ExchangeError):
-    code = "BadRequest"
+    code = ErrorCode.BAD_REQUEST
 
 
 class BadSymbol(BadRequest):
-    code = "BadSymbol"
+    code = ErrorCode.BAD_SYMBOL
 
 
 class InsufficientFunds(ExchangeError):
-    code = "InsufficientFunds"
+    code = ErrorCode.INSUFFICIENT_FUNDS
 
 
 class InvalidOrder(ExchangeError):
-    code = "InvalidOrder"
+    code = ErrorCode.INVALID_ORDER
 
 
 class OrderNotFound(InvalidOrder):
-    code = "OrderNotFound"
-    status = 404
+    code = ErrorCode.ORDER_NOT_FOUND
 
 
 class DuplicateOrderId(InvalidOrder):
-    code = "DuplicateOrderId"
-    status = 409
+    code = ErrorCode.DUPLICATE_ORDER_ID
 
 
 class OrderImmediatelyFillable(InvalidOrder):
-    code = "OrderImmediatelyFillable"
+    code = ErrorCode.ORDER_IMMEDIATELY_FILLABLE
 
 
 class AuthenticationError(ExchangeError):
-    code = "AuthenticationError"
-    status = 401
+    code = ErrorCode.NOT_AUTHENTICATED
 
 
 class ExchangeNotAvailable(ExchangeError):
-    code = "ExchangeNotAvailable"
-    status = 503
-
-
-class Code(IntEnum):
-    """Return codes shared by every Lua script (``app/store/lua/*.lua``); each script lists the ones it returns."""
-
-    OK = 0
-    INSUFFICIENT_FUNDS = 1
-    DUPLICATE_CLIENT_ID = 2
-    PRICE_MOVED = 3
-    BALANCE_LIMIT = 4
-    NOT_FOUND = 5
-    NOT_OPEN = 6
+    code = ErrorCode.UNAVAILABLE

@@ -78,3 +78,39 @@ order_decoder = msgspec.json.Decoder(OrderRecord)
 trade_decoder = msgspec.json.Decoder(TradeRecord)
 market_decoder = msgspec.json.Decoder(MarketRecord)
 record_encoder = msgspec.json.Encoder()
+
+
+# Event payloads: the ``data`` field of an entry of ``{ns}:events``, as the scripts write it
+# (``app/store/lua/lib/events.lua``). :mod:`app.engine.events` turns them into domain events.
+
+
+class OrderEventRecord(msgspec.Struct):
+    order: OrderRecord
+    trade: TradeRecord | None = None
+
+
+class BalanceRowRecord(msgspec.Struct):
+    free: str = "0"
+    used: str = "0"
+
+
+class BalanceEventRecord(msgspec.Struct):
+    assets: dict[str, BalanceRowRecord]
+
+
+class TickerEventRecord(msgspec.Struct):
+    """The ticker as a settle call left it (values as stored; a field never sent is absent)."""
+
+    symbol: str
+    last: str
+    id: str = ""
+    ts: str = ""
+    bid: str = ""
+    ask: str = ""
+    volume: str = ""
+    bidVolume: str = ""
+    askVolume: str = ""
+
+
+class MarketEventRecord(msgspec.Struct):
+    market: MarketRecord

@@ -18,9 +18,9 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
-from app.engine.errors import Code
 from app.store.keys import Keys
 from app.store.multiplex import Link
+from app.store.protocol import Code, Guard, PlaceMode, SettlePhase
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset")
@@ -56,7 +56,7 @@ class SettleStep:
     buy_offset: int
     sell_offset: int
     done: bool
-    mode: str
+    mode: SettlePhase
     examined: int
 
 
@@ -68,12 +68,13 @@ class BatchStep:
     filled: int
     examined: int
     done: bool
-    mode: str
+    mode: SettlePhase | None  # the tick under way's mode; None when done
     buy_offset: int
     sell_offset: int
 
     def continuation(self) -> SettleStep:
         """The tick under way, as a settle_tick step to continue from."""
+        assert self.mode is not None, "a finished batch has no tick under way"
         return SettleStep(0, self.buy_offset, self.sell_offset, False, self.mode, 0)
 
 
@@ -126,13 +127,13 @@ class Scripts:
         *,
         symbol: str,
         side: str,
-        mode: str,
+        mode: PlaceMode,
         record: str,
         debit_asset: str,
         debit: int,
         credit_asset: str = "",
         credit: int = 0,
-        guard: str = "",
+        guard: Guard = Guard.NONE,
         dry_run: bool = False,
         max_minor: int,
         fill: tuple[str, int, int] = ("", 0, 0),
@@ -176,7 +177,7 @@ class Scripts:
         symbol: str,
         entry_id: str,
         tick: list[str],
-        phase: str,
+        phase: SettlePhase,
         offsets: tuple[int, int],
         chunk: int,
         market: str,
@@ -223,7 +224,7 @@ def settle_step(reply: list[Any]) -> SettleStep:
         buy_offset=int(reply[2]),
         sell_offset=int(reply[3]),
         done=int(reply[4]) == 1,
-        mode=str(reply[5]),
+        mode=SettlePhase(reply[5]),
         examined=int(reply[6]),
     )
 
@@ -237,7 +238,7 @@ def batch_step(reply: list[Any]) -> BatchStep:
         filled=int(reply[2]),
         examined=int(reply[3]),
         done=int(reply[4]) == 1,
-        mode=str(reply[5]),
+        mode=SettlePhase(reply[5]) if reply[5] else None,
         buy_offset=int(reply[6]),
         sell_offset=int(reply[7]),
     )

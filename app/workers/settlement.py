@@ -42,6 +42,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from app.engine.exchange import Exchange
 from app.engine.ticks import MalformedTick, Tick, parse_tick
 from app.settings import Settings
+from app.store.protocol import SettlePhase
 from app.store.retry import TRANSIENT, retrying
 from app.store.scripts import batch_step, settle_step, source
 from app.workers.legacy import publish_legacy_prices
@@ -464,7 +465,7 @@ class Worker:
         """Settle a run with settle_tick: every tick's first call pipelined, then the chunks left."""
         calls = []
         for t in run:
-            keys, args = self.ex.settle_call_args(t.entry_id, t.tick, "first", (0, 0), t.values)
+            keys, args = self.ex.settle_call_args(t.entry_id, t.tick, SettlePhase.FIRST, (0, 0), t.values)
             calls.append(_evalsha(self._settle_sha, keys, args))
         replies = await self._receive(await self._wire.send(b"".join(calls)), calls)
         applied: list[str] = []

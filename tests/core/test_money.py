@@ -2,7 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.engine.models import Fee, json_encoder
+from app.api.common.codec import json_encoder
+from app.engine.models import Fee
 from app.engine.money import (
     MAX_MINOR,
     MAX_UNITS,
@@ -62,7 +63,7 @@ def test_tidy_and_json_print_the_exact_decimal() -> None:
 
 
 def test_json_never_shows_exponents_or_float_artefacts() -> None:
-    from app.engine.models import encode_json
+    from app.api.common.codec import encode_json
 
     value = {
         "fee": from_minor(3),

@@ -40,7 +40,7 @@ async def test_market_buy_fills_at_the_ask_and_pays_cost_plus_fee(funded: Exchan
         D("2500.5"),
     )
     assert (o.fee.cost, o.fee.currency) == (D("1.875375"), "USDT")
-    assert o.trades[0].takerOrMaker == "taker"
+    assert o.trades[0].role == "taker"
     consistent(o)
     bal = await funded.fetch_balance()
     assert bal.rows["USDT"].free == D("100000") - D("2500.5") - D("1.875375")
@@ -74,7 +74,7 @@ async def test_no_price_yet_is_a_clear_error_and_stores_nothing(exchange: Exchan
 async def test_marketable_limit_fills_at_once_as_taker_at_the_current_price(funded: Exchange) -> None:
     o = await funded.create_order("BTC/USDT", "buy", "limit", "0.01", "51000")
     assert (o.status, o.price, o.average) == ("closed", 51000, 50010)
-    assert o.trades[0].takerOrMaker == "taker"
+    assert o.trades[0].role == "taker"
     consistent(o)
 
 
@@ -85,7 +85,7 @@ async def test_resting_limit_then_tick_fills_at_its_own_limit_as_maker(funded: E
     assert (await funded.push_price("BTC/USDT", "48000")).filled == 1
     assert (await funded.push_price("BTC/USDT", "52000")).filled == 1
     buy, sell = await funded.fetch_order(buy.id), await funded.fetch_order(sell.id)
-    assert (buy.status, buy.average, buy.trades[0].takerOrMaker) == ("closed", 49000, "maker")
+    assert (buy.status, buy.average, buy.trades[0].role) == ("closed", 49000, "maker")
     assert (sell.status, sell.average, sell.cost) == ("closed", 51000, D("10200"))
     consistent(buy)
     consistent(sell)
@@ -96,7 +96,7 @@ async def test_ioc_and_fok_that_cannot_fill_expire_without_moving_money(funded: 
     before = await funded.fetch_balance()
     for tif in ("IOC", "FOK"):
         o = await funded.create_order("BTC/USDT", "buy", "limit", "0.1", "40000", time_in_force=tif)
-        assert (o.status, o.filled, o.timeInForce) == ("expired", 0, tif)
+        assert (o.status, o.filled, o.time_in_force) == ("expired", 0, tif)
     assert (await funded.fetch_balance()).rows == before.rows
     filled = await funded.create_order("BTC/USDT", "buy", "limit", "0.1", "60000", time_in_force="IOC")
     assert filled.status == "closed"
@@ -106,7 +106,7 @@ async def test_post_only_that_would_take_is_refused(funded: Exchange) -> None:
     with pytest.raises(OrderImmediatelyFillable):
         await funded.create_order("BTC/USDT", "buy", "limit", "0.1", "50010", time_in_force="PO")
     resting = await funded.create_order("BTC/USDT", "buy", "limit", "0.1", "50000", time_in_force="PO")
-    assert (resting.status, resting.postOnly) == ("open", True)
+    assert (resting.status, resting.post_only) == ("open", True)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ async def test_declared_market_filters_are_enforced(exchange: Exchange) -> None:
         await exchange.create_order("BTC/USDT", "buy", "market", "0.00001")
     assert (await exchange.create_order("BTC/USDT", "buy", "market", "0.0001")).status == "closed"
     market = (await exchange.fetch_markets())[0]
-    assert (market.precision.price, market.precision.amount, market.limits.cost.min) == (
+    assert (market.price_tick, market.amount_step, market.min_cost) == (
         D("0.01"),
         D("0.00001"),
         5,
@@ -187,12 +187,12 @@ async def test_fetch_orders_filters_statuses_aliases_and_limit(funded: Exchange)
     with pytest.raises(BadRequest, match="unknown order status"):
         await funded.fetch_orders(status="done")
     trades = await funded.fetch_my_trades()
-    assert [t.order for t in trades] == [closed.id]
+    assert [t.order_id for t in trades] == [closed.id]
 
 
 async def test_fetch_order_by_id_and_client_id_and_unknown(funded: Exchange) -> None:
     o = await funded.create_order("BTC/USDT", "buy", "market", "0.01", client_order_id="mybot-7")
-    assert (await funded.fetch_order(o.id)).clientOrderId == "mybot-7"
+    assert (await funded.fetch_order(o.id)).client_order_id == "mybot-7"
     assert (await funded.fetch_order("mybot-7")).id == o.id
     with pytest.raises(OrderNotFound):
         await funded.fetch_order("nope")

@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 
 from app.engine.audit import audit
-from app.engine.errors import BadRequest, Code, DuplicateOrderId, InsufficientFunds, OrderNotFound
+from app.engine.errors import BadRequest, DuplicateOrderId, ErrorCode, InsufficientFunds, OrderNotFound
 from app.engine.exchange import Exchange
 from app.engine.money import MAX_MINOR, MAX_UNITS, to_minor
+from app.store.protocol import Code
 from app.store.records import OrderRecord, record_encoder
 
 D = Decimal
@@ -156,7 +157,7 @@ async def test_place_dry_run_changes_nothing(exchange: Exchange) -> None:
     assert (await exchange.can_execute("BTC/USDT", "buy", "market", "1")).ok
     verdict = await exchange.can_execute("BTC/USDT", "buy", "market", "100")
     assert not verdict.ok
-    assert verdict.code == "InsufficientFunds"
+    assert verdict.code is ErrorCode.INSUFFICIENT_FUNDS
     assert await snapshot(exchange) == before
 
 

@@ -151,7 +151,7 @@ async def test_ticker_24h_statistics(exchange: Exchange) -> None:
         await exchange.push_price("BTC/USDT", price, ts=base + offset, volume="1000")
     t = await exchange.fetch_ticker("BTC/USDT")
     assert (t.open, t.high, t.low, t.last, t.change, t.percentage) == (100, 120, 90, 110, 10, 10)
-    assert (t.baseVolume, t.timestamp) == (1000, base + 2 * hour + 5)
+    assert (t.base_volume, t.timestamp) == (1000, base + 2 * hour + 5)
     await exchange.push_price("BTC/USDT", "130", ts=base + 30 * hour)  # a day later the old hours drop out
     t = await exchange.fetch_ticker("BTC/USDT")
     assert (t.open, t.high, t.low) == (130, 130, 130)

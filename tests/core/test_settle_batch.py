@@ -66,7 +66,7 @@ async def test_each_tick_fills_what_it_crosses_when_its_turn_comes(exchange: Exc
     step = await settle_batch(exchange, run)
 
     assert (step.applied, step.filled, step.done) == (6, 2, True)
-    trades = {t.order: t for t in await exchange.fetch_my_trades()}
+    trades = {t.order_id: t for t in await exchange.fetch_my_trades()}
     assert trades[buy.id].timestamp == run[2][1].ts  # filled by the third tick
     assert trades[sell.id].timestamp == run[4][1].ts  # and the sell by the fifth
     seen = (await events(exchange))[before:]

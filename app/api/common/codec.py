@@ -2,12 +2,13 @@
 
 Litestar's defaults are lossy for money: request JSON is decoded with floats (``0.1`` becomes the double
 nearest to it) and a ``Decimal`` is encoded as a string, or as a float through its type encoders. The
-pieces here fix both (responses use the core's :func:`app.engine.models.encode_json`), and make the OpenAPI
+pieces here fix both (responses go through :func:`encode_json`), and make the OpenAPI
 schema describe a ``Decimal`` as what it is on the wire, a ``number``.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,26 @@ from litestar.types import Empty, Serializer
 from litestar.typing import FieldDefinition
 
 from app.engine.errors import BadRequest
-from app.engine.models import encode_json
+
+json_encoder = msgspec.json.Encoder(decimal_format="number")
+
+# A Decimal below 0.000001 prints in exponent form (``3E-8``): a valid, exact JSON number, but not what a
+# person reading money expects. Numbers in exponent form only ever come from Decimals (MockX writes no
+# floats, and integers never take that form), so they are rewritten as plain decimals.
+_EXPONENT = re.compile(rb"(?<=[:,\[])-?\d+(?:\.\d+)?E[+-]?\d+(?=[,\]}])")
+
+
+def _plain_number(match: re.Match[bytes]) -> bytes:
+    return format(Decimal(match.group(0).decode()), "f").encode()
+
+
+def encode_json(obj: Any) -> bytes:
+    """JSON for clients: every number exact and plain (``0.3``, ``0.00000003``), never a float artefact."""
+    out = json_encoder.encode(obj)
+    if b"E-" in out or b"E+" in out:
+        out = _EXPONENT.sub(_plain_number, out)
+    return out
+
 
 #: Request JSON: every non-integer number is decoded from its text straight into a Decimal.
 body_decoder = msgspec.json.Decoder(float_hook=Decimal)
@@ -46,7 +66,7 @@ class ExactRequest(Request[Any, Any, Any]):
 
 
 class ExactResponse(Response[Any]):
-    """Every JSON response through :func:`app.engine.models.encode_json`: Decimals as exact, plain JSON numbers."""
+    """Every JSON response through :func:`encode_json`: Decimals as exact, plain JSON numbers."""
 
     def render(self, content: Any, media_type: str, enc_hook: Serializer = default_serializer) -> bytes:
         if media_type.startswith("application/json") and not isinstance(content, bytes | str):

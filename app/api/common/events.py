@@ -6,7 +6,8 @@ waits); one :class:`EventHub` per process does the only blocking ``XREAD`` and w
 new entries arrive. A client that reconnects with ``Last-Event-ID`` continues from that id, so it misses
 nothing the stream still holds and sees nothing twice.
 
-Event payloads leave in ccxt shape (orders, trades, balances, tickers, markets) with exact numbers.
+Each entry is decoded once into a domain event (:mod:`app.engine.events`); the dialect that serves the
+client encodes it into its own wire shape.
 """
 
 from __future__ import annotations
@@ -18,101 +19,20 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-import msgspec
 from redis.asyncio import Redis
 
 from app.api.common.errors import UNAVAILABLE
 from app.engine.errors import BadRequest
-from app.engine.models import BalanceRow, Market, Order, Trade, iso8601
-from app.engine.money import MAX_UNITS, from_minor, tidy
+from app.engine.events import EVENT_GROUPS, EVENT_TYPES, Envelope, UnknownEvent, decode
 from app.store.embedded import redis_client
-from app.store.records import MarketRecord, OrderRecord, TradeRecord
 
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
-_TYPE = re.compile(r"^[a-z_]{1,32}(\.[a-z_*]{1,32})?\*?$")
 _PAGE = 500
 _U64 = 2**64 - 1  # each half of a stream id is an unsigned 64-bit integer
 _BLOCK_MS = 1000
-
-
-class OrderEventData(msgspec.Struct):
-    order: OrderRecord
-    trade: TradeRecord | None = None
-
-
-class MinorRow(msgspec.Struct):
-    free: str = "0"
-    used: str = "0"
-
-
-class BalanceEventData(msgspec.Struct):
-    assets: dict[str, MinorRow]
-
-
-class MarketEventData(msgspec.Struct):
-    market: MarketRecord
-
-
-class Event(msgspec.Struct, frozen=True):
-    """One event as clients receive it: the stream entry id, the type and a ccxt-shaped payload."""
-
-    id: str
-    type: str
-    data: dict[str, Any]
-
-
-_order_data = msgspec.json.Decoder(OrderEventData)
-_balance_data = msgspec.json.Decoder(BalanceEventData)
-_market_data = msgspec.json.Decoder(MarketEventData)
-_any_data = msgspec.json.Decoder(dict[str, Any])
-
-
-def _number(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    return tidy(Decimal(str(value)))
-
-
-def convert(entry_id: str, etype: str, raw: str, fee_rate: Decimal) -> tuple[Event, str | None]:
-    """A stream entry as an :class:`Event`, and the symbol it concerns (None: not symbol-specific)."""
-    if etype.startswith("order."):
-        o = _order_data.decode(raw)
-        order = Order.from_record(o.order, o.trade)
-        data: dict[str, Any] = {"order": order}
-        if o.trade is not None:
-            data["trade"] = Trade.from_record(o.trade)
-        return Event(entry_id, etype, data), order.symbol
-    if etype == "balance.changed":
-        b = _balance_data.decode(raw)
-        rows = {
-            a: BalanceRow(free=from_minor(r.free), used=from_minor(r.used), total=from_minor(int(r.free) + int(r.used)))
-            for a, r in b.assets.items()
-        }
-        return Event(entry_id, etype, {"assets": rows}), None
-    if etype == "ticker.updated":
-        t = _any_data.decode(raw)
-        ts = int(t["ts"]) if str(t.get("ts") or "").isdigit() else None
-        ticker = {
-            "symbol": t.get("symbol"),
-            "timestamp": ts,
-            "datetime": iso8601(ts),
-            "last": _number(t.get("last")),
-            "close": _number(t.get("last")),
-            "bid": _number(t.get("bid")),
-            "ask": _number(t.get("ask")),
-            "bidVolume": _number(t.get("bidVolume")),
-            "askVolume": _number(t.get("askVolume")),
-            "baseVolume": _number(t.get("volume")),
-        }
-        return Event(entry_id, etype, {"ticker": ticker}), t.get("symbol")
-    if etype == "market.created":
-        m = _market_data.decode(raw).market
-        return Event(entry_id, etype, {"market": Market.from_record(m, fee_rate, MAX_UNITS)}), m.sym
-    return Event(entry_id, etype, _any_data.decode(raw) if raw else {}), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +49,15 @@ class EventFilter:
             part = part.strip()
             if not part:
                 continue
-            if not _TYPE.match(part):
-                raise BadRequest(f"types: {part!r} is not an event type (like order.filled, order.* or order)")
+            if not _known(part):
+                raise BadRequest(
+                    f"types: {part!r} is not an event type; use a type ({', '.join(EVENT_TYPES)}), "
+                    f"a group ({', '.join(EVENT_GROUPS)}) or a group's prefix like order.*"
+                )
             wanted.append(part)
         return cls(tuple(wanted), symbol)
 
-    def wants(self, etype: str, symbol: str | None) -> bool:
-        if self.symbol is not None and symbol != self.symbol:
-            return False
+    def wants_type(self, etype: str) -> bool:
         if not self.types:
             return True
         group = etype.split(".", 1)[0]
@@ -146,6 +67,16 @@ class EventFilter:
             if want.endswith("*") and etype.startswith(want[:-1]):
                 return True
         return False
+
+    def wants_symbol(self, symbol: str | None) -> bool:
+        return self.symbol is None or symbol == self.symbol
+
+
+def _known(want: str) -> bool:
+    """Whether a filter word names a type, a group or a prefix of some type (``order.*``)."""
+    if want in EVENT_TYPES or want in EVENT_GROUPS:
+        return True
+    return want.endswith("*") and any(t.startswith(want[:-1]) for t in EVENT_TYPES)
 
 
 def parse_cursor(raw: str | None) -> str | None:
@@ -258,7 +189,7 @@ class EventHub:
 
 async def read_events(
     redis: Redis, hub: EventHub, key: str, cursor: str | None, flt: EventFilter, fee_rate: Decimal, idle: float
-) -> AsyncIterator[Event | None]:
+) -> AsyncIterator[Envelope | None]:
     """Events after ``cursor`` (None: only new ones) until the app shuts down; ``None`` after ``idle`` quiet seconds."""
     async with hub.client():
         if cursor is None:
@@ -269,9 +200,15 @@ async def read_events(
             for entry_id, fields in entries:
                 cursor = entry_id
                 etype = fields.get("type", "")
-                event, symbol = convert(entry_id, etype, fields.get("data", ""), fee_rate)
-                if flt.wants(etype, symbol):
-                    yield event
+                if not flt.wants_type(etype):
+                    continue
+                try:
+                    envelope = decode(entry_id, etype, fields.get("data", ""), fee_rate)
+                except UnknownEvent:
+                    log.warning("skipping event %s of unknown type %r", entry_id, etype)
+                    continue
+                if flt.wants_symbol(envelope.event.symbol):
+                    yield envelope
             if len(entries) == _PAGE:
                 continue
             if hub.generation == generation:

@@ -16,7 +16,9 @@ from redis.exceptions import ResponseError
 
 from app import __version__
 from app.api.common.deps import ExchangeDep
-from app.api.common.errors import UNAVAILABLE, responses
+from app.api.common.errors import UNAVAILABLE
+from app.api.native import ccxt
+from app.api.native.errors import responses
 from app.api.native.schemas import (
     AssetBalance,
     AssetPath,
@@ -45,7 +47,7 @@ async def _set_price(exchange: Exchange, symbol: str, data: PriceIn) -> PriceSet
         symbol=result.symbol,
         entryId=result.entry_id,
         filled=result.filled,
-        ticker=await exchange.fetch_ticker(result.symbol),
+        ticker=ccxt.ticker(await exchange.fetch_ticker(result.symbol)),
     )
 
 

@@ -11,12 +11,15 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from app.api.common.codec import encode_json
 from app.api.common.deps import ExchangeDep, HubDep
-from app.api.common.errors import UNAVAILABLE, responses
-from app.api.common.events import Event, EventFilter, EventHub, latest_event_id, parse_cursor, read_events
+from app.api.common.errors import UNAVAILABLE
+from app.api.common.events import EventFilter, EventHub, latest_event_id, parse_cursor, read_events
+from app.api.native import ccxt
+from app.api.native.errors import responses
 from app.engine.errors import ExchangeError
+from app.engine.events import EVENT_TYPES, Envelope
 from app.engine.exchange import Exchange
-from app.engine.models import encode_json
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +27,7 @@ KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000
 TYPES_DOC = (
     "Comma-separated event types: exact (order.filled), a group (order) or a prefix (order.*). "
-    "Types: order.created, order.filled, order.canceled, order.expired, balance.changed, ticker.updated, "
-    "market.created, exchange.reset"
+    f"Types: {', '.join(EVENT_TYPES)}"
 )
 SINCE_DOC = "Replay from after this event id (or 'all' for everything the stream holds); Last-Event-ID wins"
 
@@ -74,7 +76,7 @@ class EventController(Controller):
                     if event is None:
                         yield ServerSentEventMessage(comment="keep-alive", data=None)
                     else:
-                        data = encode_json(event).decode()
+                        data = encode_json(ccxt.event(event)).decode()
                         yield ServerSentEventMessage(data=data, event=event.type, id=event.id)
             except UNAVAILABLE as exc:
                 log.warning("closing an event stream: Valkey is not available (%s)", exc)
@@ -113,14 +115,14 @@ class EventController(Controller):
                 if event is None:
                     await socket.send_json({"type": "keep-alive"})
                 else:
-                    await socket.send_data(encode_json(event).decode())
+                    await socket.send_data(encode_json(ccxt.event(event)).decode())
         except WebSocketDisconnect:
             return
         except UNAVAILABLE:
             await socket.close(code=1011, reason="Valkey is not available")
 
 
-def _events(exchange: Exchange, hub: EventHub, flt: EventFilter, cursor: str | None) -> AsyncIterator[Event | None]:
+def _events(exchange: Exchange, hub: EventHub, flt: EventFilter, cursor: str | None) -> AsyncIterator[Envelope | None]:
     return read_events(
         exchange.redis, hub, exchange.keys.events, cursor, flt, exchange.fee_rate, idle=KEEPALIVE_SECONDS
     )

@@ -6,9 +6,10 @@ from litestar import Controller, get
 from litestar.params import FromPath
 
 from app.api.common.deps import ExchangeDep
-from app.api.common.errors import responses
+from app.api.native import ccxt
+from app.api.native.ccxt import Market, Ticker
+from app.api.native.errors import responses
 from app.api.native.schemas import SymbolPath
-from app.engine.models import Market, Ticker
 
 
 class MarketController(Controller):
@@ -17,18 +18,18 @@ class MarketController(Controller):
     @get("/tickers", responses=responses())
     async def tickers(self, exchange: ExchangeDep) -> dict[str, Ticker]:
         """Every symbol that has a price, as ccxt tickers keyed by symbol."""
-        return await exchange.fetch_tickers()
+        return {s: ccxt.ticker(t) for s, t in (await exchange.fetch_tickers()).items()}
 
     @get("/tickers/{symbol:str}", responses=responses(404))
     async def ticker(self, exchange: ExchangeDep, symbol: SymbolPath) -> Ticker:
         """One ccxt ticker: last, bid, ask and the 24 h open/high/low/change the ticks allow."""
-        return await exchange.fetch_ticker(symbol)
+        return ccxt.ticker(await exchange.fetch_ticker(symbol))
 
     @get("/tickers/{base:str}/{quote:str}", include_in_schema=False)
     async def ticker_slash(self, exchange: ExchangeDep, base: FromPath[str], quote: FromPath[str]) -> Ticker:
-        return await exchange.fetch_ticker(f"{base}/{quote}")
+        return ccxt.ticker(await exchange.fetch_ticker(f"{base}/{quote}"))
 
     @get("/markets", responses=responses())
     async def markets(self, exchange: ExchangeDep) -> list[Market]:
         """The market registry in ccxt's market shape: precision (tick sizes) and limits."""
-        return await exchange.fetch_markets()
+        return [ccxt.market(m) for m in await exchange.fetch_markets()]

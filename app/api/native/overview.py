@@ -11,7 +11,7 @@ from decimal import Decimal
 from litestar import Controller, get
 
 from app.api.common.deps import ExchangeDep
-from app.api.common.errors import responses
+from app.api.native.errors import responses
 from app.api.native.schemas import (
     AssetsOverview,
     AssetValue,

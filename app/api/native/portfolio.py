@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Controller, get, post
 
 from app.api.common.deps import ExchangeDep
-from app.api.common.errors import responses
+from app.api.native import ccxt
+from app.api.native.errors import responses
 from app.api.native.schemas import AmountBody, AssetBalance, AssetList, AssetPath
 from app.engine.exchange import normalize_asset
 
@@ -19,7 +20,7 @@ class BalanceController(Controller):
     @get("/", responses=responses())
     async def balance(self, exchange: ExchangeDep) -> dict[str, Any]:
         """The whole account in ccxt's balance shape: ``free``/``used``/``total`` maps and a row per asset."""
-        return (await exchange.fetch_balance()).to_ccxt()
+        return ccxt.balance(await exchange.fetch_balance())
 
     @get("/list", responses=responses())
     async def assets(self, exchange: ExchangeDep) -> AssetList:

@@ -14,7 +14,8 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, PathParameter
 from msgspec import Meta
 
-from app.engine.models import BalanceRow, Ticker
+from app.api.native.ccxt import Ticker
+from app.engine.models import BalanceRow
 
 Amount = Annotated[Decimal, Meta(description="A positive decimal, as a JSON number or a string")]
 

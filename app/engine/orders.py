@@ -1,0 +1,297 @@
+"""Orders of the account: placing (and dry-running), cancelling, and reading orders and trades.
+
+Python plans an order (:mod:`app.engine.planner`) against the market and the current book; one
+``place_order.lua`` call checks the funds and the book again and makes the change atomically. If the
+book moved across the limit in between, the order is planned again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from redis.asyncio.client import Pipeline
+
+from app.engine.core import Core, Part
+from app.engine.enums import OrderStatus, Side
+from app.engine.errors import (
+    BadRequest,
+    BadSymbol,
+    DuplicateOrderId,
+    ExchangeError,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderNotFound,
+)
+from app.engine.inputs import normalize_status, word
+from app.engine.market_data import MarketData
+from app.engine.models import CanExecute, Order, Trade
+from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
+from app.engine.planner import OrderPlan, Quote, parse_order, plan
+from app.store.protocol import Code, PlaceMode
+from app.store.records import OrderRecord, market_decoder, order_decoder, record_encoder, trade_decoder
+from app.store.scripts import PlaceResult
+
+_PRICE_RETRIES = 5
+_PAGE = 500
+OrderArgs = tuple[str, str, str, object, object, str | None, str | None]
+
+
+class Orders(Part):
+    """Placing, cancelling and reading the account's orders and trades."""
+
+    def __init__(self, core: Core, markets: MarketData) -> None:
+        super().__init__(core)
+        self.markets = markets
+
+    async def create_order(
+        self,
+        symbol: str,
+        side: str,
+        type: str = "market",
+        amount: object = None,
+        price: object = None,
+        *,
+        client_order_id: str | None = None,
+        time_in_force: str | None = None,
+    ) -> Order:
+        """Place an order. Market orders and marketable limits fill at once (taker); other limits rest."""
+        record, trade = await self._submit(
+            (symbol, side, type, amount, price, client_order_id, time_in_force), dry_run=False
+        )
+        return Order.from_record(order_decoder.decode(record), trade)
+
+    async def can_execute(
+        self,
+        symbol: str,
+        side: str,
+        type: str = "market",
+        amount: object = None,
+        price: object = None,
+        *,
+        client_order_id: str | None = None,
+        time_in_force: str | None = None,
+    ) -> CanExecute:
+        """Dry run: would this order be accepted now, and if not, why. Nothing changes."""
+        try:
+            await self._submit((symbol, side, type, amount, price, client_order_id, time_in_force), dry_run=True)
+            return CanExecute(ok=True)
+        except ExchangeError as exc:
+            return CanExecute(ok=False, reason=exc.message, code=exc.code)
+
+    async def place_plan(
+        self, plan: OrderPlan, *, dry_run: bool = False, client: Pipeline | None = None
+    ) -> PlaceResult | None:
+        """Run place_order.lua for a plan; with a pipeline as ``client`` it is queued (bulk loading)."""
+        return await self.scripts.place_order(
+            symbol=plan.symbol,
+            side=plan.side,
+            mode=plan.mode,
+            record=record_encoder.encode(plan.record).decode(),
+            debit_asset=plan.debit_asset,
+            debit=plan.debit,
+            credit_asset=plan.credit_asset,
+            credit=plan.credit,
+            guard=plan.guard,
+            dry_run=dry_run,
+            max_minor=MAX_MINOR,
+            fill=plan.fill,
+            client=client,
+        )
+
+    async def _submit(self, order: OrderArgs, *, dry_run: bool) -> tuple[str, Any]:
+        """Plan and place (or dry-run) an order, re-pricing when the book moved across the limit meanwhile."""
+        for _ in range(_PRICE_RETRIES):
+            result = await self._place(await self.plan_order(*order), dry_run=dry_run)
+            if result is not None:
+                return result
+        raise ExchangeError("the price kept moving across the limit while placing the order; try again")
+
+    async def _place(self, plan: OrderPlan, *, dry_run: bool) -> tuple[str, Any] | None:
+        """Run place_order.lua; None means the price moved (re-plan); errors raise."""
+        result = await self.place_plan(plan, dry_run=dry_run)
+        assert result is not None
+        code = result.code
+        if code is Code.OK:
+            if dry_run:
+                return "", None
+            rec = order_decoder.decode(result.record)
+            if not rec.tid:
+                return result.record, None
+            if self.core.link is not None:
+                raw_trade = await self.core.link.call("HGET", self.keys.trades, rec.tid)
+            else:
+                raw_trade = await self.redis.hget(self.keys.trades, rec.tid)
+            return result.record, trade_decoder.decode(raw_trade)
+        if code is Code.PRICE_MOVED:
+            return None
+        if code is Code.INSUFFICIENT_FUNDS:
+            need = plain(from_minor(plan.debit))
+            what = "to reserve" if plan.mode is PlaceMode.REST else "to pay"
+            raise InsufficientFunds(
+                f"insufficient {plan.debit_asset}: the order needs {need} {plan.debit_asset} free {what}"
+                + (" (cost + fee)" if plan.debit_asset == plan.record.quote else "")
+            )
+        if code is Code.DUPLICATE_CLIENT_ID:
+            raise DuplicateOrderId(f"clientOrderId {plan.record.cid!r} is already used by another order")
+        if code is Code.BALANCE_LIMIT:
+            raise BadRequest(
+                f"the order would take the {plan.credit_asset} balance above the largest supported value, "
+                f"{plain(MAX_UNITS)}"
+            )
+        raise ExchangeError(f"place_order returned {code!r}")  # pragma: no cover - no other code exists
+
+    async def place_copies(self, plan: OrderPlan, count: int, *, batch: int = 2000) -> None:
+        """Place ``count`` copies of one planned order in pipelined batches (seeding big books quickly).
+
+        Each copy is a full place_order.lua call (funds checked, reservation made, events written); a
+        refused copy is simply not placed.
+        """
+        for start in range(0, count, batch):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for _ in range(min(batch, count - start)):
+                    await self.place_plan(plan, client=pipe)
+                await pipe.execute()
+
+    async def plan_order(
+        self,
+        raw_symbol: str,
+        side: str,
+        type: str,
+        amount_in: object,
+        price_in: object,
+        client_order_id: str | None,
+        time_in_force: str | None,
+    ) -> OrderPlan:
+        """Validate and price an order against the current ticker, without placing it."""
+        req = parse_order(raw_symbol, side, type, amount_in, price_in, client_order_id, time_in_force)
+        symbol = await self.markets.symbol(raw_symbol)
+        market_raw, (last, bid, ask) = await self._market_and_ticker(symbol)
+        if market_raw is None:
+            raise BadSymbol(f"{symbol} is not traded here: it has no market yet (publish a price for it first)")
+        if last is None:
+            raise InvalidOrder(f"{symbol} has no price yet: publish a tick before trading it")
+        return plan(req, symbol, market_decoder.decode(market_raw), Quote(last, bid, ask), self.core.fee_rate)
+
+    async def _market_and_ticker(
+        self, symbol: str
+    ) -> tuple[str | None, tuple[Decimal | None, Decimal | None, Decimal | None]]:
+        if self.core.link is not None:
+            market, (last, bid, ask) = await self.core.link.pipeline(
+                ("HGET", self.keys.markets, symbol), ("HMGET", self.keys.ticker(symbol), "last", "bid", "ask")
+            )
+            return market, (_dec(last), _dec(bid), _dec(ask))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.keys.markets, symbol)
+            pipe.hmget(self.keys.ticker(symbol), ["last", "bid", "ask"])
+            market, (last, bid, ask) = await pipe.execute()
+        return market, (_dec(last), _dec(bid), _dec(ask))
+
+    async def cancel_order(self, order_id: str) -> Order:
+        """Cancel an open order; a closed, canceled or unknown order raises :class:`OrderNotFound`."""
+        record = await self._record(order_id)
+        result = await self.scripts.cancel_order(record.id, record.sym, record.side)
+        if result.code is Code.NOT_FOUND:
+            raise OrderNotFound(f"order {order_id!r} does not exist")
+        if result.code is Code.NOT_OPEN:
+            status = order_decoder.decode(result.record).st
+            raise OrderNotFound(f"order {order_id} is {status}, not open: only an open order can be canceled")
+        return Order.from_record(order_decoder.decode(result.record))
+
+    async def fetch_order(self, order_id: str) -> Order:
+        """An order by id or by clientOrderId."""
+        record = await self._record(order_id)
+        trade = None
+        if record.tid:
+            trade = trade_decoder.decode(await self.redis.hget(self.keys.trades, record.tid))
+        return Order.from_record(record, trade)
+
+    async def _record(self, order_id: str) -> OrderRecord:
+        key = str(order_id).strip()
+        if not key or len(key) > 64:
+            raise OrderNotFound(f"order {order_id!r} does not exist")
+        raw = await self.redis.hget(self.keys.orders, key)
+        if raw is None:
+            real = await self.redis.hget(self.keys.cids, key)
+            raw = await self.redis.hget(self.keys.orders, real) if real else None
+        if raw is None:
+            raise OrderNotFound(f"order {order_id!r} does not exist")
+        return order_decoder.decode(raw)
+
+    async def fetch_orders(
+        self,
+        *,
+        status: str | None = None,
+        symbol: str | None = None,
+        side: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[Order]:
+        """Orders oldest first; ``limit`` keeps the most recent ones. Filters combine."""
+        status = normalize_status(status) if status else None
+        symbol = await self.markets.symbol(symbol) if symbol else None
+        if side is not None:
+            word(Side, "side", side)
+        index = self.keys.open if status is OrderStatus.OPEN else self.keys.order_ids
+
+        def keep(o: OrderRecord) -> bool:
+            return (
+                (status is None or o.st == status)
+                and (symbol is None or o.sym == symbol)
+                and (side is None or o.side == side)
+                and (since is None or int(o.ts) >= since)
+            )
+
+        records = await self._scan(index, self.keys.orders, order_decoder.decode, keep, since, limit)
+        tids = [r.tid for r in records if r.tid]
+        trades = {}
+        if tids:
+            raw = await self.redis.hmget(self.keys.trades, tids)
+            trades = {t.id: t for t in (trade_decoder.decode(x) for x in raw if x)}
+        return [Order.from_record(r, trades.get(r.tid)) for r in records]
+
+    async def fetch_my_trades(
+        self, *, symbol: str | None = None, since: int | None = None, limit: int | None = None
+    ) -> list[Trade]:
+        """The account's fills, oldest first; ``limit`` keeps the most recent ones."""
+        symbol = await self.markets.symbol(symbol) if symbol else None
+
+        def keep(t: Any) -> bool:
+            return (symbol is None or t.sym == symbol) and (since is None or int(t.ts) >= since)
+
+        records = await self._scan(self.keys.trade_ids, self.keys.trades, trade_decoder.decode, keep, since, limit)
+        return [Trade.from_record(t) for t in records]
+
+    async def _scan(
+        self, index: str, store: str, decode: Any, keep: Any, since: int | None, limit: int | None
+    ) -> list[Any]:
+        """Newest-first pages of an id index, filtered, until ``limit`` matches; returned oldest first."""
+        if limit is not None and limit <= 0:
+            raise BadRequest("limit must be positive")
+        found: list[Any] = []
+        high = "+inf"
+        while limit is None or len(found) < limit:
+            ids = await self.redis.zrevrangebyscore(index, high, "-inf", start=0, num=_PAGE)
+            if not ids:
+                break
+            raws = await self.redis.hmget(store, ids)
+            older = False
+            for raw in raws:
+                if raw is None:
+                    continue
+                rec = decode(raw)
+                if since is not None and int(rec.ts) < since:
+                    older = True
+                if keep(rec):
+                    found.append(rec)
+                    if limit is not None and len(found) >= limit:
+                        break
+            if older or len(ids) < _PAGE:
+                break
+            high = f"({ids[-1]}"
+        found.reverse()
+        return found
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return Decimal(value) if value else None

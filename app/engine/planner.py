@@ -1,0 +1,198 @@
+"""Order planning: check an order against its market and price it against the book, without any I/O.
+
+:func:`parse_order` checks the caller's words; :func:`plan` decides what ``place_order.lua`` must do — fill
+now as a taker, rest with a reservation, or expire — with one planner per order type (:data:`PLANNERS`),
+so a new type is one more function. Every amount is exact: costs are rounded half-even to the minor unit,
+fees rounded up (:mod:`app.engine.money`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.engine import markets as mk
+from app.engine.enums import OrderType, Side, TimeInForce
+from app.engine.errors import BadRequest, InvalidOrder, OrderImmediatelyFillable
+from app.engine.inputs import CLIENT_ID, minor, positive, word
+from app.engine.money import (
+    MAX_MINOR,
+    MAX_UNITS,
+    MoneyError,
+    fee_for,
+    from_minor,
+    is_multiple,
+    parse_decimal,
+    plain,
+    price_str,
+    round_cost,
+)
+from app.store.protocol import Guard, PlaceMode
+from app.store.records import MarketRecord, OrderRecord
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """An order as the caller asked for it, its words checked (the symbol not yet resolved)."""
+
+    symbol: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    amount: Decimal
+    price: object  # as given; a limit planner parses it against the market's tick
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The prices an order is planned against (``last`` is never None once a symbol has a price)."""
+
+    last: Decimal
+    bid: Decimal | None
+    ask: Decimal | None
+
+    def touch(self, side: Side) -> Decimal:
+        """Where a taker fills: the ask for a buy, the bid for a sell, else the last price."""
+        return (self.ask or self.last) if side is Side.BUY else (self.bid or self.last)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlan:
+    """What Python decided for an order, ready for ``place_order.lua``."""
+
+    symbol: str
+    side: Side
+    mode: PlaceMode
+    record: OrderRecord
+    debit_asset: str
+    debit: int
+    credit_asset: str = ""
+    credit: int = 0
+    guard: Guard = Guard.NONE
+    fill: tuple[str, int, int] = ("", 0, 0)
+
+
+def parse_order(
+    symbol: str,
+    side: str,
+    type: str | None,
+    amount: object,
+    price: object,
+    client_order_id: str | None,
+    time_in_force: str | None,
+) -> OrderRequest:
+    """Check the words of an order; raise BadRequest / InvalidOrder naming the first problem."""
+    side_ = word(Side, "side", str(side).strip().lower())
+    type_ = word(OrderType, "type", str(type or "market").strip().lower())
+    tif = word(TimeInForce, "timeInForce", (time_in_force or "GTC").strip().upper(), time_in_force)
+    if type_ is OrderType.MARKET and tif is TimeInForce.PO:
+        raise InvalidOrder("a market order cannot be post-only")
+    cid = client_order_id or ""
+    if cid and not CLIENT_ID.fullmatch(cid):
+        raise BadRequest("clientOrderId must be 1-36 characters of letters, digits and . : / _ -")
+    if type_ is OrderType.MARKET and price is not None:
+        raise BadRequest("a market order takes no price: omit it, or set type to 'limit' for a limit order")
+    if amount is None:
+        raise BadRequest("amount is required")
+    return OrderRequest(str(symbol), side_, type_, tif, positive(amount), price, cid)
+
+
+def plan(req: OrderRequest, symbol: str, market: MarketRecord, quote: Quote, fee_rate: Decimal) -> OrderPlan:
+    """Price ``req`` (its symbol resolved to ``symbol``) against ``quote`` on ``market``."""
+    _check_amount(req.amount, market)
+    record = OrderRecord(
+        sym=symbol, base=market.base, quote=market.quote, side=req.side, type=req.type, tif=req.time_in_force,
+        amt=str(minor(req.amount, "amount")), rate=price_str(fee_rate), fcur=market.quote, cid=req.client_order_id,
+    )  # fmt: skip
+    return PLANNERS[req.type](req, record, market, quote, fee_rate)
+
+
+def _plan_market(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fee: Decimal) -> OrderPlan:
+    return _taker(req, record, market, quote.touch(req.side), fee)
+
+
+def _plan_limit(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fee: Decimal) -> OrderPlan:
+    if req.price is None:
+        raise BadRequest("price is required for a limit order")
+    try:
+        limit = parse_decimal(req.price, "price")
+        mk.validate_price(limit, market)
+    except MoneyError as exc:
+        raise InvalidOrder(str(exc)) from None
+    if limit > MAX_UNITS:
+        raise InvalidOrder(f"price {price_str(limit)} is above the largest supported value {MAX_UNITS}")
+    record.px = price_str(limit)
+    buy = req.side is Side.BUY
+    touch = quote.touch(req.side)
+    if limit >= touch if buy else limit <= touch:  # marketable: takes at the touch
+        if req.time_in_force is TimeInForce.PO:
+            raise OrderImmediatelyFillable(
+                f"post-only {req.side} at {price_str(limit)} would fill at once against "
+                f"{'ask' if buy else 'bid'} {price_str(touch)}"
+            )
+        return _taker(req, record, market, touch, fee)
+    return _maker(req, record, market, limit, fee)
+
+
+#: One planner per order type.
+PLANNERS: dict[OrderType, Callable[[OrderRequest, OrderRecord, MarketRecord, Quote, Decimal], OrderPlan]] = {
+    OrderType.MARKET: _plan_market,
+    OrderType.LIMIT: _plan_limit,
+}
+
+
+def _taker(req: OrderRequest, record: OrderRecord, market: MarketRecord, touch: Decimal, rate: Decimal) -> OrderPlan:
+    """Fill now at ``touch``: a buy pays cost + fee in the quote, a sell receives cost - fee."""
+    cost = round_cost(touch, req.amount)
+    _check_notional(cost, market)
+    fee = fee_for(cost, rate)
+    fill = (price_str(touch), cost, fee)
+    amt, sym, now = int(record.amt), record.sym, PlaceMode.FILL
+    if req.side is Side.BUY:
+        return OrderPlan(sym, req.side, now, record, market.quote, cost + fee, market.base, amt, fill=fill)
+    return OrderPlan(sym, req.side, now, record, market.base, amt, market.quote, cost - fee, fill=fill)
+
+
+def _maker(req: OrderRequest, record: OrderRecord, market: MarketRecord, limit: Decimal, rate: Decimal) -> OrderPlan:
+    """Rest at ``limit`` (reserving what its fill will take), or expire if it may not rest (IOC, FOK)."""
+    cost = round_cost(limit, req.amount)
+    _check_notional(cost, market)
+    if cost > MAX_MINOR:
+        raise InvalidOrder(f"the order's value exceeds the largest supported value {plain(MAX_UNITS)}")
+    fee = fee_for(cost, rate)
+    record.mc, record.mf = str(cost), str(fee)
+    buy = req.side is Side.BUY
+    if req.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        return OrderPlan(record.sym, req.side, PlaceMode.EXPIRE, record, market.quote if buy else market.base, 0)
+    if buy:
+        record.ra, record.ca, record.cr = market.quote, market.base, record.amt
+        return OrderPlan(record.sym, req.side, PlaceMode.REST, record, market.quote, cost + fee, guard=Guard.ASK_ABOVE)
+    record.ra, record.ca, record.cr = market.base, market.quote, str(cost - fee)
+    return OrderPlan(record.sym, req.side, PlaceMode.REST, record, market.base, int(record.amt), guard=Guard.BID_BELOW)
+
+
+def _check_amount(amount: Decimal, market: MarketRecord) -> None:
+    step, minimum = Decimal(market.step), Decimal(market.min_amt)
+    if amount > MAX_UNITS:
+        raise InvalidOrder(f"amount {price_str(amount)} is above the largest supported value {MAX_UNITS}")
+    if not is_multiple(amount, step):
+        raise InvalidOrder(
+            f"amount {price_str(amount)} is not a multiple of the amount step {market.step} of {market.sym}"
+        )
+    if amount < minimum:
+        raise InvalidOrder(f"amount {price_str(amount)} is below the minimum {market.min_amt} of {market.sym}")
+
+
+def _check_notional(cost_minor: int, market: MarketRecord) -> None:
+    if cost_minor <= 0:
+        raise InvalidOrder(
+            f"the order's value rounds to 0 {market.quote} (below 0.00000001): increase the amount or the price"
+        )
+    minimum = Decimal(market.min_cost)
+    if minimum and from_minor(cost_minor) < minimum:
+        raise InvalidOrder(
+            f"order value {plain(from_minor(cost_minor))} {market.quote} is below the minimum notional "
+            f"{market.min_cost} {market.quote} of {market.sym}"
+        )

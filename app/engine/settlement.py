@@ -1,0 +1,130 @@
+"""Settlement: applying price ticks to the book, chunk by chunk, and the periodic sweep.
+
+A tick is applied by ``settle_tick.lua`` (one tick) or ``settle_batch.lua`` (a run of one symbol's
+ticks, the workers' path); each call fills at most ``SETTLE_CHUNK`` orders and says where to continue.
+Ticks are idempotent (see the scripts' headers): applying one twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.engine.core import Core, Part
+from app.engine.errors import BadRequest
+from app.engine.market_data import MarketData
+from app.engine.ticks import Tick
+from app.store.protocol import SettlePhase
+from app.store.scripts import SettleStep
+
+
+@dataclass(frozen=True, slots=True)
+class SettleResult:
+    """What one tick did."""
+
+    entry_id: str
+    symbol: str
+    filled: int
+    newest: bool  # whether the tick is now the one the ticker shows
+    calls: int
+    examined: int
+
+
+class Settlement(Part):
+    """Applies ticks: the ticker, then every crossed order of the book."""
+
+    def __init__(self, core: Core, markets: MarketData) -> None:
+        super().__init__(core)
+        self.markets = markets
+
+    async def push_price(
+        self,
+        symbol: str,
+        price: object,
+        *,
+        bid: object = None,
+        ask: object = None,
+        ts: int | None = None,
+        volume: object = None,
+    ) -> SettleResult:
+        """Publish a tick on the price stream and apply it now; returns once its fills are done.
+
+        The settlement workers will see the same entry and find nothing left to do (ticks are
+        idempotent), so this works with or without workers running.
+        """
+        from app.engine.ticks import MalformedTick, parse_tick
+
+        fields: dict[str, str] = {"symbol": str(symbol), "price": str(price)}
+        for name, value in (("bid", bid), ("ask", ask), ("volume", volume)):
+            if value is not None:
+                fields[name] = str(value)
+        if ts is not None:
+            fields["ts"] = str(ts)
+        try:
+            symbol_norm = await self.markets.symbol(symbol)
+            fields["symbol"] = symbol_norm
+            parse_tick(fields, "0-0")  # validate before publishing anything
+        except MalformedTick as exc:
+            raise BadRequest(str(exc)) from None
+        entry_id = await self.redis.xadd(
+            self.settings.price_stream, fields, maxlen=self.settings.price_stream_maxlen, approximate=True
+        )
+        return await self.apply_tick(entry_id, parse_tick(fields, entry_id))
+
+    async def apply_tick(self, entry_id: str, tick: Tick) -> SettleResult:
+        """Apply one price-stream entry: ticker, then every crossed order, chunk by chunk."""
+        step = await self._settle_call(entry_id, tick, SettlePhase.FIRST, (0, 0))
+        return await self.finish_tick(entry_id, tick, step)
+
+    async def finish_tick(self, entry_id: str, tick: Tick, first: SettleStep) -> SettleResult:
+        """Continue a tick whose first settle call returned ``first`` until every chunk is done."""
+        step, calls, filled, examined = first, 1, first.filled, first.examined
+        while not step.done:
+            step = await self._settle_call(entry_id, tick, step.mode, (step.buy_offset, step.sell_offset))
+            calls += 1
+            filled += step.filled
+            examined += step.examined
+        return SettleResult(entry_id, tick.symbol, filled, first.mode is SettlePhase.NORMAL, calls, examined)
+
+    def settle_call_args(
+        self, entry_id: str, tick: Tick, phase: SettlePhase, offsets: tuple[int, int], values: list[str] | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Keys and args of a settle_tick call; ``values`` is ``tick.settle_values()`` if already at hand."""
+        return self.scripts.settle_args(
+            tick.symbol,
+            entry_id,
+            values or tick.settle_values(),
+            phase,
+            offsets,
+            self.settings.settle_chunk,
+            self.markets.market_json(tick.symbol),
+        )
+
+    def settle_batch_call_args(self, symbol: str, run: list[tuple[str, list[str]]]) -> tuple[list[str], list[str]]:
+        """Keys and args of a settle_batch call: ``run`` holds (entry id, settle values) of ticks of ``symbol``."""
+        return self.scripts.settle_batch_args(symbol, run, self.settings.settle_chunk, self.markets.market_json(symbol))
+
+    async def _settle_call(self, entry_id: str, tick: Tick, phase: SettlePhase, offsets: tuple[int, int]) -> SettleStep:
+        keys, args = self.settle_call_args(entry_id, tick, phase, offsets)
+        step = await self.scripts.settle_tick(keys, args)
+        assert step is not None
+        return step
+
+    async def sweep(self) -> int:
+        """Re-check every symbol's resting orders against its latest price; returns the fills made."""
+        filled = 0
+        for symbol in await self.markets.market_records():
+            raw = await self.redis.hgetall(self.keys.ticker(symbol))
+            if not raw or not raw.get("id"):
+                continue
+            tick = Tick(
+                symbol=symbol,
+                price=Decimal(raw["last"]),
+                bid=Decimal(raw.get("bid") or raw["last"]),
+                ask=Decimal(raw.get("ask") or raw["last"]),
+                ts=int(raw.get("ts") or 0),
+            )
+            step = await self._settle_call(raw["id"], tick, SettlePhase.SWEEP, (0, 0))
+            result = await self.finish_tick(raw["id"], tick, step)
+            filled += result.filled
+        return filled
