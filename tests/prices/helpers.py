@@ -16,6 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app.engine.exchange import Exchange
+from app.engine.health import read_backlog
 from app.store.records import order_decoder, trade_decoder
 
 MOCKX = str(Path(sys.executable).with_name("mockx"))
@@ -54,13 +55,9 @@ async def run_mockx(*args: str, env: dict[str, str], seconds: float = 60.0) -> s
 async def stream_done(redis: Redis, stream: str, group: str = "settlement") -> bool:
     """Every entry of the stream delivered and acknowledged by the group."""
     try:
-        groups = await redis.xinfo_groups(stream)
+        return (await read_backlog(redis, stream, group)).backlog == 0
     except Exception:
         return False
-    for g in groups:
-        if g["name"] == group:
-            return bool(g["lag"] == 0 and g["pending"] == 0)
-    return False
 
 
 async def money_problems(ex: Exchange) -> list[str]:

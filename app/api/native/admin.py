@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import platform
-import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import litestar
-import msgspec
-import redis as redis_py
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
-from redis.exceptions import ResponseError
 
-from app import __version__
 from app.api.common.deps import ExchangeDep
-from app.api.common.errors import UNAVAILABLE
 from app.api.native import ccxt
 from app.api.native.errors import responses
 from app.api.native.schemas import (
@@ -36,9 +29,7 @@ from app.api.native.schemas import (
     WorkerHealth,
 )
 from app.engine.exchange import Exchange, normalize_asset
-
-_heartbeat = msgspec.json.Decoder(dict[str, Any])
-_MAX_WORKERS_LISTED = 1000
+from app.engine.health import HealthReport, StreamBacklog, check_health
 
 
 async def _set_price(exchange: Exchange, symbol: str, data: PriceIn) -> PriceSet:
@@ -123,99 +114,33 @@ class AdminController(Controller):
         503 when Valkey is unreachable, or degraded: ticks wait and no worker is alive, a worker reports
         itself unhealthy, or fewer than ``minWorkers`` workers are alive.
         """
-        health = await check_health(exchange, min_workers)
-        return Response(health, status_code=200 if health.status == "ok" else 503)
+        report = await check_health(exchange, min_workers)
+        return Response(health_response(report), status_code=200 if report.status == "ok" else 503)
 
 
-async def check_health(exchange: Exchange, min_workers: int = 0) -> Health:
-    settings = exchange.settings
+def health_response(report: HealthReport) -> Health:
+    """The engine's health report in the native dialect (camelCase; the Litestar version among the versions)."""
+    v = report.valkey
     versions = {
-        "mockx": __version__,
-        "python": platform.python_version(),
+        "mockx": report.versions["mockx"],
+        "python": report.versions["python"],
         "litestar": litestar.__version__.formatted(short=True),
-        "redis-py": redis_py.__version__,
+        **report.versions,
     }
-    redis = exchange.redis
-    started = time.perf_counter()
-    try:
-        info = await redis.info("server")
-        latency = round((time.perf_counter() - started) * 1000, 3)
-        version = str(info.get("valkey_version") or info.get("redis_version") or "")
-        versions["valkey" if "valkey_version" in info else "redis"] = version
-        names = []
-        async for key in redis.scan_iter(match=exchange.keys.heartbeat_pattern, count=500):
-            names.append(key)
-            if len(names) >= _MAX_WORKERS_LISTED:
-                break
-        async with redis.pipeline(transaction=False) as pipe:
-            for key in names:
-                pipe.get(key)
-                pipe.pttl(key)
-            pipe.xlen(settings.price_stream)
-            replies = await pipe.execute()
-        prices = await _price_stream(exchange, replies[-1])
-    except UNAVAILABLE as exc:
-        return Health(
-            status="unavailable",
-            valkey=ValkeyHealth(reachable=False, error=f"{type(exc).__name__}: {exc}"),
-            workersAlive=0,
-            workers=[],
-            prices=None,
-            versions=versions,
-            problems=["Valkey is not reachable"],
-        )
-    prefix = exchange.keys.heartbeat("")
-    workers = []
-    for i, key in enumerate(names):
-        raw, ttl = replies[2 * i], replies[2 * i + 1]
-        if raw is None:  # expired between SCAN and GET
-            continue
-        try:
-            beat: dict[str, Any] | None = _heartbeat.decode(raw)
-        except msgspec.DecodeError:
-            beat = {"raw": raw}
-        healthy = beat.get("healthy") if beat else None
-        workers.append(
-            WorkerHealth(
-                name=key[len(prefix) :],
-                ttlMs=ttl if ttl >= 0 else None,
-                healthy=healthy if isinstance(healthy, bool) else None,
-                heartbeat=beat,
-            )
-        )
-    problems = [
-        f"settlement worker {w.name} reports itself unhealthy: {(w.heartbeat or {}).get('last_error') or 'no detail'}"
-        for w in workers
-        if w.healthy is False
-    ]
-    waiting = (prices.lag or 0) + (prices.pending or 0)
-    if prices.groupExists and waiting and not workers:
-        problems.append(f"{waiting} price ticks wait in {prices.stream} and no settlement worker is alive")
-    if len(workers) < min_workers:
-        problems.append(f"{len(workers)} settlement workers alive, fewer than the {min_workers} required")
     return Health(
-        status="degraded" if problems else "ok",
-        valkey=ValkeyHealth(reachable=True, latencyMs=latency, version=version),
-        workersAlive=len(workers),
-        workers=sorted(workers, key=lambda w: w.name),
-        prices=prices,
+        status=report.status,
+        valkey=ValkeyHealth(reachable=v.reachable, latencyMs=v.latency_ms, version=v.version, error=v.error),
+        workersAlive=report.workers_alive,
+        workers=[
+            WorkerHealth(name=w.name, ttlMs=w.ttl_ms, healthy=w.healthy, heartbeat=w.heartbeat) for w in report.workers
+        ],
+        prices=None if report.prices is None else _stream_health(report.prices),
         versions=versions,
-        problems=problems,
+        problems=report.problems,
     )
 
 
-async def _price_stream(exchange: Exchange, length: int) -> PriceStreamHealth:
-    settings = exchange.settings
-    try:
-        groups = await exchange.redis.xinfo_groups(settings.price_stream)
-    except ResponseError:  # no such stream yet
-        groups = []
-    group = next((g for g in groups if g.get("name") == settings.consumer_group), None)
+def _stream_health(b: StreamBacklog) -> PriceStreamHealth:
     return PriceStreamHealth(
-        stream=settings.price_stream,
-        length=int(length),
-        group=settings.consumer_group,
-        groupExists=group is not None,
-        pending=int(group["pending"]) if group and group.get("pending") is not None else None,
-        lag=int(group["lag"]) if group and group.get("lag") is not None else None,
+        stream=b.stream, length=b.length, group=b.group, groupExists=b.group_exists, pending=b.pending, lag=b.lag
     )

@@ -1,12 +1,10 @@
 """Overview: the portfolio valued in ``CASH_ASSET``, trade statistics and capital (equity, flows, profit).
 
-Values are exact products of a balance and the last price of ``<ASSET>/<CASH_ASSET>``; an asset with no
-such market is listed under ``unpriced`` and left out of the totals rather than guessed.
+The figures come from :mod:`app.engine.portfolio`; this module only translates them into the native
+dialect's camelCase structs of :mod:`app.api.native.schemas`.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from litestar import Controller, get
 
@@ -22,43 +20,49 @@ from app.api.native.schemas import (
     SymbolStats,
     TradesOverview,
 )
-from app.engine.exchange import Exchange
-from app.engine.markets import split_symbol
-from app.engine.money import CTX, tidy
-
-ZERO = Decimal(0)
+from app.engine import portfolio
 
 
-async def _prices(exchange: Exchange, cash: str) -> dict[str, Decimal]:
-    """The last price in ``cash`` of every asset quoted in it, and 1 for ``cash`` itself."""
-    prices = {cash: Decimal(1)}
-    for symbol, ticker in (await exchange.fetch_tickers()).items():
-        base, quote = split_symbol(symbol)
-        if quote == cash:
-            prices[base] = ticker.last
-    return prices
+def assets_overview(v: portfolio.Valuation) -> AssetsOverview:
+    return AssetsOverview(
+        cashAsset=v.cash_asset,
+        assets=[AssetValue(a.asset, a.free, a.used, a.total, a.price, a.value) for a in v.assets],
+        totalValue=v.total_value,
+        unpriced=v.unpriced,
+    )
 
 
-def _value(amount: Decimal, price: Decimal | None) -> Decimal | None:
-    return None if price is None else tidy(CTX.multiply(amount, price))
+def _side(s: portfolio.SideStats) -> SideStats:
+    return SideStats(count=s.count, maker=s.maker, taker=s.taker, base=s.base, quote=s.quote, fee=s.fee)
 
 
-def _sum(values: list[Decimal]) -> Decimal:
-    total = ZERO
-    for v in values:
-        total = CTX.add(total, v)
-    return tidy(total)
+def trades_overview(t: portfolio.TradeStats) -> TradesOverview:
+    return TradesOverview(
+        trades=t.trades,
+        buys=t.buys,
+        sells=t.sells,
+        makers=t.makers,
+        takers=t.takers,
+        byQuote=[QuoteTotals(q.quote, q.volume, q.fees) for q in t.by_quote],
+        bySymbol=[
+            SymbolStats(symbol=s.symbol, base=s.base, quote=s.quote, buy=_side(s.buy), sell=_side(s.sell))
+            for s in t.by_symbol
+        ],
+    )
 
 
-def _side(stats: dict[str, Decimal]) -> SideStats:
-    count, maker = int(stats.get("count", 0)), int(stats.get("maker", 0))
-    return SideStats(
-        count=count,
-        maker=maker,
-        taker=count - maker,
-        base=stats.get("base", ZERO),
-        quote=stats.get("quote", ZERO),
-        fee=stats.get("fee", ZERO),
+def capital_overview(c: portfolio.Capital) -> CapitalOverview:
+    return CapitalOverview(
+        cashAsset=c.cash_asset,
+        equity=c.equity,
+        deposits=c.deposits,
+        withdrawals=c.withdrawals,
+        netDeposits=c.net_deposits,
+        profit=c.profit,
+        profitPct=c.profit_pct,
+        fees=c.fees,
+        ledger=[LedgerRow(r.asset, r.deposited, r.withdrawn, r.price) for r in c.ledger],
+        unpriced=c.unpriced,
     )
 
 
@@ -69,84 +73,14 @@ class OverviewController(Controller):
     @get("/assets", responses=responses())
     async def assets(self, exchange: ExchangeDep) -> AssetsOverview:
         """Per asset: free, used, total, price and value in CASH_ASSET; and the total value."""
-        cash = exchange.settings.cash_asset
-        balance = await exchange.fetch_balance()
-        prices = await _prices(exchange, cash)
-        rows = [
-            AssetValue(a, r.free, r.used, r.total, prices.get(a), _value(r.total, prices.get(a)))
-            for a, r in balance.rows.items()
-            if r.total != 0
-        ]
-        return AssetsOverview(
-            cashAsset=cash,
-            assets=rows,
-            totalValue=_sum([r.value for r in rows if r.value is not None]),
-            unpriced=[r.asset for r in rows if r.price is None],
-        )
+        return assets_overview(await portfolio.valuation(exchange))
 
     @get("/trades", responses=responses())
     async def trades(self, exchange: ExchangeDep) -> TradesOverview:
         """Trade statistics: counts (maker/taker), filled volume in base and quote, fees; per symbol and side."""
-        stats = await exchange.trade_stats()
-        symbols: list[SymbolStats] = []
-        by_quote: dict[str, tuple[list[Decimal], list[Decimal]]] = {}
-        for symbol in sorted(stats):
-            base, quote = split_symbol(symbol)
-            buy, sell = _side(stats[symbol].get("buy", {})), _side(stats[symbol].get("sell", {}))
-            symbols.append(SymbolStats(symbol=symbol, base=base, quote=quote, buy=buy, sell=sell))
-            volume, fees = by_quote.setdefault(quote, ([], []))
-            volume += [buy.quote, sell.quote]
-            fees += [buy.fee, sell.fee]
-        sides = [s for row in symbols for s in (row.buy, row.sell)]
-        return TradesOverview(
-            trades=sum(s.count for s in sides),
-            buys=sum(row.buy.count for row in symbols),
-            sells=sum(row.sell.count for row in symbols),
-            makers=sum(s.maker for s in sides),
-            takers=sum(s.taker for s in sides),
-            byQuote=[QuoteTotals(q, _sum(v), _sum(f)) for q, (v, f) in sorted(by_quote.items())],
-            bySymbol=symbols,
-        )
+        return trades_overview(await portfolio.trade_statistics(exchange))
 
     @get("/capital", responses=responses())
     async def capital(self, exchange: ExchangeDep) -> CapitalOverview:
         """Equity in CASH_ASSET, deposits and withdrawals (valued at current prices), profit/loss and fees."""
-        cash = exchange.settings.cash_asset
-        balance = await exchange.fetch_balance()
-        ledger = await exchange.ledger()
-        stats = await exchange.trade_stats()
-        prices = await _prices(exchange, cash)
-        held = [a for a, r in balance.rows.items() if r.total != 0]
-        equity = _sum([v for a in held if (v := _value(balance.rows[a].total, prices.get(a))) is not None])
-        rows = [LedgerRow(a, ledger[a]["deposited"], ledger[a]["withdrawn"], prices.get(a)) for a in sorted(ledger)]
-        deposits = _sum([v for r in rows if (v := _value(r.deposited, r.price)) is not None])
-        withdrawals = _sum([v for r in rows if (v := _value(r.withdrawn, r.price)) is not None])
-        net = tidy(CTX.subtract(deposits, withdrawals))
-        profit = tidy(CTX.subtract(equity, net))
-        pct = (
-            tidy(CTX.divide(CTX.multiply(profit, 100), net).quantize(Decimal("0.0001"), context=CTX))
-            if net > 0
-            else None
-        )
-        fees = _sum(
-            [
-                side["fee"]
-                for symbol, per_side in stats.items()
-                if split_symbol(symbol)[1] == cash
-                for side in per_side.values()
-                if "fee" in side
-            ]
-        )
-        unpriced = sorted({a for a in [*held, *ledger] if a not in prices})
-        return CapitalOverview(
-            cashAsset=cash,
-            equity=equity,
-            deposits=deposits,
-            withdrawals=withdrawals,
-            netDeposits=net,
-            profit=profit,
-            profitPct=pct,
-            fees=fees,
-            ledger=rows,
-            unpriced=unpriced,
-        )
+        return capital_overview(await portfolio.capital(exchange))
