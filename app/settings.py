@@ -1,28 +1,29 @@
 """Settings: one frozen struct, read from the environment once.
 
-Every variable is documented in the README's configuration table and in ``.env.example``. An invalid
-value stops the process at start with a message naming the variable.
+Each field of :class:`Settings` is the one declaration of its setting: the field, its type and default, the
+constraint its value must meet (``Meta`` and a :class:`Rule` in the type) and the environment variable with
+its one-line doc (an :class:`Env` in the type). :func:`Settings.from_env` converts each variable with msgspec
+against that type; an invalid value stops the process at start with a message naming the variable.
+
+The README's configuration table is rendered from the declarations (``python -m app.settings --markdown``),
+and tests check that it and ``.env.example`` show every variable with its default.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import re
-from collections.abc import Callable, Mapping
+import sys
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any
 
 import msgspec
-
-from app.engine.money import MoneyError, parse_decimal
-
-T = TypeVar("T")
+from msgspec import Meta
 
 PLACEHOLDER_KEYS = frozenset({"", "invalid-key"})
-_ASSET = re.compile(r"^[A-Z0-9]{1,20}$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 class SettingsError(ValueError):
@@ -35,62 +36,127 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("mockx", appauthor=False))
 
 
+# --- what a declaration is made of ------------------------------------------------------------------------
+
+
+class Env(msgspec.Struct, frozen=True):
+    """The environment side of a setting: its variable, its one-line doc (the README's "Meaning"), the names
+    read when the variable is unset, and how the default reads in the docs when it is computed at start."""
+
+    name: str
+    doc: str
+    aliases: tuple[str, ...] = ()
+    shown: str | None = None
+
+
+class Rule(msgspec.Struct, frozen=True):
+    """What a valid value is, said when a value is not, with the steps msgspec's ``Meta`` cannot express:
+    ``before`` rewrites the text before conversion, ``check`` accepts or refuses the converted value."""
+
+    says: str
+    before: Callable[[str], str] | None = None
+    check: Callable[[Any], bool] | None = None
+
+
+def _bool_word(text: str) -> str:
+    """yes/no and on/off as well as the true/false/1/0 msgspec reads."""
+    return {"yes": "true", "on": "true", "no": "false", "off": "false"}.get(text.lower(), text)
+
+
+def _fee_rate(value: Decimal) -> bool:
+    return value.is_finite() and Decimal(0) <= value < Decimal(1)
+
+
+# The constraints settings share; a constraint's sentence is the one an invalid value is answered with.
+Port = Annotated[int, Meta(ge=1, le=65535), Rule("a port must be between 1 and 65535")]
+Count = Annotated[int, Meta(gt=0), Rule("must be a positive integer")]
+Chunk = Annotated[
+    int, Meta(gt=0, le=5000), Rule("must be a positive integer, at most 5000 (one Lua call must stay short)")
+]
+Seconds = Annotated[float, Meta(gt=0), Rule("must be a positive number of seconds", check=math.isfinite)]
+FeeRate = Annotated[Decimal, Rule("a fee rate must be at least 0 and below 1 (0.00075 is 0.075 %)", check=_fee_rate)]
+Flag = Annotated[bool, Rule("must be true or false", before=_bool_word)]
+Asset = Annotated[
+    str,
+    Meta(pattern=r"^[A-Z0-9]{1,20}$"),
+    Rule("an asset code is 1-20 letters or digits, like USDT", before=str.upper),
+]
+Namespace = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$"), Rule("use 1-64 letters, digits, '_', '.' or '-'")]
+KeyName = Annotated[str, Meta(pattern=r"^\S+$"), Rule("must be a non-empty name without spaces")]
+Url = Annotated[
+    str,
+    Meta(pattern=r"^(redis|rediss|valkey|valkeys|unix)://"),
+    Rule("must be a redis://, rediss://, valkey:// or unix:// URL"),
+]
+
+
+# --- the settings -----------------------------------------------------------------------------------------
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    engine_port: int = 8000
-    api_key: str = ""
-    commission: Decimal = Decimal("0.00075")
-    cash_asset: str = "USDT"
-    tick_loop_sec: float = 10.0
-    test_env: bool = False
-    redis_url: str | None = None
-    data_dir: Path = msgspec.field(default_factory=default_data_dir)
-    namespace: str = "mockx"
-    price_stream: str = "mockx:prices"
-    price_stream_maxlen: int = 100_000
-    events_maxlen: int = 100_000
-    consumer_group: str = "settlement"
-    settle_chunk: int = 200
-    markets: str = ""
-    markets_file: Path | None = None
-    redis_timeout: float = 5.0
-    redis_max_connections: int = 64
+    """Every setting, declared once: ``field: Annotated[type, Env(variable, doc)] = default``."""
+
+    engine_port: Annotated[Port, Env("ENGINE_PORT", "API port")] = 8000
+    api_key: Annotated[
+        str,
+        Env(
+            "API_KEY",
+            "the `x-api-key` every request must send; required unless `TEST_ENV=true` (`mockx up` generates one)",
+        ),
+    ] = ""
+    test_env: Annotated[Flag, Env("TEST_ENV", "`true` disables auth and serves the docs at `/docs` and `/redoc`")] = (
+        False
+    )
+    commission: Annotated[FeeRate, Env("COMMISSION", "flat fee rate (0.075 %), charged in the quote currency")] = (
+        Decimal("0.00075")
+    )
+    cash_asset: Annotated[Asset, Env("CASH_ASSET", "the currency portfolio values and PnL are expressed in")] = "USDT"
+    markets: Annotated[str, Env("MARKETS", "markets declared up front, as JSON (see `app/engine/markets.py`)")] = ""
+    markets_file: Annotated[Path | None, Env("MARKETS_FILE", "the same as a JSON file")] = None
+    redis_url: Annotated[
+        Url | None,
+        Env("REDIS_URL", "Valkey 7.2+ / Redis 7+ to use; unset: the embedded Valkey", aliases=("VALKEY_URL",)),
+    ] = None
+    redis_timeout: Annotated[Seconds, Env("REDIS_TIMEOUT", "socket timeout, seconds")] = 5.0
+    redis_max_connections: Annotated[Count, Env("REDIS_MAX_CONNECTIONS", "connection pool size per process")] = 64
+    namespace: Annotated[Namespace, Env("NAMESPACE", "key prefix (hash tag) of the exchange's state")] = "mockx"
+    price_stream: Annotated[KeyName, Env("PRICE_STREAM", "the price stream publishers append to")] = "mockx:prices"
+    price_stream_maxlen: Annotated[Count, Env("PRICE_STREAM_MAXLEN", "approximate cap of the price stream")] = 100_000
+    events_maxlen: Annotated[
+        Count,
+        Env("EVENTS_MAXLEN", "approximate cap of the events stream (how far `Last-Event-ID` can resume)"),
+    ] = 100_000
+    consumer_group: Annotated[KeyName, Env("CONSUMER_GROUP", "consumer group of the settlement workers")] = "settlement"
+    settle_chunk: Annotated[
+        Chunk,
+        Env("SETTLE_CHUNK", "most orders one settle call fills (bounds how long one Lua call runs)"),
+    ] = 200
+    tick_loop_sec: Annotated[
+        Seconds,
+        Env("TICK_LOOP_SEC", "period of the workers' sweep (re-check resting orders, pick up older price keys)"),
+    ] = 10.0
+    data_dir: Annotated[
+        Path,
+        Env(
+            "MOCKX_DATA_DIR",
+            "where the embedded Valkey keeps its AOF (and `mockx up` its API key)",
+            shown="user data dir",
+        ),
+    ] = msgspec.field(default_factory=default_data_dir)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read every setting from ``env`` (default: ``os.environ``); raise :class:`SettingsError`."""
+        """Read every setting from ``env`` (default: ``os.environ``); raise :class:`SettingsError`.
+
+        An unset or blank variable leaves the default; an alias is read only when the variables before it
+        are unset or blank."""
         env = os.environ if env is None else env
-
-        def get(name: str, parse: Callable[[str], T], default: T) -> T:
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
-                return default
-            try:
-                return parse(raw.strip())
-            except (ValueError, MoneyError) as exc:
-                raise SettingsError(f"{name}={raw!r} is invalid: {exc}") from None
-
-        data_dir = get("MOCKX_DATA_DIR", Path, None) or default_data_dir()
-        redis_url = get("REDIS_URL", _url, None) or get("VALKEY_URL", _url, None)
-        return cls(
-            engine_port=get("ENGINE_PORT", _port, 8000),
-            api_key=env.get("API_KEY", "").strip(),
-            commission=get("COMMISSION", _rate, Decimal("0.00075")),
-            cash_asset=get("CASH_ASSET", _asset, "USDT"),
-            tick_loop_sec=get("TICK_LOOP_SEC", _positive_float, 10.0),
-            test_env=get("TEST_ENV", _bool, False),
-            redis_url=redis_url,
-            data_dir=data_dir.expanduser(),
-            namespace=get("NAMESPACE", _namespace, "mockx"),
-            price_stream=get("PRICE_STREAM", _key, "mockx:prices"),
-            price_stream_maxlen=get("PRICE_STREAM_MAXLEN", _positive_int, 100_000),
-            events_maxlen=get("EVENTS_MAXLEN", _positive_int, 100_000),
-            consumer_group=get("CONSUMER_GROUP", _key, "settlement"),
-            settle_chunk=get("SETTLE_CHUNK", _chunk, 200),
-            markets=env.get("MARKETS", "").strip(),
-            markets_file=get("MARKETS_FILE", Path, None),
-            redis_timeout=get("REDIS_TIMEOUT", _positive_float, 5.0),
-            redis_max_connections=get("REDIS_MAX_CONNECTIONS", _positive_int, 64),
-        )
+        values: dict[str, Any] = {}
+        for var in VARIABLES:
+            name = next((n for n in var.names if env.get(n, "").strip()), None)
+            if name is not None:
+                values[var.field] = var.parse(name, env[name])
+        return cls(**values)
 
     def require_api_key(self) -> None:
         """Outside TEST_ENV the API must not run with an empty or placeholder key."""
@@ -102,70 +168,113 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
 
 
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 1 <= value <= 65535:
-        raise ValueError("a port must be between 1 and 65535")
-    return value
+# --- the declarations, collected --------------------------------------------------------------------------
 
 
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError("must be a positive integer")
-    return value
+class Variable(msgspec.Struct, frozen=True):
+    """One setting as the environment and the docs see it, collected from its field of :class:`Settings`."""
+
+    field: str
+    type: Any
+    env: Env
+    rule: Rule | None
+    default_text: str  # the value of the variable that gives the default; "" when it is unset or computed
+
+    @property
+    def name(self) -> str:
+        return self.env.name
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The variable, then its aliases: the first one set is read."""
+        return (self.env.name, *self.env.aliases)
+
+    @property
+    def shown_default(self) -> str:
+        """The default as the README shows it."""
+        if self.default_text:
+            return f"`{self.default_text}`"
+        return self.env.shown or "—"
+
+    def parse(self, name: str, raw: str) -> Any:
+        """``raw``, the text of variable ``name``, converted to this setting's type."""
+        text = raw.strip()
+        rule = self.rule
+        try:
+            if rule is not None and rule.before is not None:
+                text = rule.before(text)
+            value = msgspec.convert(text, self.type, strict=False, dec_hook=_path)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"{name}={raw!r} is invalid: {rule.says if rule else exc}") from None
+        if rule is not None and rule.check is not None and not rule.check(value):
+            raise SettingsError(f"{name}={raw!r} is invalid: {rule.says}")
+        return value
 
 
-def _chunk(raw: str) -> int:
-    value = _positive_int(raw)
-    if value > 5000:
-        raise ValueError("must be at most 5000 (one Lua call must stay short)")
-    return value
+def _path(type_: type, value: object) -> object:
+    if type_ is Path and isinstance(value, str):
+        return Path(value).expanduser()
+    raise NotImplementedError(type_)
 
 
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError("must be a positive number of seconds")
-    return value
+def _markers(type_: Any) -> list[object]:
+    """The ``Annotated`` metadata of ``type_``, its aliases and the members of its unions, outermost first."""
+    found: list[object] = []
+    if typing.get_origin(type_) is Annotated:
+        found.extend(type_.__metadata__)
+        found.extend(_markers(type_.__origin__))
+    else:
+        for arg in typing.get_args(type_):
+            found.extend(_markers(arg))
+    return found
 
 
-def _rate(raw: str) -> Decimal:
-    value = parse_decimal(raw, "COMMISSION")
-    if not Decimal(0) <= value < Decimal(1):
-        raise ValueError("a fee rate must be at least 0 and below 1 (0.00075 is 0.075 %)")
-    return value
+def _text(default: object) -> str:
+    if default is None or default is msgspec.NODEFAULT:
+        return ""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)
 
 
-def _bool(raw: str) -> bool:
-    low = raw.lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ValueError("must be true or false")
+def _collect() -> tuple[Variable, ...]:
+    variables = []
+    for f in msgspec.structs.fields(Settings):
+        markers = _markers(f.type)
+        envs = [m for m in markers if isinstance(m, Env)]
+        rules = [m for m in markers if isinstance(m, Rule)]
+        if len(envs) != 1:
+            raise TypeError(f"Settings.{f.name} must declare exactly one Env(...)")
+        variables.append(
+            Variable(
+                field=f.name, type=f.type, env=envs[0], rule=rules[0] if rules else None, default_text=_text(f.default)
+            )
+        )
+    return tuple(variables)
 
 
-def _asset(raw: str) -> str:
-    value = raw.upper()
-    if not _ASSET.match(value):
-        raise ValueError("an asset code is 1-20 letters or digits, like USDT")
-    return value
+VARIABLES: tuple[Variable, ...] = _collect()
+"""Every setting, in the order :class:`Settings` declares them."""
 
 
-def _namespace(raw: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", raw):
-        raise ValueError("use 1-64 letters, digits, '_', '.' or '-'")
-    return raw
+def markdown_table() -> str:
+    """The README's configuration table, one row per setting."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for var in VARIABLES:
+        names = " / ".join(f"`{n}`" for n in var.names)
+        rows.append(f"| {names} | {var.shown_default} | {var.env.doc} |")
+    return "\n".join(rows) + "\n"
 
 
-def _key(raw: str) -> str:
-    if not raw or any(c.isspace() for c in raw):
-        raise ValueError("must be a non-empty name without spaces")
-    return raw
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m app.settings --markdown`` prints the README's configuration table."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args != ["--markdown"]:
+        print("usage: python -m app.settings --markdown", file=sys.stderr)
+        return 2
+    sys.stdout.write(markdown_table())
+    return 0
 
 
-def _url(raw: str) -> str:
-    if not re.match(r"^(redis|rediss|valkey|valkeys|unix)://", raw):
-        raise ValueError("must be a redis://, rediss://, valkey:// or unix:// URL")
-    return raw
+if __name__ == "__main__":
+    raise SystemExit(main())
