@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 
 from app.settings import Settings
 from app.store.keys import Keys
-from tests.api.conftest import audit_problems, error, fund, set_price
+from tests.support.http import error, fund, set_price
+from tests.support.money import audit_problems
 
 
 async def test_set_price_returns_once_its_fills_are_done(client: Any, settings: Settings) -> None:

@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 
 from app.api import create_app
 from app.settings import Settings, SettingsError
-from tests.api.conftest import API_KEY, LiveServer, error
+from tests.support.http import API_KEY, LiveServer, error
 
 PUBLIC_PATHS = {"/livez"}
 SAMPLE = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": "1"}

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from app.settings import Settings
 from app.store.keys import Keys
-from tests.api.conftest import LiveServer, error, fund, set_price
+from tests.support.http import LiveServer, error, fund, set_price
 
 
 async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:

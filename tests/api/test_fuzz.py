@@ -26,7 +26,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.settings import Settings
-from tests.api.conftest import LiveServer, audit_problems
+from tests.support.http import LiveServer
+from tests.support.money import audit_problems
 
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 12}
 STREAMS = {"/events"}  # never-ending responses: covered by test_events

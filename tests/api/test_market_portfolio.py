@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from app.settings import Settings
-from tests.api.conftest import audit_problems, error, fund, set_price
+from tests.support.http import error, fund, set_price
+from tests.support.money import audit_problems
 
 
 async def test_tickers_and_every_symbol_spelling(client: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.store.embedded import EmbeddedValkey
 from app.store.multiplex import Link, open_link
+from tests.support.ports import free_port
 
 
 async def test_concurrent_commands_get_their_own_replies(valkey_url: str, namespace: str) -> None:
@@ -43,9 +43,7 @@ def test_urls() -> None:
 
 
 async def test_refused_then_healed_without_a_new_link(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     link = open_link(f"redis://127.0.0.1:{port}", timeout=1)
     assert link is not None
     with pytest.raises(RedisConnectionError):

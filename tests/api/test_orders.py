@@ -15,7 +15,8 @@ import pytest
 
 from app.api import create_app
 from app.settings import Settings
-from tests.api.conftest import LiveServer, audit_problems, error, fund, set_price
+from tests.support.http import LiveServer, error, fund, set_price
+from tests.support.money import audit_problems
 
 # The "Example workflow" of the earlier MockExchange README, character for character.
 SEED_WORKFLOW = """\

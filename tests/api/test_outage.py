@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ from litestar.testing import AsyncTestClient
 from app.api import create_app
 from app.settings import Settings
 from app.store.embedded import EmbeddedValkey
-from tests.api.conftest import error, fund, set_price
+from tests.support.http import error, fund, set_price
+from tests.support.ports import free_port
 
 REQUESTS: list[tuple[str, str, Any]] = [
     ("POST", "/orders", {"symbol": "BTC/USDT", "side": "buy", "amount": 1}),
@@ -27,14 +27,8 @@ REQUESTS: list[tuple[str, str, Any]] = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: Settings, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
     valkey.start()
     own = msgspec.structs.replace(settings, redis_url=valkey.url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,17 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.ports import free_port
+
 MOCKX = [sys.executable, "-c", "from cli.main import main; main()"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*MOCKX, "serve", "--port", str(port), *args],
         env=env,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli, shows
+from tests.support.cli import Cli, shows
 
 SEED_EXAMPLES = [
     "mockx balance",

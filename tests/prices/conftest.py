@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.prices.helpers import Processes
+from tests.support.processes import Processes
 
 
 @pytest.fixture
 def procs(tmp_path: Path, subprocess_env: dict[str, str]) -> Iterator[Processes]:
+    """A factory of ``mockx`` child processes (``procs.start("worker", ...)``), all killed at the end."""
     processes = Processes(tmp_path, subprocess_env)
     yield processes
     processes.stop_all()

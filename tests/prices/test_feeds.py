@@ -35,7 +35,10 @@ from app.workers.feeds import (
 from app.workers.publish import Publisher, round_price, spread
 from app.workers.settlement import Worker, WorkerOptions
 from cli.main import cli
-from tests.prices.helpers import Processes, exited, money_problems, run_mockx, snapshot, stream_done, wait_until
+from tests.support.money import money_problems, snapshot
+from tests.support.processes import Processes, exited, run_mockx
+from tests.support.valkey import stream_done
+from tests.support.waiting import wait_until
 
 DATA = Path(__file__).with_name("data") / "ticks.csv"
 

@@ -16,16 +16,11 @@ from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.store.embedded import EmbeddedValkey
 from app.workers.settlement import heartbeat_decoder
-from tests.prices.helpers import (
-    MOCKX,
-    Processes,
-    exited,
-    free_port,
-    money_problems,
-    snapshot,
-    stream_done,
-    wait_until,
-)
+from tests.support.money import money_problems, snapshot
+from tests.support.ports import free_port
+from tests.support.processes import MOCKX, Processes, exited
+from tests.support.valkey import stream_done
+from tests.support.waiting import wait_until
 
 GROUP = "settlement"
 

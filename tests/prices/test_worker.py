@@ -18,7 +18,8 @@ from app.engine.ticks import parse_tick
 from app.settings import Settings
 from app.workers.settlement import MAX_BATCH, Worker, WorkerOptions, heartbeat_decoder
 from cli.commands.worker import worker as worker_command
-from tests.prices.helpers import money_problems, snapshot, wait_until
+from tests.support.money import money_problems, snapshot
+from tests.support.waiting import wait_until
 
 GROUP = "settlement"
 

