@@ -1,18 +1,34 @@
-"""How the ccxt objects the API answers with read as Rich tables: balances, orders, trades, tickers.
+"""How the API's answers print: ``--json`` as they were sent, else the ccxt objects as Rich tables.
 
-Shared by the trading commands; ``rich`` is imported inside the functions (through ``cli.output``), so
-importing this module costs nothing at ``mockx --help``.
+Balances, orders, trades and tickers look the same in every command that shows them. ``rich`` is imported
+inside the functions (through ``cli.output``), so importing this module costs nothing at ``mockx --help``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from cli.client import Reply
+
+
+def answer(reply: Reply, as_json: bool, view: Callable[[Any], object], *, empty: str | None = None) -> None:
+    """``--json``: the API's JSON as it was sent; else ``view(reply.data)``, or the note ``empty`` if no data."""
+    from cli.output import echo_json, note
+
+    if as_json:
+        echo_json(reply.text)
+    elif empty is not None and not reply.data:
+        note(empty)
+    else:
+        view(reply.data)
+
 
 def fee(fee: Any) -> str:
+    """A ccxt fee as ``0.1 USDT``; empty when it has no cost."""
     from cli.output import num
 
     if not isinstance(fee, dict) or fee.get("cost") is None:

@@ -12,6 +12,7 @@ from typing import Any
 import rich_click as click
 
 from cli.client import NUMBER, Api, api_options, fail, json_option, url_path
+from cli.render import answer
 
 
 @click.command("set-price")
@@ -23,18 +24,18 @@ from cli.client import NUMBER, Api, api_options, fail, json_option, url_path
 @api_options
 def set_price(api: Api, symbol: str, price: str, bid: str | None, ask: str | None, as_json: bool) -> None:
     """Publish a price tick for SYMBOL and wait until the orders it crosses are filled (admin)."""
-    from cli.output import echo_json, num
-
     body: dict[str, Any] = {"price": price}
     if bid is not None:
         body["bid"] = bid
     if ask is not None:
         body["ask"] = ask
-    reply = api.request("PATCH", url_path("admin", "tickers", symbol, "price"), body=body)
-    if as_json:
-        echo_json(reply.text)
-        return
-    data, t = reply.data, reply.data["ticker"]
+    answer(api.request("PATCH", url_path("admin", "tickers", symbol, "price"), body=body), as_json, _show_tick)
+
+
+def _show_tick(data: dict[str, Any]) -> None:
+    from cli.output import num
+
+    t = data["ticker"]
     line = f"{data['symbol']} {num(t['last'])} (bid {num(t.get('bid'))}, ask {num(t.get('ask'))})"
     filled = int(data.get("filled") or 0)
     if filled:  # a worker may apply the same tick first; then its fills are counted there, not here
@@ -48,8 +49,6 @@ def set_price(api: Api, symbol: str, price: str, bid: str | None, ask: str | Non
 @api_options
 def reset_data(api: Api, yes: bool, as_json: bool) -> None:
     """Wipe every balance, order, trade and event (markets and prices stay): a clean slate (admin)."""
-    from cli.output import echo_json
-
     if not yes:
         question = f"Wipe every balance, order, trade and event of the exchange at {api.url}?"
         try:
@@ -60,10 +59,7 @@ def reset_data(api: Api, yes: bool, as_json: bool) -> None:
         if not confirmed:
             fail("nothing was wiped (pass --yes to skip the question)")
     reply = api.request("DELETE", "/admin/data")
-    if as_json:
-        echo_json(reply.text)
-    else:
-        click.echo(f"Reset: {reply.data.get('message') or 'done'}")
+    answer(reply, as_json, lambda data: click.echo(f"Reset: {data.get('message') or 'done'}"))
 
 
 @click.command("health")

@@ -7,10 +7,13 @@ reached exits 3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import rich_click as click
 
 from cli.client import NUMBER, Api, api_options, json_option, url_path
-from cli.render import balance_table, show_balance
+from cli.render import answer, balance_table, show_balance
 
 
 @click.command("balance")
@@ -19,16 +22,13 @@ from cli.render import balance_table, show_balance
 @api_options
 def balance(api: Api, asset: str | None, as_json: bool) -> None:
     """Show the balances: every asset's free, used (reserved by open orders) and total; or one ASSET."""
-    from cli.output import echo_json, note, show
-
     reply = api.get(url_path("balance", asset)) if asset else api.get("/balance")
-    if as_json:
-        echo_json(reply.text)
-        return
-    if asset:
-        show_balance(reply.data)
-        return
-    data = reply.data
+    answer(reply, as_json, show_balance if asset else _show_balances)
+
+
+def _show_balances(data: dict[str, Any]) -> None:
+    from cli.output import note, show
+
     rows = [(a, data["free"].get(a), data["used"].get(a), data["total"].get(a)) for a in sorted(data["total"])]
     if not rows:
         note("No balances yet: fund the account with `mockx fund USDT 100000`.")
@@ -36,45 +36,31 @@ def balance(api: Api, asset: str | None, as_json: bool) -> None:
     show(balance_table(rows))
 
 
+def _balance_change(func: Callable[..., Any]) -> Callable[..., Any]:
+    """ASSET AMOUNT, ``--json`` and the API options of a command that moves a balance."""
+    func = json_option(api_options(func))
+    return click.argument("asset")(click.argument("amount", type=NUMBER)(func))
+
+
 @click.command("fund")
-@click.argument("asset")
-@click.argument("amount", type=NUMBER)
-@json_option
-@api_options
+@_balance_change
 def fund(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Credit AMOUNT of ASSET to the free balance (admin; counts as a deposit)."""
-    _move_balance(api, "/admin/fund", {"asset": asset, "amount": amount}, as_json)
-
-
-def _move_balance(api: Api, path: str, body: dict[str, str], as_json: bool) -> None:
-    """POST a balance change and show the balance row the API answers with."""
-    from cli.output import echo_json
-
-    reply = api.post(path, body)
-    if as_json:
-        echo_json(reply.text)
-    else:
-        show_balance(reply.data)
+    answer(api.post("/admin/fund", {"asset": asset, "amount": amount}), as_json, show_balance)
 
 
 @click.command("deposit")
-@click.argument("asset")
-@click.argument("amount", type=NUMBER)
-@json_option
-@api_options
+@_balance_change
 def deposit(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Deposit AMOUNT of ASSET into the free balance."""
-    _move_balance(api, url_path("balance", asset, "deposit"), {"amount": amount}, as_json)
+    answer(api.post(url_path("balance", asset, "deposit"), {"amount": amount}), as_json, show_balance)
 
 
 @click.command("withdraw")
-@click.argument("asset")
-@click.argument("amount", type=NUMBER)
-@json_option
-@api_options
+@_balance_change
 def withdraw(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Withdraw AMOUNT of ASSET from the free balance (InsufficientFunds if less is free)."""
-    _move_balance(api, url_path("balance", asset, "withdrawal"), {"amount": amount}, as_json)
+    answer(api.post(url_path("balance", asset, "withdrawal"), {"amount": amount}), as_json, show_balance)
 
 
 COMMANDS: list[click.Command] = [

@@ -7,16 +7,14 @@ reached exits 3.
 
 from __future__ import annotations
 
+from typing import Any
+
 import rich_click as click
 
 from cli.client import Api, api_options, json_option, url_path
-from cli.render import tickers_table
+from cli.render import answer, tickers_table
 
-
-def _hint_no_prices() -> None:
-    from cli.output import note
-
-    note("No prices yet: set one with `mockx set-price BTC/USDT 50000`, or run `mockx up --feed synthetic`.")
+NO_PRICES = "No prices yet: set one with `mockx set-price BTC/USDT 50000`, or run `mockx up --feed synthetic`."
 
 
 @click.command("ticker")
@@ -25,13 +23,12 @@ def _hint_no_prices() -> None:
 @api_options
 def ticker(api: Api, symbol: str, as_json: bool) -> None:
     """Show the ticker of SYMBOL (BTC/USDT, BTCUSDT or BTC-USDT)."""
-    from cli.output import echo_json, num, pairs, show, signed, when
+    answer(api.get(url_path("tickers", symbol)), as_json, _show_ticker)
 
-    reply = api.get(url_path("tickers", symbol))
-    if as_json:
-        echo_json(reply.text)
-        return
-    t = reply.data
+
+def _show_ticker(t: dict[str, Any]) -> None:
+    from cli.output import num, pairs, show, signed, when
+
     rows = [
         ("last", num(t.get("last"))),
         ("bid", num(t.get("bid"))),
@@ -52,16 +49,11 @@ def ticker(api: Api, symbol: str, as_json: bool) -> None:
 @api_options
 def tickers(api: Api, as_json: bool) -> None:
     """Show the ticker of every symbol that has a price."""
-    from cli.output import echo_json, show
+    from cli.output import show
 
-    reply = api.get("/tickers")
-    if as_json:
-        echo_json(reply.text)
-        return
-    if not reply.data:
-        _hint_no_prices()
-        return
-    show(tickers_table([reply.data[s] for s in sorted(reply.data)]))
+    answer(
+        api.get("/tickers"), as_json, lambda data: show(tickers_table([data[s] for s in sorted(data)])), empty=NO_PRICES
+    )
 
 
 @click.command("markets")
@@ -69,20 +61,17 @@ def tickers(api: Api, as_json: bool) -> None:
 @api_options
 def markets(api: Api, as_json: bool) -> None:
     """Show the markets: precision (price tick, amount step), limits and fees."""
-    from cli.output import echo_json, num, show, table
+    answer(api.get("/markets"), as_json, _show_markets, empty=NO_PRICES)
 
-    reply = api.get("/markets")
-    if as_json:
-        echo_json(reply.text)
-        return
-    if not reply.data:
-        _hint_no_prices()
-        return
+
+def _show_markets(data: list[dict[str, Any]]) -> None:
+    from cli.output import num, show, table
+
     grid = table(
         "Symbol", "Base", "Quote", "Price tick", "Amount step", "Min amount", "Min cost", "Taker", "Maker",
         numeric=("Price tick", "Amount step", "Min amount", "Min cost", "Taker", "Maker"),
     )  # fmt: skip
-    for m in reply.data:
+    for m in data:
         limits, precision = m.get("limits") or {}, m.get("precision") or {}
         grid.add_row(
             m["symbol"], m["base"], m["quote"], num(precision.get("price")), num(precision.get("amount")),

@@ -7,12 +7,14 @@ reached exits 3.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import rich_click as click
 
 from cli.client import NUMBER, Api, api_options, fail, json_option, url_path
-from cli.render import orders_table, show_order, trades_table
+from cli.render import answer, orders_table, show_order, trades_table
 
 STATUSES = ("open", "closed", "canceled", "expired", "rejected", "new", "filled", "partially_filled", "cancelled")
 
@@ -37,102 +39,85 @@ class Since(click.ParamType[int, Any]):
         return int(moment.timestamp() * 1000)
 
 
-def _order_options(func: Any) -> Any:
-    func = click.option(
-        "--tif",
-        "time_in_force",
-        type=click.Choice(["GTC", "IOC", "FOK", "PO"], case_sensitive=False),
-        help="Time in force of a limit order (PO: post-only).  [default: GTC]",
-    )(func)
-    func = click.option("--client-id", metavar="ID", help="Your own id for the order (clientOrderId).")(func)
-    func = click.option("--price", type=NUMBER, help="Limit price.")(func)
-    func = click.option(
+def _order_request(func: Callable[..., Any]) -> Callable[..., Any]:
+    """SYMBOL SIDE AMOUNT and the order options; the command receives them as one ``body`` for ``POST /orders``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        symbol: str,
+        side: str,
+        amount: str,
+        order_type: str | None,
+        price: str | None,
+        client_id: str | None,
+        time_in_force: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        kind = (order_type or ("limit" if price is not None else "market")).lower()
+        if kind == "limit" and price is None:
+            fail("a limit order needs --price")
+        body: dict[str, Any] = {"symbol": symbol, "side": side.lower(), "type": kind, "amount": amount}
+        if price is not None:
+            body["price"] = price
+        if client_id:
+            body["clientOrderId"] = client_id
+        if time_in_force:
+            body["timeInForce"] = time_in_force.upper()
+        return func(*args, body=body, **kwargs)
+
+    for option in reversed(ORDER_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+ORDER_OPTIONS = (
+    click.argument("symbol"),
+    click.argument("side", type=click.Choice(["buy", "sell"], case_sensitive=False)),
+    click.argument("amount", type=NUMBER),
+    click.option(
         "--type",
         "order_type",
         type=click.Choice(["market", "limit"], case_sensitive=False),
         help="Order type.  [default: limit when --price is given, else market]",
-    )(func)
-    func = click.argument("amount", type=NUMBER)(func)
-    func = click.argument("side", type=click.Choice(["buy", "sell"], case_sensitive=False))(func)
-    return click.argument("symbol")(func)
-
-
-def _order_body(
-    symbol: str,
-    side: str,
-    amount: str,
-    order_type: str | None,
-    price: str | None,
-    client_id: str | None,
-    time_in_force: str | None,
-) -> dict[str, Any]:
-    kind = (order_type or ("limit" if price is not None else "market")).lower()
-    if kind == "limit" and price is None:
-        fail("a limit order needs --price")
-    body: dict[str, Any] = {"symbol": symbol, "side": side.lower(), "type": kind, "amount": amount}
-    if price is not None:
-        body["price"] = price
-    if client_id:
-        body["clientOrderId"] = client_id
-    if time_in_force:
-        body["timeInForce"] = time_in_force.upper()
-    return body
+    ),
+    click.option("--price", type=NUMBER, help="Limit price."),
+    click.option("--client-id", metavar="ID", help="Your own id for the order (clientOrderId)."),
+    click.option(
+        "--tif",
+        "time_in_force",
+        type=click.Choice(["GTC", "IOC", "FOK", "PO"], case_sensitive=False),
+        help="Time in force of a limit order (PO: post-only).  [default: GTC]",
+    ),
+)
 
 
 @click.command("order")
-@_order_options
+@_order_request
 @json_option
 @api_options
-def order(
-    api: Api,
-    symbol: str,
-    side: str,
-    amount: str,
-    order_type: str | None,
-    price: str | None,
-    client_id: str | None,
-    time_in_force: str | None,
-    as_json: bool,
-) -> None:
+def order(api: Api, body: dict[str, Any], as_json: bool) -> None:
     """Place an order: SIDE (buy or sell) AMOUNT of SYMBOL's base asset.
 
     \b
     mockx order BTC/USDT buy 0.05                               market order, fills at once
     mockx order BTC/USDT sell 0.01 --type limit --price 50000   rests until a price crosses it
     """
-    from cli.output import echo_json
-
-    reply = api.post("/orders", _order_body(symbol, side, amount, order_type, price, client_id, time_in_force))
-    if as_json:
-        echo_json(reply.text)
-    else:
-        show_order(reply.data)
+    answer(api.post("/orders", body), as_json, show_order)
 
 
 @click.command("can-execute")
-@_order_options
+@_order_request
 @json_option
 @api_options
-def can_execute(
-    api: Api,
-    symbol: str,
-    side: str,
-    amount: str,
-    order_type: str | None,
-    price: str | None,
-    client_id: str | None,
-    time_in_force: str | None,
-    as_json: bool,
-) -> None:
+def can_execute(api: Api, body: dict[str, Any], as_json: bool) -> None:
     """Dry-run an order (same arguments as `mockx order`): would it be accepted? Nothing changes.
 
     Exits 0 when it would be accepted and 1 (with the reason) when not.
     """
     from cli.output import echo_json, styled
 
-    reply = api.post(
-        "/orders/can_execute", _order_body(symbol, side, amount, order_type, price, client_id, time_in_force)
-    )
+    reply = api.post("/orders/can_execute", body)
     result = reply.data
     if as_json:
         echo_json(reply.text)
@@ -169,16 +154,10 @@ def orders(
     as_json: bool,
 ) -> None:
     """List orders, oldest first; the filters combine."""
-    from cli.output import echo_json, note, show
+    from cli.output import show
 
     reply = api.get("/orders", status=status, symbol=symbol, side=side, since=since, limit=limit)
-    if as_json:
-        echo_json(reply.text)
-        return
-    if not reply.data:
-        note("No orders match.")
-        return
-    show(orders_table(reply.data))
+    answer(reply, as_json, lambda data: show(orders_table(data)), empty="No orders match.")
 
 
 @click.command("order-info")
@@ -187,13 +166,7 @@ def orders(
 @api_options
 def order_info(api: Api, order_id: str, as_json: bool) -> None:
     """Show one order, by id or by client order id."""
-    from cli.output import echo_json
-
-    reply = api.get(url_path("orders", order_id))
-    if as_json:
-        echo_json(reply.text)
-    else:
-        show_order(reply.data)
+    answer(api.get(url_path("orders", order_id)), as_json, show_order)
 
 
 @click.command("cancel")
@@ -202,13 +175,7 @@ def order_info(api: Api, order_id: str, as_json: bool) -> None:
 @api_options
 def cancel(api: Api, order_id: str, as_json: bool) -> None:
     """Cancel an open order (by id or client order id); its reserved funds are released."""
-    from cli.output import echo_json
-
-    reply = api.post(url_path("orders", order_id, "cancel"))
-    if as_json:
-        echo_json(reply.text)
-    else:
-        show_order(reply.data)
+    answer(api.post(url_path("orders", order_id, "cancel")), as_json, show_order)
 
 
 @click.command("trades")
@@ -219,16 +186,10 @@ def cancel(api: Api, order_id: str, as_json: bool) -> None:
 @api_options
 def trades(api: Api, symbol: str | None, since: int | None, limit: int | None, as_json: bool) -> None:
     """List the account's fills, oldest first."""
-    from cli.output import echo_json, note, show
+    from cli.output import show
 
     reply = api.get("/trades", symbol=symbol, since=since, limit=limit)
-    if as_json:
-        echo_json(reply.text)
-        return
-    if not reply.data:
-        note("No trades yet.")
-        return
-    show(trades_table(reply.data))
+    answer(reply, as_json, lambda data: show(trades_table(data)), empty="No trades yet.")
 
 
 COMMANDS: list[click.Command] = [

@@ -7,6 +7,7 @@ reached exits 3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import rich_click as click
@@ -32,7 +33,7 @@ def overview(api: Api, section: str | None, as_json: bool) -> None:
         echo_json("{" + ",".join(f'"{name}":{reply.text.strip()}' for name, reply in replies.items()) + "}")
     else:
         for name, reply in replies.items():
-            {"assets": _overview_assets, "trades": _overview_trades, "capital": _overview_capital}[name](reply.data)
+            VIEWS[name](reply.data)
 
 
 def _overview_assets(data: dict[str, Any]) -> None:
@@ -51,10 +52,15 @@ def _overview_assets(data: dict[str, Any]) -> None:
     grid.add_section()
     grid.add_row("[bold]total[/]", "", "", "", "", f"[bold]{num(data['totalValue'])}[/]")
     show(grid)
+    _note_unpriced(data)
+
+
+def _note_unpriced(data: dict[str, Any]) -> None:
+    """The assets the overview could not value (no price in the cash asset), on stderr."""
     if data.get("unpriced"):
         from cli.output import note
 
-        note(f"Not valued (no {cash} price): {', '.join(data['unpriced'])}")
+        note(f"Not valued (no {data['cashAsset']} price): {', '.join(data['unpriced'])}")
 
 
 def _overview_trades(data: dict[str, Any]) -> None:
@@ -98,11 +104,14 @@ def _overview_capital(data: dict[str, Any]) -> None:
         ("fees", f"{num(data['fees'])} {cash}"),
     ]
     show(pairs([(k, v) for k, v in rows if v], title="Capital"))
-    if data.get("unpriced"):
-        from cli.output import note
+    _note_unpriced(data)
 
-        note(f"Not valued (no {cash} price): {', '.join(data['unpriced'])}")
 
+VIEWS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "assets": _overview_assets,
+    "trades": _overview_trades,
+    "capital": _overview_capital,
+}
 
 COMMANDS: list[click.Command] = [
     overview,
