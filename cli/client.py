@@ -89,6 +89,13 @@ def resolve(url: str | None, api_key: str | None) -> tuple[str, str | None]:
 
 
 # the client ------------------------------------------------------------------------------------------------
+def url_path(*parts: str) -> str:
+    """A URL path whose user-given parts (symbols like ``BTC/USDT``, ids, assets) are percent-encoded."""
+    from urllib.parse import quote
+
+    return "/" + "/".join(quote(part.strip(), safe="") for part in parts)
+
+
 class Reply:
     """A successful response: its status, its exact text (for ``--json``) and its decoded body."""
 

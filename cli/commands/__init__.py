@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import rich_click as click
 
-from cli.commands import feed, serve, trading, up, watch, worker
+from cli.commands import admin, balances, feed, market, orders, overview, serve, up, watch, worker
 
 ALL: list[click.Command] = [
     *up.COMMANDS,
     *serve.COMMANDS,
     *worker.COMMANDS,
     *feed.COMMANDS,
-    *trading.COMMANDS,
+    *balances.COMMANDS,
+    *market.COMMANDS,
+    *orders.COMMANDS,
+    *overview.COMMANDS,
+    *admin.COMMANDS,
     *watch.COMMANDS,
 ]

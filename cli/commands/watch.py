@@ -263,11 +263,10 @@ def render(event_id: str | None, sse_type: str | None, event: dict[str, Any]) ->
 
 
 def _fee(fee: Any) -> str:
-    from cli.output import num
+    """``fee 0.1 USDT``; nothing for a fee of zero."""
+    from cli.render import fee as fee_text
 
-    if not isinstance(fee, dict) or not fee.get("cost"):
-        return ""
-    return f"fee {num(fee['cost'])} {fee.get('currency') or ''}".rstrip()
+    return f"fee {fee_text(fee)}" if isinstance(fee, dict) and fee.get("cost") else ""
 
 
 COMMANDS: list[click.Command] = [watch]

@@ -1,0 +1,88 @@
+"""`mockx` commands on market data: ticker, tickers, markets.
+
+Tables for people, ``--json`` for scripts (the API's JSON, exact numbers); data on stdout, diagnostics
+on stderr. A refused request prints the API's error code and message and exits 1; an API that cannot be
+reached exits 3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rich_click as click
+
+from cli.client import Api, api_options, json_option, url_path
+from cli.render import answer, tickers_table
+
+NO_PRICES = "No prices yet: set one with `mockx set-price BTC/USDT 50000`, or run `mockx up --feed synthetic`."
+
+
+@click.command("ticker")
+@click.argument("symbol")
+@json_option
+@api_options
+def ticker(api: Api, symbol: str, as_json: bool) -> None:
+    """Show the ticker of SYMBOL (BTC/USDT, BTCUSDT or BTC-USDT)."""
+    answer(api.get(url_path("tickers", symbol)), as_json, _show_ticker)
+
+
+def _show_ticker(t: dict[str, Any]) -> None:
+    from cli.output import num, pairs, show, signed, when
+
+    rows = [
+        ("last", num(t.get("last"))),
+        ("bid", num(t.get("bid"))),
+        ("ask", num(t.get("ask"))),
+        ("open", num(t.get("open"))),
+        ("high", num(t.get("high"))),
+        ("low", num(t.get("low"))),
+        ("change", signed(t.get("change"))),
+        ("change %", signed(t.get("percentage"))),
+        ("volume", num(t.get("baseVolume"))),
+        ("time", when(t.get("timestamp"))),
+    ]
+    show(pairs([(k, v) for k, v in rows if v], title=t["symbol"]))
+
+
+@click.command("tickers")
+@json_option
+@api_options
+def tickers(api: Api, as_json: bool) -> None:
+    """Show the ticker of every symbol that has a price."""
+    from cli.output import show
+
+    answer(
+        api.get("/tickers"), as_json, lambda data: show(tickers_table([data[s] for s in sorted(data)])), empty=NO_PRICES
+    )
+
+
+@click.command("markets")
+@json_option
+@api_options
+def markets(api: Api, as_json: bool) -> None:
+    """Show the markets: precision (price tick, amount step), limits and fees."""
+    answer(api.get("/markets"), as_json, _show_markets, empty=NO_PRICES)
+
+
+def _show_markets(data: list[dict[str, Any]]) -> None:
+    from cli.output import num, show, table
+
+    grid = table(
+        "Symbol", "Base", "Quote", "Price tick", "Amount step", "Min amount", "Min cost", "Taker", "Maker",
+        numeric=("Price tick", "Amount step", "Min amount", "Min cost", "Taker", "Maker"),
+    )  # fmt: skip
+    for m in data:
+        limits, precision = m.get("limits") or {}, m.get("precision") or {}
+        grid.add_row(
+            m["symbol"], m["base"], m["quote"], num(precision.get("price")), num(precision.get("amount")),
+            num((limits.get("amount") or {}).get("min")), num((limits.get("cost") or {}).get("min")),
+            num(m.get("taker")), num(m.get("maker")),
+        )  # fmt: skip
+    show(grid)
+
+
+COMMANDS: list[click.Command] = [
+    ticker,
+    tickers,
+    markets,
+]
