@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,7 +17,6 @@ from app import __version__
 from app.api.common.auth import HEADER, PUBLIC, api_key_guard
 from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
 from app.api.common.deps import DEPENDENCIES
-from app.api.common.errors import UNAVAILABLE
 from app.api.common.events import EventHub
 from app.api.native.admin import AdminController
 from app.api.native.errors import EXCEPTION_HANDLERS
@@ -31,6 +28,7 @@ from app.api.native.portfolio import BalanceController
 from app.api.native.schemas import Liveness
 from app.engine.exchange import Exchange
 from app.settings import Settings
+from app.store.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +55,12 @@ async def docs_redirect(request: ExactRequest) -> Redirect:
 
 
 async def _open(settings: Settings) -> Exchange:
-    """Open the Exchange, waiting (with backoff) for a Valkey that is still starting."""
-    deadline = time.monotonic() + STARTUP_WAIT_SECONDS
-    delay = 0.2
-    while True:
-        try:
-            return await Exchange.open(settings)
-        except UNAVAILABLE as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("Valkey is not reachable yet (%s); retrying in %.1f s", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 3.0)
+    """Open the Exchange, waiting (with backoff) up to 30 s for a Valkey that is still starting."""
+    exchange = await retrying(
+        lambda: Exchange.open(settings), what="API start-up", max_delay=3.0, give_up_after=STARTUP_WAIT_SECONDS
+    )
+    assert exchange is not None  # without a stop event, retrying returns only the result or raises
+    return exchange
 
 
 def create_app(settings: Settings | None = None, exchange: Exchange | None = None) -> Litestar:

@@ -1,4 +1,5 @@
-"""Reconnect in one place: the long-running loops of the workers and publishers sit in :func:`retrying`.
+"""Reconnect in one place: every long-running loop (workers, publishers, the event hub, the API's start-up,
+the live ticker feed) sits in :func:`retrying`.
 
 A lost or restarting Valkey raises a connection error (or a timeout, or "loading the dataset"); the
 loop is restarted after a growing pause, so it resumes where the server's state says it was.
@@ -35,26 +36,38 @@ async def retrying(
     run: Callable[[], Awaitable[T]],
     *,
     what: str,
-    stop: asyncio.Event,
+    stop: asyncio.Event | None = None,
     first_delay: float = 0.1,
     max_delay: float = 5.0,
+    errors: tuple[type[BaseException], ...] = TRANSIENT,
+    give_up_after: float | None = None,
+    problem: str = "Valkey unreachable",
 ) -> T | None:
-    """Run ``run()`` until it returns; on a transient Valkey error, pause (doubling up to ``max_delay``)
-    and run it again. Returns None when ``stop`` is set while waiting."""
+    """Run ``run()`` until it returns; on one of ``errors`` (default: Valkey unreachable), pause (doubling up
+    to ``max_delay``) and run it again.
+
+    Returns None when ``stop`` is set while waiting. With ``give_up_after`` seconds, the error that is still
+    happening after that long is raised (a service that must start within a deadline). A run that lasted
+    longer than 30 s counts as recovered: the next failure starts the backoff from the beginning.
+    """
     loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    deadline = None if give_up_after is None else loop.time() + give_up_after
     delay = first_delay
     failures = 0
     while True:
         started = loop.time()
         try:
             result = await run()
-        except TRANSIENT as exc:
+        except errors as exc:
             if stop.is_set():
                 return None
+            if deadline is not None and loop.time() >= deadline:
+                raise
             if loop.time() - started > _HEALTHY_SEC:
                 delay, failures = first_delay, 0
             failures += 1
-            log.warning("%s: Valkey unreachable (%s); retry %d in %.1f s", what, _reason(exc), failures, delay)
+            log.warning("%s: %s (%s); retry %d in %.1f s", what, problem, _reason(exc), failures, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             if stop.is_set():

@@ -18,15 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import importlib
 import logging
 import math
 import random
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import msgspec
 
@@ -358,7 +357,7 @@ async def publish_paced(publisher: Publisher, items: Iterable[tuple[float, Field
         if delay > 0:
             await publisher.publish(held)
             held = []
-            if await _sleep(delay, publisher.stop):
+            if await sleep_or_stop(delay, publisher.stop):
                 break
         held.append(fields)
         if len(held) >= batch:
@@ -411,111 +410,7 @@ def synthetic_items(spec: Synthetic, rounds: int | None) -> Iterator[tuple[float
 
 
 # ccxt --------------------------------------------------------------------------------------------------
-class TickerSource(Protocol):
-    """What :func:`ccxt_feed` needs from a ccxt exchange (``ccxt.async_support`` or ``ccxt.pro``)."""
-
-    async def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, Any]: ...
-
-    async def close(self) -> None: ...
-
-
-def open_ccxt(exchange_id: str, *, watch: bool = False) -> TickerSource:
-    """A ccxt exchange client by id (``binance``...); needs the optional extra ``mockx[live]``."""
-    module_name = "ccxt.pro" if watch else "ccxt.async_support"
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        raise FeedError("the ccxt source needs the optional extra: pip install 'mockx[live]'") from None
-    cls = getattr(module, exchange_id.strip().lower(), None)
-    if cls is None or not callable(cls):
-        raise FeedError(f"ccxt has no exchange {exchange_id!r} (see ccxt.exchanges for the list)")
-    client: TickerSource = cls({"enableRateLimit": True})
-    return client
-
-
-def ccxt_fields(ticker: Mapping[str, Any]) -> Fields | None:
-    """Price-stream fields from a ccxt ticker (floats), or None when it has no usable price."""
-    try:
-        symbol = normalize_symbol(str(ticker.get("symbol") or ""))
-    except BadSymbol:
-        return None
-    last = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
-    if last is None:
-        return None
-    try:
-        price = round_price(last)
-        bid = round_price(ticker["bid"]) if ticker.get("bid") else None
-        ask = round_price(ticker["ask"]) if ticker.get("ask") else None
-        if bid is not None and ask is not None and bid > ask:
-            bid = ask = None
-        stamp = ticker.get("timestamp")
-        fields = tick_fields(symbol, price, bid, ask, ts=int(stamp) if stamp else None)
-        for name, target in (("baseVolume", "volume"), ("bidVolume", "bid_qty"), ("askVolume", "ask_qty")):
-            value = ticker.get(name)
-            if value is not None:
-                fields[target] = price_str(round_quantity(value))
-        parse_tick(fields, "0-0")
-    except (ValueError, TypeError) as exc:  # MalformedTick is a ValueError
-        log.warning("ticker of %s skipped: %s", symbol, exc)
-        return None
-    return fields
-
-
-async def ccxt_ticks(
-    client: TickerSource,
-    symbols: list[str],
-    stop: asyncio.Event,
-    *,
-    poll_sec: float = 2.0,
-    watch: bool = False,
-) -> AsyncIterator[list[Fields]]:
-    """Batches of changed tickers of ``symbols``; errors of the exchange are logged and retried."""
-    last: dict[str, Fields] = {}
-    delay = poll_sec
-    while not stop.is_set():
-        try:
-            if watch:
-                tickers = await client.watch_tickers(symbols)  # type: ignore[attr-defined]
-            else:
-                tickers = await client.fetch_tickers(symbols)
-        except Exception as exc:  # ccxt raises its own NetworkError / ExchangeError classes
-            log.warning("fetching tickers failed (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
-            if await _sleep(delay, stop):
-                return
-            delay = min(60.0, delay * 2)
-            continue
-        delay = poll_sec
-        changed = []
-        for ticker in tickers.values():
-            fields = ccxt_fields(ticker)
-            if fields is not None and fields["symbol"] in symbols and last.get(fields["symbol"]) != fields:
-                last[fields["symbol"]] = fields
-                changed.append(fields)
-        if changed:
-            yield changed
-        if not watch and await _sleep(poll_sec, stop):
-            return
-
-
-async def ccxt_feed(
-    publisher: Publisher,
-    client: TickerSource,
-    symbols: Sequence[str],
-    *,
-    poll_sec: float = 2.0,
-    watch: bool = False,
-    limit: int | None = None,
-) -> int:
-    """Publish every change of the exchange's tickers until the publisher stops (or ``limit`` ticks)."""
-    before = publisher.published
-    async for ticks in ccxt_ticks(client, list(symbols), publisher.stop, poll_sec=poll_sec, watch=watch):
-        await publisher.publish(ticks)
-        if limit is not None and publisher.published - before >= limit:
-            break
-    return publisher.published - before
-
-
-async def _sleep(seconds: float, stop: asyncio.Event) -> bool:
+async def sleep_or_stop(seconds: float, stop: asyncio.Event) -> bool:
     """Sleep unless ``stop`` is set first; True when stopped."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)

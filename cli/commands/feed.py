@@ -239,14 +239,14 @@ def _replay(
 
 
 def _ccxt(exchange: str, symbols: tuple[str, ...], poll_sec: float, watch: bool, count: int | None) -> Plan:
-    from app.workers import feeds
+    from app.workers import feeds, live
 
     chosen = feeds.parse_symbols(symbols or ("BTC/USDT",))
-    client = feeds.open_ccxt(exchange, watch=watch)
+    client = live.open_ccxt(exchange, watch=watch)
 
     async def plan(publisher: Publisher) -> int:
         try:
-            return await feeds.ccxt_feed(publisher, client, chosen, poll_sec=poll_sec, watch=watch, limit=count)
+            return await live.ccxt_feed(publisher, client, chosen, poll_sec=poll_sec, watch=watch, limit=count)
         finally:
             await client.close()
 

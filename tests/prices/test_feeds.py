@@ -24,7 +24,6 @@ from app.workers.feeds import (
     FeedError,
     ReplayTick,
     Synthetic,
-    ccxt_feed,
     parse_timestamp,
     publish_max,
     publish_paced,
@@ -32,6 +31,7 @@ from app.workers.feeds import (
     synthetic_items,
     synthetic_rounds,
 )
+from app.workers.live import ccxt_feed
 from app.workers.publish import Publisher, round_price, spread
 from app.workers.settlement import Worker, WorkerOptions
 from cli.main import cli

