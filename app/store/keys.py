@@ -1,64 +1,92 @@
 """The MockX keyspace: every key the service reads or writes, in one place.
 
-All state of one exchange lives under a *namespace* ``ns`` (default ``mockx``, setting ``NAMESPACE``).
-Every key of the namespace carries the hash tag ``{ns}``, so all of them land on one slot and every Lua
-script stays valid on Valkey Cluster. Scripts never build key names: the wrappers in :mod:`app.store.scripts`
-pass every key in ``KEYS``.
+All state of one exchange lives under a *namespace* ``ns`` (default ``mockx``, setting ``NAMESPACE``), split
+into **shards** so that it can spread over the masters of a Valkey Cluster (setting ``SHARDS``, default 1).
+Each shard is one hash tag: shard 0 is ``{ns}``, shard ``s`` > 0 is ``{ns:s}``. Every key of one Lua call
+carries the same tag, so each script stays valid on a cluster, and scripts never build key names: the
+wrappers in :mod:`app.store.scripts` pass every key in ``KEYS``.
 
-Money is stored as integer *minor units* (``10**-8`` of a unit, see :mod:`app.engine.money`) written as decimal
-strings and moved with ``HINCRBY``. Prices are decimal strings. Records (orders, trades) are JSON objects
-whose values are all strings, so neither Lua (doubles) nor any JSON library can round them.
+**Accounts** are assigned to a shard when they are created (the ``default`` account is on shard 0) and
+all their state lives there, in per-shard structures whose members or fields carry the account name
+(``<acct>``: 1-64 of ``[A-Za-z0-9_.-]``, so ``:`` and ``|`` never occur in it). One resting book per symbol
+and side per shard holds the orders of every account of the shard, so a tick finds the crossed orders of
+all of them with one range read; a tick is applied to each shard with one settle call (per symbol run),
+and costs grow with the number of shards, not of accounts.
 
-==============================  ======  =========================================================  ==========
-key                             type    contents                                                   lifetime
-==============================  ======  =========================================================  ==========
-``{ns}:balances``               hash    ``<ASSET>:free``, ``<ASSET>:used`` minor units. ``used``   until reset
-                                        is exactly what open orders reserve in that asset.
-``{ns}:ledger``                 hash    money that crossed the account boundary, per asset:        until reset
-                                        ``<ASSET>:deposited``, ``<ASSET>:withdrawn`` (minor units;
-                                        admin balance overwrites count as deposits/withdrawals).
-``{ns}:stats``                  hash    fill statistics: ``<SYMBOL>:<side>:count``, ``:base``,     until reset
-                                        ``:quote``, ``:fee`` (minor units), ``:maker`` (count).
-``{ns}:orders``                 hash    order id -> order record (JSON, see ``app.store.records``).       until reset
-``{ns}:order_ids``              zset    every order id, score = id.                                 until reset
-``{ns}:open``                   zset    ids of open orders only, score = id.                        until reset
-``{ns}:cids``                   hash    clientOrderId -> order id (unique per account).             until reset
-``{ns}:book:<SYMBOL>:buy``      zset    resting buy limit orders of a symbol, score = limit price,  until reset
-``{ns}:book:<SYMBOL>:sell``     zset    member = order id. Holds open orders only; a tick finds      until reset
-                                        the crossed ones with ``ZRANGEBYSCORE ... LIMIT``.
-``{ns}:trades``                 hash    trade id -> trade record (JSON).                            until reset
-``{ns}:trade_ids``              zset    every trade id, score = id.                                 until reset
-``{ns}:seq:order``              string  last order id issued (``INCR``). Survives reset: an id is   permanent
-                                        never issued twice (bots cache ids).
-``{ns}:seq:trade``              string  last trade id issued (``INCR``). Survives reset.            permanent
-``{ns}:events``                 stream  every state change, capped with ``MAXLEN ~`` (setting       until reset
-                                        ``EVENTS_MAXLEN``); the entry id is the event id. Each
-                                        entry: ``type`` and ``data`` (JSON). Also published on the
-                                        Pub/Sub channel ``{ns}:events``.
-``{ns}:markets``                hash    symbol -> market record (JSON): base, quote, price tick,    permanent
-                                        amount step, limits. Written when declared or on the first
-                                        price of a symbol. Survives reset.
-``{ns}:ticker:<SYMBOL>``        hash    latest tick applied: ``id`` (price-stream entry id),        permanent
-                                        ``last``, ``bid``, ``ask``, ``bidVolume``, ``askVolume``,
-                                        ``volume`` (24 h base volume if the source sends it),
-                                        ``ts`` (ms). Only a newer entry id overwrites it. Survives
-                                        reset (prices are market data, not account state).
-``{ns}:ohlc:<SYMBOL>``          hash    hourly buckets for the 24 h ticker statistics:              25 hours
-                                        ``<hour>:o|oid|h|l|c|cid``. Every update is idempotent
-                                        (max, min, first-by-id, last-by-id); buckets older than
-                                        25 h are deleted when a new hour starts.
-``{ns}:heartbeat:<consumer>``   string  settlement worker liveness, JSON, with a TTL.               TTL
-``{ns}:prices:dead``            stream  dead-lettered price entries with the reason (capped).       capped
-``{ns}:prices:stats``           hash    counters of the settlement workers (``processed``,          permanent
-                                        ``filled``, ``claimed``, ``dead``, ``dead:malformed``,
-                                        ``dead:deliveries``).
-``{ns}:prices:legacy``          hash    older price keys (``tickers:<SYMBOL>``, ``sym_<SYMBOL>``)   permanent
-                                        -> fingerprint of the values last published from them.
-``{ns}:prices:sweep``           string  name of the worker running this period's sweep.             TTL
-==============================  ======  =========================================================  ==========
+**Market data** (markets, tickers, the 24 h buckets) and the **account registry** are held once, under
+``{ns}`` — the tag of shard 0, so with one shard a tick is still one call. Every other shard keeps only
+the copy of the ticker its own scripts need (``{ns:s}:ticker:<SYMBOL>``), written by the settle call
+that applies the tick to that shard.
 
-The price stream itself (default ``mockx:prices``, setting ``PRICE_STREAM``) is a public contract for
-publishers and deliberately has no hash tag: no script touches it.
+Money is stored as integer *minor units* (``10**-8`` of a unit, see :mod:`app.engine.money`) written as
+decimal strings and moved with ``HINCRBY``. Prices are decimal strings. Records (orders, trades) are JSON
+objects whose values are all strings, so neither Lua (doubles) nor any JSON library can round them.
+Order and trade **ids** are integers unique across shards and never reused: ``shard × 2**46 + seq`` from
+the shard's own counter (shard 0's ids are 1, 2, 3 ...; all stay below 2**53).
+
+Per shard ``S`` (``{ns}`` or ``{ns:s}``), written by the account scripts and the shard's settle calls:
+
+================================  ======  =======================================================  ===========
+key                               type    contents                                                 lifetime
+================================  ======  =======================================================  ===========
+``S:balances``                    hash    ``<acct>:<ASSET>:free``, ``<acct>:<ASSET>:used`` minor    until reset
+                                          units. ``used`` is exactly what the account's open
+                                          orders reserve in that asset.
+``S:assets``                      zset    lex, score 0: ``<acct>|<ASSET>`` for every balance row   until reset
+                                          an account has (its balance is listed by a range read).
+``S:ledger``                      hash    money that crossed the account boundary:                 until reset
+                                          ``<acct>:<ASSET>:deposited`` / ``:withdrawn``.
+``S:stats``                       hash    fill statistics ``<acct>:<SYMBOL>:<side>:count``,        until reset
+                                          ``:maker``, ``:base``, ``:quote``, ``:fee``.
+``S:orders``                      hash    order id -> order record (JSON with ``acct``).           until reset
+``S:order_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every order.            until reset
+``S:open``                        zset    lex: ``<acct>|<id, 16 digits>``, open orders only.       until reset
+``S:cids``                        hash    ``<acct>|<clientOrderId>`` -> order id.                  until reset
+``S:book:<SYMBOL>:buy`` / ``sell`` zset   resting limit orders of every account of the shard,      until reset
+                                          score = limit price, member = order id.
+``S:trades``                      hash    trade id -> trade record (JSON with ``acct``).           until reset
+``S:trade_ids``                   zset    lex: ``<acct>|<id, 16 digits>``.                         until reset
+``S:seq:order`` / ``S:seq:trade`` string  the shard's last order / trade sequence number.          permanent
+``S:events``                      stream  every change of the shard's accounts, each entry         until reset
+                                          ``type`` + ``data`` (JSON with ``acct``), capped with
+                                          ``MAXLEN ~`` (``EVENTS_MAXLEN``); also published on the
+                                          Pub/Sub channel ``S:events``.
+``S:ticker:<SYMBOL>``             hash    shard > 0: the copy of the ticker (``id``, ``last``,      permanent
+                                          ``bid``, ``ask``, ``ts``) the shard's scripts check
+                                          against. Shard 0's is the market ticker below.
+================================  ======  =======================================================  ===========
+
+Held once, under ``{ns}``:
+
+================================  ======  =======================================================  ===========
+key                               type    contents                                                 lifetime
+================================  ======  =======================================================  ===========
+``{ns}:accounts``                 hash    account name -> account record (JSON: name, API key,     until deleted
+                                          secret, shard, created, commission, Ed25519 key). The
+                                          ``default`` account's key and secret come from the
+                                          settings and are not stored.
+``{ns}:apikeys``                  hash    API key -> account name (rotating or deleting removes    until deleted
+                                          the old key at once).
+``{ns}:markets``                  hash    symbol -> market record (JSON): base, quote, price tick,  permanent
+                                          amount step, limits. Written when declared or on the
+                                          first price of a symbol. Survives reset.
+``{ns}:ticker:<SYMBOL>``          hash    latest tick applied: ``id`` (price-stream entry id),      permanent
+                                          ``last``, ``bid``, ``ask``, ``bidVolume``, ``askVolume``,
+                                          ``volume``, ``ts`` (ms). Only a newer entry id
+                                          overwrites it. Survives reset.
+``{ns}:ohlc:<SYMBOL>``            hash    hourly buckets for the 24 h ticker statistics:            25 hours
+                                          ``<hour>:o|oid|h|l|c|cid``, each update idempotent (max,
+                                          min, first-by-id, last-by-id).
+``{ns}:heartbeat:<consumer>``     string  settlement worker liveness, JSON, with a TTL.            TTL
+``{ns}:prices:dead``              stream  dead-lettered price entries with the reason (capped).    capped
+``{ns}:prices:stats``             hash    counters of the settlement workers.                      permanent
+``{ns}:prices:legacy``            hash    older price keys -> fingerprint of what was published.   permanent
+``{ns}:prices:sweep``             string  name of the worker running this period's sweep.          TTL
+================================  ======  =======================================================  ===========
+
+The price stream itself (default ``<NAMESPACE>:prices``, so ``mockx:prices``; setting ``PRICE_STREAM``) is
+a public contract for publishers and deliberately has no hash tag: no script touches it. Its entries are
+applied to every shard.
 """
 
 from __future__ import annotations
