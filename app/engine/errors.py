@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     ORDER_NOT_FOUND = "order_not_found"  # unknown id, or not in the state the call needs
     DUPLICATE_ORDER_ID = "duplicate_order_id"
     ORDER_IMMEDIATELY_FILLABLE = "order_immediately_fillable"  # a post-only order that would take
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    ACCOUNT_EXISTS = "account_exists"
     NOT_AUTHENTICATED = "not_authenticated"
     UNAVAILABLE = "unavailable"  # the store cannot be reached right now
     INTERNAL = "internal"  # the engine failed; not the caller's doing
@@ -64,6 +66,14 @@ class DuplicateOrderId(InvalidOrder):
 
 class OrderImmediatelyFillable(InvalidOrder):
     code = ErrorCode.ORDER_IMMEDIATELY_FILLABLE
+
+
+class AccountNotFound(ExchangeError):
+    code = ErrorCode.ACCOUNT_NOT_FOUND
+
+
+class AccountExists(ExchangeError):
+    code = ErrorCode.ACCOUNT_EXISTS
 
 
 class AuthenticationError(ExchangeError):

@@ -96,20 +96,63 @@ from dataclasses import dataclass, field
 SIDES = ("buy", "sell")
 
 
+#: Ids are ``shard × ID_SPAN + seq``: each shard issues its own, unique across shards, below 2**53.
+ID_SPAN = 2**46
+MAX_SHARDS = 2**53 // ID_SPAN
+
+
+def member(acct: str, id_: str | int) -> str:
+    """The index member of an order or trade of ``acct``: lexicographic order is id order."""
+    return f"{acct}|{int(id_):016d}"
+
+
+def member_id(acct: str, value: str) -> str:
+    """The id in an index member of ``acct`` (the inverse of :func:`member`)."""
+    return str(int(value[len(acct) + 1 :]))
+
+
+def account_range(acct: str) -> tuple[str, str]:
+    """The ``ZRANGEBYLEX`` bounds of every member of ``acct`` (``~`` sorts after every digit)."""
+    return f"[{acct}|", f"[{acct}|~"
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """Key names of one namespace. Build once, reuse everywhere."""
+    """Key names of one namespace and shard. Build once, reuse everywhere."""
 
     ns: str = "mockx"
+    shard: int = 0
     tag: str = field(init=False)
+    market_tag: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tag", "{" + self.ns + "}")
+        if not 0 <= self.shard < MAX_SHARDS:
+            raise ValueError(f"shard must be between 0 and {MAX_SHARDS - 1}, got {self.shard}")
+        object.__setattr__(self, "market_tag", "{" + self.ns + "}")
+        object.__setattr__(self, "tag", "{" + self.ns + ("}" if self.shard == 0 else f":{self.shard}}}"))
 
-    # account state -------------------------------------------------------------------------------
+    @property
+    def id_base(self) -> str:
+        """What the shard's ids start from (``shard × 2**46``)."""
+        return str(self.shard * ID_SPAN)
+
+    # the account registry (held once) ----------------------------------------------------------
+    @property
+    def accounts(self) -> str:
+        return f"{self.market_tag}:accounts"
+
+    @property
+    def api_keys(self) -> str:
+        return f"{self.market_tag}:apikeys"
+
+    # account state (per shard) -----------------------------------------------------------------
     @property
     def balances(self) -> str:
         return f"{self.tag}:balances"
+
+    @property
+    def assets(self) -> str:
+        return f"{self.tag}:assets"
 
     @property
     def ledger(self) -> str:
@@ -167,43 +210,44 @@ class Keys:
     # market data -----------------------------------------------------------------------------------
     @property
     def markets(self) -> str:
-        return f"{self.tag}:markets"
+        return f"{self.market_tag}:markets"
 
     def ticker(self, symbol: str) -> str:
         return f"{self.tag}:ticker:{symbol}"
 
     def ohlc(self, symbol: str) -> str:
-        return f"{self.tag}:ohlc:{symbol}"
+        return f"{self.market_tag}:ohlc:{symbol}"
 
     # settlement workers ----------------------------------------------------------------------------
     def heartbeat(self, consumer: str) -> str:
-        return f"{self.tag}:heartbeat:{consumer}"
+        return f"{self.market_tag}:heartbeat:{consumer}"
 
     @property
     def heartbeat_pattern(self) -> str:
-        return f"{self.tag}:heartbeat:*"
+        return f"{self.market_tag}:heartbeat:*"
 
     @property
     def dead_letters(self) -> str:
-        return f"{self.tag}:prices:dead"
+        return f"{self.market_tag}:prices:dead"
 
     @property
     def worker_stats(self) -> str:
-        return f"{self.tag}:prices:stats"
+        return f"{self.market_tag}:prices:stats"
 
     @property
     def legacy_prices(self) -> str:
-        return f"{self.tag}:prices:legacy"
+        return f"{self.market_tag}:prices:legacy"
 
     @property
     def sweep_lease(self) -> str:
-        return f"{self.tag}:prices:sweep"
+        return f"{self.market_tag}:prices:sweep"
 
     def account_keys(self, symbols: list[str]) -> list[str]:
         """Every key ``reset.lua`` wipes, the events stream first: account state and the books of ``symbols``."""
         fixed = [
             self.events,
             self.balances,
+            self.assets,
             self.ledger,
             self.stats,
             self.orders,

@@ -23,7 +23,8 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=False):
     fcur: str  # fee currency (the quote asset)
     px: str = ""  # limit price, "" for a market order
     cid: str = ""  # clientOrderId, "" when none
-    id: str = ""  # (lua) order id from {ns}:seq:order
+    acct: str = "default"  # the account that placed it
+    id: str = ""  # (lua) order id: the shard's id base + its order sequence
     st: str = ""  # (lua) open | closed | canceled | expired
     ts: str = ""  # (lua) created, ms (server clock)
     tus: str = ""  # (lua) created, µs (server clock): a stale tick only fills older orders
@@ -59,6 +60,7 @@ class TradeRecord(msgspec.Struct, forbid_unknown_fields=False):
     rate: str
     ts: str
     role: str  # taker | maker
+    acct: str = "default"
 
 
 class MarketRecord(msgspec.Struct, forbid_unknown_fields=False):
@@ -96,6 +98,11 @@ class BalanceRowRecord(msgspec.Struct):
 
 class BalanceEventRecord(msgspec.Struct):
     assets: dict[str, BalanceRowRecord]
+    acct: str = "default"
+
+
+class ResetEventRecord(msgspec.Struct):
+    acct: str = ""  # "" when every account of the shard was wiped
 
 
 class TickerEventRecord(msgspec.Struct):

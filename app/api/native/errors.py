@@ -45,6 +45,8 @@ CCXT: dict[ErrorCode, tuple[str, int]] = {
     ErrorCode.ORDER_NOT_FOUND: ("OrderNotFound", 404),
     ErrorCode.DUPLICATE_ORDER_ID: ("DuplicateOrderId", 409),
     ErrorCode.ORDER_IMMEDIATELY_FILLABLE: ("OrderImmediatelyFillable", 400),
+    ErrorCode.ACCOUNT_NOT_FOUND: ("BadRequest", 404),
+    ErrorCode.ACCOUNT_EXISTS: ("BadRequest", 409),
     ErrorCode.NOT_AUTHENTICATED: ("AuthenticationError", 401),
     ErrorCode.UNAVAILABLE: ("ExchangeNotAvailable", 503),
     ErrorCode.INTERNAL: ("ExchangeError", 500),

@@ -1,14 +1,16 @@
 --[[ deposit: credit the free balance of an asset (deposit, admin fund).
 
-KEYS[1]  balances      {ns}:balances
-KEYS[2]  ledger        {ns}:ledger
-KEYS[3]  events        {ns}:events
+KEYS[1]  balances      S:balances (S: the account's shard tag)
+KEYS[2]  ledger        S:ledger
+KEYS[3]  events        S:events
+KEYS[4]  assets        S:assets
 
 ARGV[1]  asset
 ARGV[2]  amount        minor units, > 0
 ARGV[3]  max minor     largest balance allowed (minor units)
 ARGV[4]  channel       Pub/Sub channel for events
 ARGV[5]  maxlen        events stream MAXLEN ~
+ARGV[6]  account       the account's name
 
 Returns {code, free, used}:
   0  OK             credited; free and used after the change
@@ -18,18 +20,21 @@ Events: balance.changed.
 ]]
 
 --@include lib/uint.lua
+--@include lib/account.lua
 --@include lib/events.lua
 
-local balances, ledger, events = KEYS[1], KEYS[2], KEYS[3]
-local asset, amount, max_minor, channel, maxlen = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local balances, ledger, events, assets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local asset, amount, max_minor, channel, maxlen, acct = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local free_f, used_f = bal(acct, asset, 'free'), bal(acct, asset, 'used')
 
-local v = redis.call('HMGET', balances, asset .. ':free', asset .. ':used')
+local v = redis.call('HMGET', balances, free_f, used_f)
 if uint_cmp(uint_add(uint_add(v[1], v[2]), amount), max_minor) > 0 then
   return {4, uint_norm(v[1]), uint_norm(v[2])}
 end
-local free = redis.call('HINCRBY', balances, asset .. ':free', amount)
-redis.call('HINCRBY', balances, asset .. ':used', 0)
-redis.call('HINCRBY', ledger, asset .. ':deposited', amount)
-emit(events, channel, maxlen, 'balance.changed', balance_data(balances, {asset}))
-v = redis.call('HMGET', balances, asset .. ':free', asset .. ':used')
+redis.call('HINCRBY', balances, free_f, amount)
+redis.call('HINCRBY', balances, used_f, 0)
+redis.call('HINCRBY', ledger, bal(acct, asset, 'deposited'), amount)
+note_asset(assets, acct, asset)
+emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {asset}))
+v = redis.call('HMGET', balances, free_f, used_f)
 return {0, uint_norm(v[1]), uint_norm(v[2])}

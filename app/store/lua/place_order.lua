@@ -3,22 +3,23 @@
 Python has priced the order (exact Decimal) and decided what happens to it; this script checks the
 account can afford it and applies it atomically.
 
-KEYS[1]  balances      {ns}:balances
-KEYS[2]  orders        {ns}:orders
-KEYS[3]  order_ids     {ns}:order_ids
-KEYS[4]  open          {ns}:open
-KEYS[5]  cids          {ns}:cids
-KEYS[6]  order_seq     {ns}:seq:order
-KEYS[7]  book          {ns}:book:<SYMBOL>:<side>
-KEYS[8]  ticker        {ns}:ticker:<SYMBOL>
-KEYS[9]  trades        {ns}:trades
-KEYS[10] trade_ids     {ns}:trade_ids
-KEYS[11] trade_seq     {ns}:seq:trade
-KEYS[12] stats         {ns}:stats
-KEYS[13] events        {ns}:events
+KEYS[1]  balances      S:balances (S: the account's shard tag)
+KEYS[2]  orders        S:orders
+KEYS[3]  order_ids     S:order_ids
+KEYS[4]  open          S:open
+KEYS[5]  cids          S:cids
+KEYS[6]  order_seq     S:seq:order
+KEYS[7]  book          S:book:<SYMBOL>:<side>
+KEYS[8]  ticker        S:ticker:<SYMBOL> (the shard's ticker)
+KEYS[9]  trades        S:trades
+KEYS[10] trade_ids     S:trade_ids
+KEYS[11] trade_seq     S:seq:trade
+KEYS[12] stats         S:stats
+KEYS[13] events        S:events
+KEYS[14] assets        S:assets
 
 ARGV[1]  mode          "rest" | "fill" | "expire"
-ARGV[2]  record        order record (JSON, every value a string; no id or timestamps yet)
+ARGV[2]  record        order record (JSON, every value a string, `acct` the account; no id or timestamps yet)
 ARGV[3]  debit asset   rest: the asset reserved; fill: the asset paid
 ARGV[4]  debit         minor units reserved (rest) or paid (fill); "0" for expire
 ARGV[5]  credit asset  fill only: the asset received
@@ -31,11 +32,12 @@ ARGV[11] max minor     largest balance allowed (minor units)
 ARGV[12] fill price    fill only: the price the order fills at (the ask for a buy, the bid for a sell)
 ARGV[13] fill cost     fill only: quote minor units, price x amount
 ARGV[14] fill fee      fill only: quote minor units
+ARGV[15] id base       the shard's id base (shard x 2^46): ids are base + the shard's sequence
 
 Returns {code, order record JSON or ""}:
   0  OK                   the order is stored (in dry run: would be stored)
   1  INSUFFICIENT_FUNDS   free balance of the debit asset is below the debit
-  2  DUPLICATE_CLIENT_ID  the record's cid is already used by another order
+  2  DUPLICATE_CLIENT_ID  the record's cid is already used by another order of the account
   3  PRICE_MOVED          rest: the ticker now crosses the limit; re-price and retry
   4  BALANCE_LIMIT        fill: the credit would take a balance above the largest supported value
 
@@ -43,18 +45,22 @@ Events: order.created, then order.filled (fill) or order.expired (expire); balan
 ]]
 
 --@include lib/uint.lua
+--@include lib/account.lua
 --@include lib/events.lua
 --@include lib/fills.lua
 
 local balances, orders, order_ids, open, cids, order_seq, book, ticker, trades, trade_ids, trade_seq, stats, events =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local assets = KEYS[14]
 local mode, record, da, debit, ca, credit, guard, dry, channel, maxlen, max_minor =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local fill_px, fill_cost, fill_fee = ARGV[12], ARGV[13], ARGV[14]
+local fill_px, fill_cost, fill_fee, id_base = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
 
 local o = cjson.decode(record)
+local acct = o.acct
+local cid_field = acct .. '|' .. o.cid
 
-if o.cid ~= '' and redis.call('HEXISTS', cids, o.cid) == 1 then
+if o.cid ~= '' and redis.call('HEXISTS', cids, cid_field) == 1 then
   return {2, ''}
 end
 
@@ -70,37 +76,37 @@ if mode == 'rest' then
 end
 
 if mode ~= 'expire' then
-  local free = redis.call('HGET', balances, da .. ':free')
+  local free = redis.call('HGET', balances, bal(acct, da, 'free'))
   if uint_cmp(free, debit) < 0 then return {1, ''} end
 end
 
 if mode == 'fill' then
-  local v = redis.call('HMGET', balances, ca .. ':free', ca .. ':used')
+  local v = redis.call('HMGET', balances, bal(acct, ca, 'free'), bal(acct, ca, 'used'))
   if uint_cmp(uint_add(uint_add(v[1], v[2]), credit), max_minor) > 0 then return {4, ''} end
 end
 
 if dry == '1' then return {0, ''} end
 
 local now_ms, now_us = server_now()
-local id = tostring(redis.call('INCR', order_seq))
+local id = issue_id(order_seq, id_base)
 o.id = id
 o.ts = now_ms
 o.tus = now_us
 o.uts = now_ms
-if o.cid ~= '' then redis.call('HSET', cids, o.cid, id) end
-redis.call('ZADD', order_ids, id, id)
+if o.cid ~= '' then redis.call('HSET', cids, cid_field, id) end
+redis.call('ZADD', order_ids, 0, member(acct, id))
 
 if mode == 'rest' then
   o.st = 'open'
   o.res = debit
-  redis.call('HINCRBY', balances, da .. ':free', uint_neg(debit))
-  redis.call('HINCRBY', balances, da .. ':used', debit)
+  redis.call('HINCRBY', balances, bal(acct, da, 'free'), uint_neg(debit))
+  redis.call('HINCRBY', balances, bal(acct, da, 'used'), debit)
   redis.call('ZADD', book, o.px, id)
-  redis.call('ZADD', open, id, id)
+  redis.call('ZADD', open, 0, member(acct, id))
   local created = cjson.encode(o)
   redis.call('HSET', orders, id, created)
   emit(events, channel, maxlen, 'order.created', order_data(created))
-  emit(events, channel, maxlen, 'balance.changed', balance_data(balances, {da}))
+  emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {da}))
   return {0, created}
 end
 
@@ -122,13 +128,7 @@ o.fpx = fill_px
 o.filled = o.amt
 o.cost = fill_cost
 o.fee = fill_fee
-redis.call('HINCRBY', balances, da .. ':free', uint_neg(debit))
-redis.call('HINCRBY', balances, ca .. ':free', credit)
-local tid = tostring(redis.call('INCR', trade_seq))
-local trade = stamp_fill(o, tid, now_ms, now_ms, 'taker')
-redis.call('HSET', trades, tid, trade)
-redis.call('ZADD', trade_ids, tid, tid)
-local prefix = o.sym .. ':' .. o.side .. ':'
+XX
 redis.call('HINCRBY', stats, prefix .. 'count', 1)
 redis.call('HINCRBY', stats, prefix .. 'base', o.filled)
 redis.call('HINCRBY', stats, prefix .. 'quote', o.cost)
@@ -136,5 +136,5 @@ redis.call('HINCRBY', stats, prefix .. 'fee', o.fee)
 local filled = cjson.encode(o)
 redis.call('HSET', orders, id, filled)
 emit(events, channel, maxlen, 'order.filled', order_data(filled, trade))
-emit(events, channel, maxlen, 'balance.changed', balance_data(balances, {da, ca}))
+emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {da, ca}))
 return {0, filled}

@@ -14,17 +14,19 @@ then sends the ticks after it in another settle_batch call. When `done` is 1 the
 from `applied + 1` on, if any.
 
 Events differ from settle_tick's only in number: ticker.updated once before the fills of each tick that
-fills and once at the end (the ticker as it stands then), not once per tick; balance.changed once per call.
+fills and once at the end (the ticker as it stands then), not once per tick; balance.changed once per call
+and account.
 
 KEYS     as settle_tick: ticker, ohlc, book buy, book sell, orders, open, balances, stats, trades,
-         trade_ids, trade_seq, events, markets
+         trade_ids, trade_seq, events, markets, assets
 
 ARGV[1]  symbol
 ARGV[2]  channel       Pub/Sub channel for events
 ARGV[3]  maxlen        events stream MAXLEN ~
 ARGV[4]  market        market record (JSON) registered if the symbol has none yet
 ARGV[5]  chunk         most orders to examine in this call
-ARGV[6…] ticks         8 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
+ARGV[6]  id base       the shard's id base (trade ids are base + the shard's trade sequence)
+ARGV[7…] ticks         8 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
                        ask qty (as for settle_tick; "" for a missing volume or qty)
 
 Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
@@ -32,6 +34,7 @@ Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
 ]]
 
 --@include lib/uint.lua
+--@include lib/account.lua
 --@include lib/events.lua
 --@include lib/ticker.lua
 --@include lib/fills.lua
@@ -40,9 +43,10 @@ Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
 local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
-  events = KEYS[12], markets = KEYS[13],
+  events = KEYS[12], markets = KEYS[13], assets = KEYS[14],
 }
 local sym, channel, maxlen, market, budget = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local id_base = ARGV[6]
 
 -- The highest resting buy and the lowest resting sell (scores are the doubles of <= 15-digit prices,
 -- which compare exactly); a stale book entry only makes a tick look crossing, never the reverse.
@@ -53,11 +57,11 @@ local function best()
 end
 
 local shown = ticker_open(k, sym, market, channel, maxlen)
-local s = settlement_open(k, sym, channel, maxlen)
+local s = settlement_open(k, sym, channel, maxlen, id_base)
 local best_buy, best_sell = best()
 local applied, done, mode, buy_off, sell_off = 0, 1, '', 0, 0
 
-for i = 6, #ARGV, 8 do
+for i = 7, #ARGV, 8 do
   local tick = tick_at(i)
   local crosses = tick.p <= best_buy or tick.p >= best_sell
   if crosses and budget == 0 then break end  -- the next call settles it

@@ -15,19 +15,22 @@ workers and redeliveries:
     worker) only fills orders placed before the tick was published (created before its entry id time),
     so a stale tick never fills an order placed after it.
 
-KEYS[1]  ticker        {ns}:ticker:<SYMBOL>
-KEYS[2]  ohlc          {ns}:ohlc:<SYMBOL>
-KEYS[3]  book buy      {ns}:book:<SYMBOL>:buy
-KEYS[4]  book sell     {ns}:book:<SYMBOL>:sell
-KEYS[5]  orders        {ns}:orders
-KEYS[6]  open          {ns}:open
-KEYS[7]  balances      {ns}:balances
-KEYS[8]  stats         {ns}:stats
-KEYS[9]  trades        {ns}:trades
-KEYS[10] trade_ids     {ns}:trade_ids
-KEYS[11] trade_seq     {ns}:seq:trade
-KEYS[12] events        {ns}:events
-KEYS[13] markets       {ns}:markets
+Every account of the shard trades on the same book: one call settles all their crossed orders.
+
+KEYS[1]  ticker        S:ticker:<SYMBOL> (S: the shard's tag; shard 0 is {ns}, which holds market data)
+KEYS[2]  ohlc          S:ohlc:<SYMBOL>
+KEYS[3]  book buy      S:book:<SYMBOL>:buy
+KEYS[4]  book sell     S:book:<SYMBOL>:sell
+KEYS[5]  orders        S:orders
+KEYS[6]  open          S:open
+KEYS[7]  balances      S:balances
+KEYS[8]  stats         S:stats
+KEYS[9]  trades        S:trades
+KEYS[10] trade_ids     S:trade_ids
+KEYS[11] trade_seq     S:seq:trade
+KEYS[12] events        S:events
+KEYS[13] markets       S:markets
+KEYS[14] assets        S:assets
 
 ARGV[1]  symbol
 ARGV[2]  entry id      price-stream entry id "ms-seq"
@@ -46,6 +49,7 @@ ARGV[13] chunk         most orders to examine in this call
 ARGV[14] channel       Pub/Sub channel for events
 ARGV[15] maxlen        events stream MAXLEN ~
 ARGV[16] market        market record (JSON) registered if the symbol has none yet
+ARGV[17] id base       the shard's id base (trade ids are base + the shard's trade sequence)
 
 Returns {code, filled, buy offset, sell offset, done, mode, examined}:
   0  OK        `filled` orders filled; call again with the offsets and `mode` as phase unless done == 1.
@@ -53,10 +57,11 @@ Returns {code, filled, buy offset, sell offset, done, mode, examined}:
 
 Events: market.created (first price of a symbol), ticker.updated (when the ticker or its 24 h buckets
 changed), order.filled per fill (with its trade), order.expired (a fill that would overflow a balance),
-balance.changed once per call with fills.
+balance.changed once per call and account with fills.
 ]]
 
 --@include lib/uint.lua
+--@include lib/account.lua
 --@include lib/events.lua
 --@include lib/ticker.lua
 --@include lib/fills.lua
@@ -65,7 +70,7 @@ balance.changed once per call with fills.
 local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
-  events = KEYS[12], markets = KEYS[13],
+  events = KEYS[12], markets = KEYS[13], assets = KEYS[14],
 }
 local sym, phase = ARGV[1], ARGV[10]
 local buy_off, sell_off, chunk = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
@@ -81,7 +86,7 @@ elseif phase == 'sweep' then
   mode = 'n'
 end
 
-local s = settlement_open(k, sym, channel, maxlen)
+local s = settlement_open(k, sym, channel, maxlen, ARGV[17])
 local done
 buy_off, sell_off, done = settle_tick_fills(s, tick, mode, buy_off, sell_off, chunk)
 settlement_finish(s)

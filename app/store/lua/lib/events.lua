@@ -8,14 +8,15 @@ local function emit(stream, channel, maxlen, etype, data)
   return id
 end
 
--- The balance.changed payload: current free/used of each asset in `assets` (a list of names).
-local function balance_data(balances, assets)
+-- The balance.changed payload: the account and the current free/used of each asset in `assets` (names).
+-- Needs lib/account.lua.
+local function balance_data(balances, acct, assets)
   local parts = {}
   for _, a in ipairs(assets) do
-    local v = redis.call('HMGET', balances, a .. ':free', a .. ':used')
+    local v = redis.call('HMGET', balances, bal(acct, a, 'free'), bal(acct, a, 'used'))
     parts[#parts + 1] = cjson.encode(a) .. ':{"free":"' .. (v[1] or '0') .. '","used":"' .. (v[2] or '0') .. '"}'
   end
-  return '{"assets":{' .. table.concat(parts, ',') .. '}}'
+  return '{"acct":' .. cjson.encode(acct) .. ',"assets":{' .. table.concat(parts, ',') .. '}}'
 end
 
 local function order_data(order_json, trade_json)

@@ -8,7 +8,7 @@ local function stamp_fill(o, tid, ts, now_ms, role)
   o.uts = now_ms
   o.role = role
   return cjson.encode({
-    id = tid, oid = o.id, sym = o.sym, side = o.side, type = o.type, px = o.fpx, amt = o.filled,
+    id = tid, oid = o.id, acct = o.acct, sym = o.sym, side = o.side, type = o.type, px = o.fpx, amt = o.filled,
     cost = o.cost, fee = o.fee, fcur = o.fcur, rate = o.rate, ts = ts, role = role,
   })
 end

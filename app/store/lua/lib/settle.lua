@@ -7,28 +7,40 @@
 -- an order placed after it.
 --
 -- One settlement gathers the money moves and statistics of every tick it fills for and writes them once,
--- in settlement_finish. Needs lib/uint.lua, lib/events.lua, lib/fills.lua.
+-- in settlement_finish. The book holds the orders of every account of the shard: money, statistics and
+-- balance.changed events are kept per account. Needs lib/uint.lua, lib/account.lua, lib/events.lua,
+-- lib/fills.lua.
 
 -- `k` holds the keys book_buy, book_sell, orders, open, balances, stats, trades, trade_ids, trade_seq,
--- events.
-local function settlement_open(k, sym, channel, maxlen)
+-- events, assets. Trade ids are `id_base` + the shard's trade sequence.
+local function settlement_open(k, sym, channel, maxlen, id_base)
   return {
-    k = k, sym = sym, channel = channel, maxlen = maxlen,
+    k = k, sym = sym, channel = channel, maxlen = maxlen, id_base = tonumber(id_base),
     filled = 0, examined = 0,
     now_ms = nil, next_tid = nil,  -- read on the first order examined: a tick crossing nothing needs neither
-    used_out = {}, free_in = {}, touched = {}, free_start = {},
-    sides = {},  -- side -> {count, base, quote, fee}
+    used_out = {}, free_in = {}, touched = {}, free_start = {},  -- per balance field `<acct>:<ASSET>`
+    accounts = {},  -- acct -> list of assets touched, in order (one balance.changed per account)
+    sides = {},  -- `<acct>:<side>` -> {acct, side, count, base, quote, fee}
   }
 end
 
-local function touch(s, asset)
-  if not s.touched[asset] then
-    s.touched[asset] = true
-    s.touched[#s.touched + 1] = asset
-    s.free_start[asset] = tonumber(redis.call('HGET', s.k.balances, asset .. ':free') or '0')
-    s.used_out[asset] = sum_new()
-    s.free_in[asset] = sum_new()
+local function touch(s, acct, asset)
+  local f = acct .. ':' .. asset
+  if not s.touched[f] then
+    s.touched[f] = true
+    s.touched[#s.touched + 1] = f
+    local assets = s.accounts[acct]
+    if not assets then
+      assets = {}
+      s.accounts[acct] = assets
+      s.accounts[#s.accounts + 1] = acct
+    end
+    assets[#assets + 1] = asset
+    s.free_start[f] = tonumber(redis.call('HGET', s.k.balances, f .. ':free') or '0')
+    s.used_out[f] = sum_new()
+    s.free_in[f] = sum_new()
   end
+  return f
 end
 
 -- Examines up to `budget` (> 0) crossed orders of one book from `offset` for tick `t` (a table with id
@@ -47,12 +59,7 @@ local function settle_book(s, t, mode, side, offset, budget)
   end
   local cutoff_us = t.ms * 1000
   local raws = redis.call('HMGET', k.orders, unpack(ids))
-  local gone, order_writes, trade_writes, trade_index = {}, {}, {}, {}
-  local st = s.sides[side]
-  if not st then
-    st = {count = 0, base = sum_new(), quote = sum_new(), fee = sum_new()}
-    s.sides[side] = st
-  end
+  local gone, closed, order_writes, trade_writes, trade_index = {}, {}, {}, {}, {}
   for i, oid in ipairs(ids) do
     local raw = raws[i]
     local o = raw and cjson.decode(raw)
@@ -62,40 +69,46 @@ local function settle_book(s, t, mode, side, offset, budget)
       offset = offset + 1  -- placed after this tick was published: not this tick's to fill
     else
       gone[#gone + 1] = oid
-      touch(s, o.ra); touch(s, o.ca)
-      sum_add(s.used_out[o.ra], o.res)
-      if s.free_start[o.ca] + sum_approx(s.free_in[o.ca]) + tonumber(o.cr) >= 9e18 then
+      closed[#closed + 1] = member(o.acct, oid)
+      local ra, ca = touch(s, o.acct, o.ra), touch(s, o.acct, o.ca)
+      sum_add(s.used_out[ra], o.res)
+      if s.free_start[ca] + sum_approx(s.free_in[ca]) + tonumber(o.cr) >= 9e18 then
         -- the credit would overflow a 64-bit balance: give the reservation back and expire the order
-        sum_add(s.free_in[o.ra], o.res)
+        sum_add(s.free_in[ra], o.res)
         o.st = 'expired'; o.res = '0'; o.uts = s.now_ms
         local expired = cjson.encode(o)
         order_writes[#order_writes + 1] = oid
         order_writes[#order_writes + 1] = expired
         emit(k.events, s.channel, s.maxlen, 'order.expired', order_data(expired))
       else
-        sum_add(s.free_in[o.ca], o.cr)
+        sum_add(s.free_in[ca], o.cr)
         o.st = 'closed'; o.res = '0'; o.fpx = o.px; o.filled = o.amt; o.cost = o.mc; o.fee = o.mf
         s.next_tid = s.next_tid + 1
-        local tid = tostring(s.next_tid)
+        local tid = string.format('%.0f', s.id_base + s.next_tid)
         local trade = stamp_fill(o, tid, t.ts, s.now_ms, 'maker')
         local done_json = cjson.encode(o)
         order_writes[#order_writes + 1] = oid
         order_writes[#order_writes + 1] = done_json
         trade_writes[#trade_writes + 1] = tid
         trade_writes[#trade_writes + 1] = trade
-        trade_index[#trade_index + 1] = tid
-        trade_index[#trade_index + 1] = tid
+        trade_index[#trade_index + 1] = 0
+        trade_index[#trade_index + 1] = member(o.acct, tid)
         emit(k.events, s.channel, s.maxlen, 'order.filled', order_data(done_json, trade))
+        local key = o.acct .. ':' .. side
+        local st = s.sides[key]
+        if not st then
+          st = {acct = o.acct, side = side, count = 0, base = sum_new(), quote = sum_new(), fee = sum_new()}
+          s.sides[key] = st
+          s.sides[#s.sides + 1] = st
+        end
         st.count = st.count + 1
         s.filled = s.filled + 1
         sum_add(st.base, o.amt); sum_add(st.quote, o.mc); sum_add(st.fee, o.mf)
       end
     end
   end
-  if #gone > 0 then
-    call_sliced('ZREM', book, gone, 1000)
-    call_sliced('ZREM', k.open, gone, 1000)
-  end
+  if #gone > 0 then call_sliced('ZREM', book, gone, 1000) end
+  if #closed > 0 then call_sliced('ZREM', k.open, closed, 1000) end
   if #order_writes > 0 then call_sliced('HSET', k.orders, order_writes, 1000) end
   if #trade_writes > 0 then
     call_sliced('HSET', k.trades, trade_writes, 1000)
@@ -117,26 +130,30 @@ local function settle_tick_fills(s, t, mode, buy_off, sell_off, budget)
   return buy_off, sell_off, buys_done and sells_done, budget
 end
 
--- Writes the money moves, statistics and trade sequence gathered, and emits balance.changed once.
+-- Writes the money moves, statistics and trade sequence gathered, and emits balance.changed once per
+-- account.
 local function settlement_finish(s)
   local k = s.k
-  for _, side in ipairs({'buy', 'sell'}) do
-    local st = s.sides[side]
-    if st and st.count > 0 then
-      local prefix = s.sym .. ':' .. side .. ':'
-      redis.call('HINCRBY', k.stats, prefix .. 'count', st.count)
-      redis.call('HINCRBY', k.stats, prefix .. 'maker', st.count)
-      redis.call('HINCRBY', k.stats, prefix .. 'base', sum_value(st.base))
-      redis.call('HINCRBY', k.stats, prefix .. 'quote', sum_value(st.quote))
-      redis.call('HINCRBY', k.stats, prefix .. 'fee', sum_value(st.fee))
-    end
+  for _, st in ipairs(s.sides) do
+    local prefix = st.acct .. ':' .. s.sym .. ':' .. st.side .. ':'
+    redis.call('HINCRBY', k.stats, prefix .. 'count', st.count)
+    redis.call('HINCRBY', k.stats, prefix .. 'maker', st.count)
+    redis.call('HINCRBY', k.stats, prefix .. 'base', sum_value(st.base))
+    redis.call('HINCRBY', k.stats, prefix .. 'quote', sum_value(st.quote))
+    redis.call('HINCRBY', k.stats, prefix .. 'fee', sum_value(st.fee))
   end
   if #s.touched == 0 then return end
   redis.call('SET', k.trade_seq, tostring(s.next_tid))
-  for _, asset in ipairs(s.touched) do
-    local out, into = sum_value(s.used_out[asset]), sum_value(s.free_in[asset])
-    if out ~= '0' then redis.call('HINCRBY', k.balances, asset .. ':used', uint_neg(out)) end
-    if into ~= '0' then redis.call('HINCRBY', k.balances, asset .. ':free', into) end
+  for _, f in ipairs(s.touched) do
+    local out, into = sum_value(s.used_out[f]), sum_value(s.free_in[f])
+    if out ~= '0' then redis.call('HINCRBY', k.balances, f .. ':used', uint_neg(out)) end
+    if into ~= '0' then
+      redis.call('HINCRBY', k.balances, f .. ':free', into)
+      redis.call('HINCRBY', k.balances, f .. ':used', 0)
+    end
   end
-  emit(k.events, s.channel, s.maxlen, 'balance.changed', balance_data(k.balances, s.touched))
+  for _, acct in ipairs(s.accounts) do
+    for _, asset in ipairs(s.accounts[acct]) do note_asset(k.assets, acct, asset) end
+    emit(k.events, s.channel, s.maxlen, 'balance.changed', balance_data(k.balances, acct, s.accounts[acct]))
+  end
 end

@@ -1,0 +1,95 @@
+--[[ reset_account: wipe one account of a shard (balances, ledger, statistics, orders, trades, its resting
+orders in the books), a chunk at a time. Other accounts of the shard, markets, tickers and the id
+sequences stay (an id is never issued twice). Call again until `done`: each call removes at most `chunk`
+orders or trades, so no call blocks the server for long; the balance rows go in the last call, with an
+exchange.reset event for the account.
+
+KEYS[1]  balances      S:balances (S: the account's shard tag)
+KEYS[2]  assets        S:assets
+KEYS[3]  ledger        S:ledger
+KEYS[4]  stats         S:stats
+KEYS[5]  orders        S:orders
+KEYS[6]  order_ids     S:order_ids
+KEYS[7]  open          S:open
+KEYS[8]  cids          S:cids
+KEYS[9]  trades        S:trades
+KEYS[10] trade_ids     S:trade_ids
+KEYS[11] events        S:events
+KEYS[12…] books        S:book:<SYMBOL>:buy and S:book:<SYMBOL>:sell of every symbol in ARGV[5…], in pairs
+
+ARGV[1]  account
+ARGV[2]  chunk         most orders or trades to remove in this call
+ARGV[3]  channel       Pub/Sub channel for events
+ARGV[4]  maxlen        events stream MAXLEN ~
+ARGV[5…] symbols       every symbol with a market (the i-th one's books are KEYS[10 + 2i], KEYS[11 + 2i])
+
+Returns {code, done, removed}:
+  0  OK  `removed` orders and trades went in this call; done == 1 when the account is empty
+
+Events: exchange.reset (with the account) in the call that finishes.
+]]
+
+--@include lib/uint.lua
+--@include lib/account.lua
+--@include lib/events.lua
+
+local balances, assets, ledger, stats, orders, order_ids, open, cids, trades, trade_ids, events =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local acct, chunk, channel, maxlen = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local lo, hi = '[' .. acct .. '|', '[' .. acct .. '|~'  -- '~' sorts after every digit
+
+local books = {}
+for i = 5, #ARGV do
+  books[ARGV[i]] = {buy = KEYS[12 + 2 * (i - 5)], sell = KEYS[13 + 2 * (i - 5)]}
+end
+
+-- orders first (taking resting ones out of their book), then trades
+local members = redis.call('ZRANGEBYLEX', order_ids, lo, hi, 'LIMIT', 0, chunk)
+if #members > 0 then
+  local ids, fields = {}, {}
+  for i, m in ipairs(members) do ids[i] = tostring(tonumber(string.sub(m, #acct + 2))) end
+  local raws = redis.call('HMGET', orders, unpack(ids))
+  for i, id in ipairs(ids) do
+    local o = raws[i] and cjson.decode(raws[i])
+    if o then
+      if o.st == 'open' and books[o.sym] then redis.call('ZREM', books[o.sym][o.side], id) end
+      if o.cid ~= '' then fields[#fields + 1] = acct .. '|' .. o.cid end
+    end
+  end
+  redis.call('HDEL', orders, unpack(ids))
+  redis.call('ZREM', order_ids, unpack(members))
+  redis.call('ZREM', open, unpack(members))
+  if #fields > 0 then redis.call('HDEL', cids, unpack(fields)) end
+  return {0, 0, #members}
+end
+members = redis.call('ZRANGEBYLEX', trade_ids, lo, hi, 'LIMIT', 0, chunk)
+if #members > 0 then
+  local ids = {}
+  for i, m in ipairs(members) do ids[i] = tostring(tonumber(string.sub(m, #acct + 2))) end
+  redis.call('HDEL', trades, unpack(ids))
+  redis.call('ZREM', trade_ids, unpack(members))
+  return {0, 0, #members}
+end
+
+-- last: the balance rows, the ledger and the statistics of every symbol
+local rows = redis.call('ZRANGEBYLEX', assets, lo, hi)
+local money = {}
+for _, m in ipairs(rows) do
+  local asset = string.sub(m, #acct + 2)
+  for _, kind in ipairs({'free', 'used', 'deposited', 'withdrawn'}) do money[#money + 1] = bal(acct, asset, kind) end
+end
+if #money > 0 then
+  redis.call('HDEL', balances, unpack(money))
+  redis.call('HDEL', ledger, unpack(money))
+  redis.call('ZREM', assets, unpack(rows))
+end
+for i = 5, #ARGV do
+  local prefix = acct .. ':' .. ARGV[i] .. ':'
+  local f = {}
+  for _, side in ipairs({'buy', 'sell'}) do
+    for _, kind in ipairs({'count', 'maker', 'base', 'quote', 'fee'}) do f[#f + 1] = prefix .. side .. ':' .. kind end
+  end
+  redis.call('HDEL', stats, unpack(f))
+end
+emit(events, channel, maxlen, 'exchange.reset', '{"acct":' .. cjson.encode(acct) .. '}')
+return {0, 1, 0}
