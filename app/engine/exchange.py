@@ -23,7 +23,6 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from app.engine import markets as mk
 from app.engine.errors import (
@@ -55,9 +54,8 @@ from app.engine.money import (
 )
 from app.engine.ticks import Tick
 from app.settings import Settings
-from app.store.embedded import EmbeddedValkey, redis_client
+from app.store.embedded import EmbeddedValkey
 from app.store.keys import Keys
-from app.store.multiplex import Link, open_link
 from app.store.records import (
     MarketRecord,
     OrderRecord,
@@ -67,6 +65,7 @@ from app.store.records import (
     trade_decoder,
 )
 from app.store.scripts import PlaceResult, Scripts, SettleStep
+from app.store.transport import Call, Transport
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +148,16 @@ class SettleResult:
 class Exchange:
     """One account on one exchange. Cheap to construct; share one per process."""
 
-    def __init__(self, redis: Redis, settings: Settings, *, embedded: EmbeddedValkey | None = None) -> None:
-        self.redis = redis
+    def __init__(self, transport: Transport, settings: Settings, *, embedded: EmbeddedValkey | None = None) -> None:
+        self.transport = transport
+        self.redis: Redis = transport.redis
         self.settings = settings
         self.keys = Keys(settings.namespace)
-        self.scripts = Scripts(redis, self.keys, events_maxlen=settings.events_maxlen)
+        self.scripts = Scripts(transport, self.keys, events_maxlen=settings.events_maxlen)
         self.fee_rate = settings.commission
         self._embedded = embedded
         self._markets: dict[str, MarketRecord] = {}
         self._market_cache: dict[str, str] = {}
-        self.link: Link | None = None
 
     # lifecycle -----------------------------------------------------------------------------------------
     @classmethod
@@ -170,8 +169,15 @@ class Exchange:
         if url is None:
             embedded = EmbeddedValkey(settings.data_dir)
             url = embedded.start()
-        redis = redis_client(url, timeout=settings.redis_timeout, max_connections=settings.redis_max_connections)
-        ex = cls(redis, settings, embedded=embedded)
+        try:
+            transport = await Transport.open(
+                url, socket_timeout=settings.redis_timeout, max_connections=settings.redis_max_connections
+            )
+        except BaseException:
+            if embedded is not None:
+                embedded.stop()
+            raise
+        ex = cls(transport, settings, embedded=embedded)
         try:
             await ex.scripts.load()
             await ex.declare_markets(mk.load_declared(settings.markets, settings.markets_file))
@@ -195,16 +201,8 @@ class Exchange:
         finally:
             await ex.close()
 
-    def multiplex(self) -> None:
-        """Send scripts and the reads that price an order over one multiplexed connection (a server's hot
-        path: see :mod:`app.store.multiplex`). Idempotent; a URL the link cannot serve (TLS) keeps redis-py."""
-        if self.link is None:
-            self.link = self.scripts.link = open_link(self.url, timeout=self.settings.redis_timeout)
-
     async def close(self) -> None:
-        if self.link is not None:
-            await self.link.aclose()
-        await self.redis.aclose()
+        await self.transport.aclose()
         if self._embedded is not None:
             self._embedded.stop()
 
@@ -359,9 +357,9 @@ class Exchange:
             return CanExecute(ok=False, reason=exc.message, code=exc.code)
 
     async def place_plan(
-        self, plan: OrderPlan, *, dry_run: bool = False, client: Pipeline | None = None
+        self, plan: OrderPlan, *, dry_run: bool = False, batch: list[Call] | None = None
     ) -> PlaceResult | None:
-        """Run place_order.lua for a plan; with a pipeline as ``client`` it is queued (bulk loading)."""
+        """Run place_order.lua for a plan; with a ``batch`` the call is appended to it (bulk loading)."""
         return await self.scripts.place_order(
             symbol=plan.symbol,
             side=plan.side,
@@ -375,7 +373,7 @@ class Exchange:
             dry_run=dry_run,
             max_minor=MAX_MINOR,
             fill=plan.fill,
-            client=client,
+            batch=batch,
         )
 
     async def _submit(
@@ -399,10 +397,7 @@ class Exchange:
             rec = order_decoder.decode(result.record)
             if not rec.tid:
                 return result.record, None
-            if self.link is not None:
-                raw_trade = await self.link.call("HGET", self.keys.trades, rec.tid)
-            else:
-                raw_trade = await self.redis.hget(self.keys.trades, rec.tid)
+            raw_trade = await self.transport.command("HGET", self.keys.trades, rec.tid)
             return result.record, trade_decoder.decode(raw_trade)
         if code is Code.PRICE_MOVED:
             return None
@@ -429,10 +424,12 @@ class Exchange:
         refused copy is simply not placed.
         """
         for start in range(0, count, batch):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for _ in range(min(batch, count - start)):
-                    await self.place_plan(plan, client=pipe)
-                await pipe.execute()
+            calls: list[Call] = []
+            for _ in range(min(batch, count - start)):
+                await self.place_plan(plan, batch=calls)
+            for reply in await self.transport.execute(calls):
+                if isinstance(reply, Exception):
+                    raise reply
 
     async def plan_order(
         self,
@@ -552,15 +549,9 @@ class Exchange:
     async def _market_and_ticker(
         self, symbol: str
     ) -> tuple[str | None, tuple[Decimal | None, Decimal | None, Decimal | None]]:
-        if self.link is not None:
-            market, (last, bid, ask) = await self.link.pipeline(
-                ("HGET", self.keys.markets, symbol), ("HMGET", self.keys.ticker(symbol), "last", "bid", "ask")
-            )
-            return market, (_dec(last), _dec(bid), _dec(ask))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self.keys.markets, symbol)
-            pipe.hmget(self.keys.ticker(symbol), ["last", "bid", "ask"])
-            market, (last, bid, ask) = await pipe.execute()
+        market, (last, bid, ask) = await self.transport.pipeline(
+            ("HGET", self.keys.markets, symbol), ("HMGET", self.keys.ticker(symbol), "last", "bid", "ask")
+        )
         return market, (_dec(last), _dec(bid), _dec(ask))
 
     async def cancel_order(self, order_id: str) -> Order:
@@ -771,9 +762,7 @@ class Exchange:
 
     async def _settle_call(self, entry_id: str, tick: Tick, phase: str, offsets: tuple[int, int]) -> SettleStep:
         keys, args = self.settle_call_args(entry_id, tick, phase, offsets)
-        step = await self.scripts.settle_tick(keys, args)
-        assert step is not None
-        return step
+        return await self.scripts.settle_tick(keys, args)
 
     async def sweep(self) -> int:
         """Re-check every symbol's resting orders against its latest price; returns the fills made."""

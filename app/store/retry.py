@@ -1,69 +1,8 @@
-"""Reconnect in one place: the long-running loops of the workers and publishers sit in :func:`retrying`.
+"""Where the retry-with-backoff loop used to live; it is part of :mod:`app.store.transport` now.
 
-A lost or restarting Valkey raises a connection error (or a timeout, or "loading the dataset"); the
-loop is restarted after a growing pause, so it resumes where the server's state says it was.
+Kept as a name for modules that still import it from here.
 """
 
-from __future__ import annotations
+from app.store.transport import TRANSIENT, retrying
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-#: What counts as "Valkey is unreachable right now" (BusyLoadingError is a ConnectionError).
-TRANSIENT: tuple[type[BaseException], ...] = (
-    RedisConnectionError,
-    RedisTimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
-
-#: A run that lasted this long counts as recovered: the next failure starts the backoff from the beginning.
-_HEALTHY_SEC = 30.0
-
-
-async def retrying(
-    run: Callable[[], Awaitable[T]],
-    *,
-    what: str,
-    stop: asyncio.Event,
-    first_delay: float = 0.1,
-    max_delay: float = 5.0,
-) -> T | None:
-    """Run ``run()`` until it returns; on a transient Valkey error, pause (doubling up to ``max_delay``)
-    and run it again. Returns None when ``stop`` is set while waiting."""
-    loop = asyncio.get_running_loop()
-    delay = first_delay
-    failures = 0
-    while True:
-        started = loop.time()
-        try:
-            result = await run()
-        except TRANSIENT as exc:
-            if stop.is_set():
-                return None
-            if loop.time() - started > _HEALTHY_SEC:
-                delay, failures = first_delay, 0
-            failures += 1
-            log.warning("%s: Valkey unreachable (%s); retry %d in %.1f s", what, _reason(exc), failures, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            if stop.is_set():
-                return None
-            delay = min(max_delay, delay * 2)
-            continue
-        return result
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+__all__ = ["TRANSIENT", "retrying"]

@@ -27,8 +27,8 @@ from app.api.common.errors import UNAVAILABLE
 from app.engine.errors import BadRequest
 from app.engine.models import BalanceRow, Market, Order, Trade, iso8601
 from app.engine.money import MAX_UNITS, from_minor, tidy
-from app.store.embedded import redis_client
 from app.store.records import MarketRecord, OrderRecord, TradeRecord
+from app.store.transport import connect
 
 log = logging.getLogger(__name__)
 
@@ -234,12 +234,13 @@ class EventHub:
         changed.set()
 
     async def _run(self) -> None:
-        if self._redis is None:
-            self._redis = redis_client(self._url, timeout=max(self._timeout, _BLOCK_MS / 1000 + 1), max_connections=2)
         backoff = 0.1
         cursor: str | None = None
         while self._clients > 0:
             try:
+                if self._redis is None:  # a cluster client when the server is one (XREAD goes to its slot)
+                    timeout = max(self._timeout, _BLOCK_MS / 1000 + 1)
+                    self._redis = await connect(self._url, socket_timeout=timeout, max_connections=2)
                 if cursor is None:
                     cursor = await latest_event_id(self._redis, self._key)
                     self._notify()  # anything written while we were not reading

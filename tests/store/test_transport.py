@@ -12,7 +12,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.store.embedded import EmbeddedValkey
-from app.store.multiplex import Link, open_link
+from app.store.transport import Link, open_link
 
 
 async def test_concurrent_commands_get_their_own_replies(valkey_url: str, namespace: str) -> None:
