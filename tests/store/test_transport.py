@@ -1,4 +1,4 @@
-"""The multiplexed link the API's hot path uses: ordering, errors as redis-py raises them, healing."""
+"""The one transport: the multiplexed link (ordering, errors as redis-py raises them, healing), scripts, batches."""
 
 from __future__ import annotations
 
