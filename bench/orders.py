@@ -58,13 +58,13 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
 def ceiling_app() -> Any:
     """A Litestar app with one route: decode the order body, run one EVALSHA, answer a small JSON object.
 
-    It talks to Valkey the way the API's hot path does (:mod:`app.store.multiplex`), so the gap between the two
+    It talks to Valkey the way the API's hot path does (:class:`app.store.transport.Link`), so the gap between the two
     rows is what MockX itself costs: auth, validation, pricing, three commands instead of one, the order.
     """
     from litestar import Litestar, get, post
     from redis.exceptions import NoScriptError
 
-    from app.store.multiplex import open_link
+    from app.store.transport import open_link
 
     link = open_link(os.environ["REDIS_URL"])
     assert link is not None

@@ -64,9 +64,8 @@ async def _open(settings: Settings) -> Exchange:
 
 
 def create_app(settings: Settings | None = None, exchange: Exchange | None = None) -> Litestar:
-    """The MockX API. Pass an open ``exchange`` to share it (the caller closes it; the app switches its hot
-    path to the multiplexed link); otherwise the app opens one from ``settings`` (default: the
-    environment) at start-up and closes it at shutdown.
+    """The MockX API. Pass an open ``exchange`` to share it (the caller closes it); otherwise the app opens
+    one from ``settings`` (default: the environment) at start-up and closes it at shutdown.
 
     Raises :class:`app.settings.SettingsError` outside TEST_ENV when the API key is empty or a placeholder.
     """
@@ -77,7 +76,6 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ex = exchange if exchange is not None else await _open(settings)
-        ex.multiplex()
         hub = EventHub(ex.url, ex.keys.events, timeout=settings.redis_timeout)
         app.state.exchange, app.state.hub = ex, hub
         try:

@@ -12,22 +12,22 @@ from redis.asyncio import Redis
 
 from app.settings import Settings
 from app.store.keys import Keys
-from app.store.multiplex import Link
 from app.store.scripts import Scripts
+from app.store.transport import Transport
 
 
 class Core:
-    """The connection and configuration of one exchange. ``link`` is set once the hot path multiplexes."""
+    """The connection and configuration of one exchange."""
 
-    __slots__ = ("fee_rate", "keys", "link", "redis", "scripts", "settings")
+    __slots__ = ("fee_rate", "keys", "redis", "scripts", "settings", "transport")
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
-        self.redis = redis
+    def __init__(self, transport: Transport, settings: Settings) -> None:
+        self.transport = transport
+        self.redis: Redis = transport.redis
         self.settings = settings
         self.keys = Keys(settings.namespace)
-        self.scripts = Scripts(redis, self.keys, events_maxlen=settings.events_maxlen)
+        self.scripts = Scripts(transport, self.keys, events_maxlen=settings.events_maxlen)
         self.fee_rate: Decimal = settings.commission
-        self.link: Link | None = None
 
 
 class Part:
@@ -39,6 +39,10 @@ class Part:
     @property
     def redis(self) -> Redis:
         return self.core.redis
+
+    @property
+    def transport(self) -> Transport:
+        return self.core.transport
 
     @property
     def keys(self) -> Keys:

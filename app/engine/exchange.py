@@ -37,10 +37,10 @@ from app.engine.orders import Orders
 from app.engine.planner import OrderPlan
 from app.engine.settlement import Settlement, SettleResult
 from app.settings import Settings
-from app.store.embedded import EmbeddedValkey, redis_client
+from app.store.embedded import EmbeddedValkey
 from app.store.keys import Keys
-from app.store.multiplex import Link, open_link
 from app.store.scripts import Scripts
+from app.store.transport import Transport
 
 __all__ = ["Exchange", "OrderPlan", "SettleResult", "normalize_asset", "normalize_status"]
 
@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 class Exchange:
     """One account on one exchange. Cheap to construct; share one per process."""
 
-    def __init__(self, redis: Redis, settings: Settings, *, embedded: EmbeddedValkey | None = None) -> None:
-        self.core = core = Core(redis, settings)
+    def __init__(self, transport: Transport, settings: Settings, *, embedded: EmbeddedValkey | None = None) -> None:
+        self.core = core = Core(transport, settings)
         self._embedded = embedded
         self.markets = MarketData(core)
         self.balances = Balances(core)
@@ -107,8 +107,8 @@ class Exchange:
         return self.core.scripts
 
     @property
-    def link(self) -> Link | None:
-        return self.core.link
+    def transport(self) -> Transport:
+        return self.core.transport
 
     @property
     def fee_rate(self) -> Decimal:
@@ -129,8 +129,15 @@ class Exchange:
             data_dir = Path(tempfile.mkdtemp(prefix="mockx-")) if throwaway else settings.data_dir
             embedded = EmbeddedValkey(data_dir, persist=not throwaway, scratch=throwaway)
             url = embedded.start()
-        redis = redis_client(url, timeout=settings.redis_timeout, max_connections=settings.redis_max_connections)
-        ex = cls(redis, settings, embedded=embedded)
+        try:
+            transport = await Transport.open(
+                url, socket_timeout=settings.redis_timeout, max_connections=settings.redis_max_connections
+            )
+        except BaseException:
+            if embedded is not None:
+                embedded.stop()
+            raise
+        ex = cls(transport, settings, embedded=embedded)
         try:
             await ex.scripts.load()
             await ex.declare_markets(mk.load_declared(settings.markets, settings.markets_file))
@@ -162,16 +169,8 @@ class Exchange:
         finally:
             await ex.close()
 
-    def multiplex(self) -> None:
-        """Send scripts and the reads that price an order over one multiplexed connection (a server's hot
-        path: see :mod:`app.store.multiplex`). Idempotent; a URL the link cannot serve (TLS) keeps redis-py."""
-        if self.core.link is None:
-            self.core.link = self.scripts.link = open_link(self.url, timeout=self.settings.redis_timeout)
-
     async def close(self) -> None:
-        if self.core.link is not None:
-            await self.core.link.aclose()
-        await self.redis.aclose()
+        await self.transport.aclose()
         if self._embedded is not None:
             self._embedded.stop()
 

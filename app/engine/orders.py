@@ -10,8 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from redis.asyncio.client import Pipeline
-
 from app.engine.core import Core, Part
 from app.engine.enums import OrderStatus, Side
 from app.engine.errors import (
@@ -31,6 +29,7 @@ from app.engine.planner import OrderPlan, Quote, parse_order, plan
 from app.store.protocol import Code, PlaceMode
 from app.store.records import OrderRecord, market_decoder, order_decoder, record_encoder, trade_decoder
 from app.store.scripts import PlaceResult
+from app.store.transport import Call
 
 _PRICE_RETRIES = 5
 _PAGE = 500
@@ -80,9 +79,9 @@ class Orders(Part):
             return CanExecute(ok=False, reason=exc.message, code=exc.code)
 
     async def place_plan(
-        self, plan: OrderPlan, *, dry_run: bool = False, client: Pipeline | None = None
+        self, plan: OrderPlan, *, dry_run: bool = False, batch: list[Call] | None = None
     ) -> PlaceResult | None:
-        """Run place_order.lua for a plan; with a pipeline as ``client`` it is queued (bulk loading)."""
+        """Run place_order.lua for a plan; with a ``batch`` the call is appended to it (bulk loading)."""
         return await self.scripts.place_order(
             symbol=plan.symbol,
             side=plan.side,
@@ -96,7 +95,7 @@ class Orders(Part):
             dry_run=dry_run,
             max_minor=MAX_MINOR,
             fill=plan.fill,
-            client=client,
+            batch=batch,
         )
 
     async def _submit(self, order: OrderArgs, *, dry_run: bool) -> tuple[str, Any]:
@@ -118,10 +117,7 @@ class Orders(Part):
             rec = order_decoder.decode(result.record)
             if not rec.tid:
                 return result.record, None
-            if self.core.link is not None:
-                raw_trade = await self.core.link.call("HGET", self.keys.trades, rec.tid)
-            else:
-                raw_trade = await self.redis.hget(self.keys.trades, rec.tid)
+            raw_trade = await self.transport.command("HGET", self.keys.trades, rec.tid)
             return result.record, trade_decoder.decode(raw_trade)
         if code is Code.PRICE_MOVED:
             return None
@@ -148,10 +144,12 @@ class Orders(Part):
         refused copy is simply not placed.
         """
         for start in range(0, count, batch):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for _ in range(min(batch, count - start)):
-                    await self.place_plan(plan, client=pipe)
-                await pipe.execute()
+            calls: list[Call] = []
+            for _ in range(min(batch, count - start)):
+                await self.place_plan(plan, batch=calls)
+            for reply in await self.transport.execute(calls):
+                if isinstance(reply, Exception):
+                    raise reply
 
     async def plan_order(
         self,
@@ -176,15 +174,9 @@ class Orders(Part):
     async def _market_and_ticker(
         self, symbol: str
     ) -> tuple[str | None, tuple[Decimal | None, Decimal | None, Decimal | None]]:
-        if self.core.link is not None:
-            market, (last, bid, ask) = await self.core.link.pipeline(
-                ("HGET", self.keys.markets, symbol), ("HMGET", self.keys.ticker(symbol), "last", "bid", "ask")
-            )
-            return market, (_dec(last), _dec(bid), _dec(ask))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(self.keys.markets, symbol)
-            pipe.hmget(self.keys.ticker(symbol), ["last", "bid", "ask"])
-            market, (last, bid, ask) = await pipe.execute()
+        market, (last, bid, ask) = await self.transport.pipeline(
+            ("HGET", self.keys.markets, symbol), ("HMGET", self.keys.ticker(symbol), "last", "bid", "ask")
+        )
         return market, (_dec(last), _dec(bid), _dec(ask))
 
     async def cancel_order(self, order_id: str) -> Order:

@@ -106,9 +106,7 @@ class Settlement(Part):
 
     async def _settle_call(self, entry_id: str, tick: Tick, phase: SettlePhase, offsets: tuple[int, int]) -> SettleStep:
         keys, args = self.settle_call_args(entry_id, tick, phase, offsets)
-        step = await self.scripts.settle_tick(keys, args)
-        assert step is not None
-        return step
+        return await self.scripts.settle_tick(keys, args)
 
     async def sweep(self) -> int:
         """Re-check every symbol's resting orders against its latest price; returns the fills made."""

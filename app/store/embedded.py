@@ -21,31 +21,13 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from app.store.transport import redis_client
 
 log = logging.getLogger(__name__)
 
+__all__ = ["EmbeddedValkey", "redis_client"]  # redis_client: made in app.store.transport, kept here by name
+
 _UNIX_PATH_MAX = 100  # sockaddr_un.sun_path is 108 bytes on Linux, 104 on macOS
-
-
-def redis_client(url: str, *, timeout: float = 5.0, max_connections: int = 64) -> Redis:
-    """An asyncio client with explicit timeouts and a bounded, blocking pool.
-
-    ``socket_timeout`` bounds every command (blocking reads must use a shorter BLOCK); a short connect
-    timeout makes an unreachable server fail fast instead of hanging requests.
-    """
-    if url.startswith(("valkey://", "valkeys://")):
-        url = "redis" + url[len("valkey") :]
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=timeout,
-        socket_timeout=timeout,
-        socket_connect_timeout=min(timeout, 2.0),
-        decode_responses=True,
-        health_check_interval=15,
-    )
-    return Redis(connection_pool=pool)
 
 
 class EmbeddedValkey:

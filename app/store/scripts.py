@@ -2,8 +2,8 @@
 
 Scripts are package data, loaded with :mod:`importlib.resources`. A line ``--@include lib/x.lua`` is
 replaced by that file, so shared helpers are written once. :meth:`Scripts.load` sends every script to the
-server at start-up, so a broken script fails the deploy rather than the first order; the
-``register_script`` objects re-load themselves after a server restart (NOSCRIPT).
+server at start-up, so a broken script fails the deploy rather than the first order. Every call goes through
+:class:`app.store.transport.Transport`, which re-loads a script a restarted server lost (NOSCRIPT).
 """
 
 from __future__ import annotations
@@ -13,14 +13,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
-
 from app.store.keys import Keys
-from app.store.multiplex import Link
 from app.store.protocol import Code, Guard, PlaceMode, SettlePhase
+from app.store.transport import Call, Script, Transport
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset")
@@ -81,29 +76,26 @@ class BatchStep:
 class Scripts:
     """Every script of one namespace, with its keys and event settings bound."""
 
-    def __init__(self, redis: Redis, keys: Keys, *, events_maxlen: int) -> None:
-        self.redis = redis
+    def __init__(self, transport: Transport, keys: Keys, *, events_maxlen: int) -> None:
+        self.transport = transport
         self.keys = keys
         self.maxlen = str(events_maxlen)
-        self._scripts: dict[str, AsyncScript] = {n: redis.register_script(source(n)) for n in NAMES}
-        self.link: Link | None = None  # set by Exchange.multiplex(): scripts then run over it
+        self.scripts: dict[str, Script] = {n: Script(n, source(n)) for n in NAMES}
         self._settle_keys: dict[str, list[str]] = {}  # per symbol: the keys never change
 
     async def load(self) -> None:
         """Load every script now; a script that does not compile raises here."""
-        for script in self._scripts.values():
-            sha = await self.redis.script_load(script.script)
-            script.sha = sha
+        await self.transport.load(self.scripts.values())
 
-    async def _call(self, name: str, keys: list[str], args: list[str], client: Redis | Pipeline | None) -> Any:
-        script = self._scripts[name]
-        if client is not None or self.link is None:
-            return await script(keys=keys, args=args, client=client or self.redis)
-        try:
-            return await self.link.call("EVALSHA", script.sha, len(keys), *keys, *args)
-        except NoScriptError:  # the server restarted without its script cache
-            script.sha = await self.link.call("SCRIPT", "LOAD", script.script)
-            return await self.link.call("EVALSHA", script.sha, len(keys), *keys, *args)
+    async def _call(self, name: str, keys: list[str], args: list[str], batch: list[Call] | None) -> Any:
+        if batch is not None:
+            batch.append(self.transport.script_call(self.scripts[name], keys, args))
+            return None
+        return await self.transport.run(self.scripts[name], keys, args)
+
+    def call(self, name: str, keys: list[str], args: list[str]) -> Call:
+        """A call of script ``name`` ready for :meth:`Transport.send` (pipelined with others)."""
+        return self.transport.script_call(self.scripts[name], keys, args)
 
     # balances ----------------------------------------------------------------------------------------
     def _balance_keys(self) -> list[str]:
@@ -137,9 +129,9 @@ class Scripts:
         dry_run: bool = False,
         max_minor: int,
         fill: tuple[str, int, int] = ("", 0, 0),
-        client: Pipeline | None = None,
+        batch: list[Call] | None = None,
     ) -> PlaceResult | None:
-        """Run place_order.lua; with a pipeline as ``client`` the call is queued and None returned."""
+        """Run place_order.lua; with a ``batch`` the call is appended to it (to send later) and None returned."""
         k = self.keys
         keys = [
             k.balances, k.orders, k.order_ids, k.open, k.cids, k.order_seq, k.book(symbol, side),
@@ -149,8 +141,8 @@ class Scripts:
             mode, record, debit_asset, str(debit), credit_asset, str(credit), guard, "1" if dry_run else "0",
             k.channel, self.maxlen, str(max_minor), fill[0], str(fill[1]), str(fill[2]),
         ]  # fmt: skip
-        reply = await self._call("place_order", keys, args, client)
-        if client is not None:
+        reply = await self._call("place_order", keys, args, batch)
+        if batch is not None:
             return None
         return place_result(reply)
 
@@ -202,12 +194,9 @@ class Scripts:
         """One settle_batch call."""
         return batch_step(await self._call("settle_batch", keys, args, None))
 
-    async def settle_tick(
-        self, keys: list[str], args: list[str], client: Redis | Pipeline | None = None
-    ) -> SettleStep | None:
-        """One settle_tick call; with a pipeline as ``client`` it is queued and returns None."""
-        reply = await self._call("settle_tick", keys, args, client)
-        return None if client is not None and isinstance(client, Pipeline) else settle_step(reply)
+    async def settle_tick(self, keys: list[str], args: list[str]) -> SettleStep:
+        """One settle_tick call."""
+        return settle_step(await self._call("settle_tick", keys, args, None))
 
     # reset -------------------------------------------------------------------------------------------
     async def reset(self, symbols: list[str]) -> int:

@@ -13,7 +13,8 @@ A batch is grouped into runs, one per symbol in stream order, and applied with o
 holding a ``settle_batch`` call per run, which applies the run's ticks as ``settle_tick`` would one by
 one. A call that runs out of its budget of orders (``SETTLE_CHUNK``) is continued: the tick under way
 with ``settle_tick`` calls, the ticks after it in the next round of ``settle_batch`` calls. Then the whole
-batch is acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1.
+batch is acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1
+(the calls go through :meth:`app.store.transport.Transport.send`, which sends now and reads later).
 Ticks are idempotent (see ``app/store/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
 nothing twice, and two workers give the result of applying every tick once in stream order.
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import socket
@@ -34,18 +34,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import hiredis
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 
 from app.engine.exchange import Exchange
 from app.engine.ticks import MalformedTick, Tick, parse_tick
 from app.settings import Settings
 from app.store.protocol import SettlePhase
 from app.store.retry import TRANSIENT, retrying
-from app.store.scripts import batch_step, settle_step, source
+from app.store.scripts import batch_step, settle_step
+from app.store.transport import Call, Sent
 from app.workers.legacy import publish_legacy_prices
+from app.workers.options import Counters, Heartbeat, WorkerOptions, heartbeat_encoder
 
 log = logging.getLogger(__name__)
 
@@ -54,79 +55,6 @@ Entry = tuple[str, dict[str, str]]
 DEAD_LETTERS_MAXLEN = 10_000
 _CLAIM_ROUNDS = 10  # XAUTOCLAIM calls per pass at most; the cursor carries the rest to the next pass
 _FAILING_AFTER = 3  # consecutive batches in which every tick failed before the heartbeat says unhealthy
-# Entries per read at most. A batch holds one run per symbol, so this also bounds one settle_batch call
-# (≈ 4 µs of Valkey time per tick).
-MAX_BATCH = 1000
-
-
-def default_name() -> str:
-    """The stable consumer name of this replica: its host name (a container's host name is its id)."""
-    return socket.gethostname() or "worker"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerOptions:
-    """How one worker consumes. ``block_ms`` must stay below the client's socket timeout."""
-
-    name: str = field(default_factory=default_name)
-    group: str = "settlement"
-    batch: int = 500
-    block_ms: int = 1000
-    claim_idle_ms: int = 30_000
-    claim_every: float = 5.0
-    max_deliveries: int = 5
-    heartbeat_every: float = 5.0
-    heartbeat_ttl: float = 15.0
-    burst: bool = False
-    sweep: bool = True
-
-    def check(self, settings: Settings) -> None:
-        """Raise ValueError naming the first option that cannot work with ``settings``."""
-        timeout_ms = int(settings.redis_timeout * 1000)
-        if not self.name or any(c.isspace() for c in self.name):
-            raise ValueError(f"worker name must be non-empty without spaces, got {self.name!r}")
-        if not 1 <= self.batch <= MAX_BATCH:
-            raise ValueError(f"batch must be between 1 and {MAX_BATCH}, got {self.batch}")
-        if not 1 <= self.block_ms < timeout_ms:
-            raise ValueError(
-                f"block must be at least 1 ms and below the socket timeout "
-                f"(REDIS_TIMEOUT = {timeout_ms} ms), got {self.block_ms} ms"
-            )
-        if self.claim_idle_ms < 1 or self.claim_every <= 0:
-            raise ValueError("claim idle time and claim interval must be positive")
-        if self.max_deliveries < 1:
-            raise ValueError(f"max deliveries must be at least 1, got {self.max_deliveries}")
-        if not 0 < self.heartbeat_every < self.heartbeat_ttl:
-            raise ValueError("the heartbeat interval must be positive and shorter than its TTL")
-
-
-class Counters(msgspec.Struct):
-    """What this worker did since it started (``processed``: ticks applied)."""
-
-    processed: int = 0
-    filled: int = 0
-    claimed: int = 0
-    dead: int = 0
-    errors: int = 0
-    last_id: str = ""
-    last_error: str = ""
-
-
-class Heartbeat(Counters, kw_only=True):
-    """The value of ``{ns}:heartbeat:<name>`` (one flat JSON object); times in ms since the epoch."""
-
-    name: str
-    pid: int
-    host: str
-    group: str
-    stream: str
-    started: int
-    last_beat: int
-    healthy: bool
-
-
-heartbeat_encoder = msgspec.json.Encoder()
-heartbeat_decoder = msgspec.json.Decoder(Heartbeat)
 _fields_encoder = msgspec.json.Encoder()
 
 
@@ -149,53 +77,16 @@ class _Tick:
 class _Batch:
     """Entries read together: what to acknowledge as is, what to dead-letter, and the ticks in runs.
 
-    A run is all the ticks of one symbol, in stream order; ``calls`` holds the packed settle_batch call
-    of each run.
+    A run is all the ticks of one symbol, in stream order; ``calls`` holds the settle_batch call of each
+    run, packed for the wire.
     """
 
     entries: list[Entry]
     ack: list[str] = field(default_factory=list)
     dead: list[_DeadLetter] = field(default_factory=list)
     runs: list[list[_Tick]] = field(default_factory=list)
-    calls: list[bytes] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
     new_symbols: bool = False  # a symbol whose market record the exchange has not cached yet
-
-
-class _Wire:
-    """Pipelined commands that are sent now and read later.
-
-    redis-py's pipeline sends and reads in one call (after a SCRIPT EXISTS round trip); splitting the two
-    lets Python prepare the next batch while Valkey runs this one, so the two share the machine's cores.
-    """
-
-    def __init__(self, redis: Redis) -> None:
-        self.pool = redis.connection_pool
-
-    async def send(self, payload: bytes) -> Any:
-        conn = await self.pool.get_connection()
-        try:
-            await conn.send_packed_command(payload, check_health=False)
-        except BaseException:
-            await conn.disconnect()
-            await self.pool.release(conn)
-            raise
-        return conn
-
-    async def receive(self, conn: Any, count: int) -> list[Any]:
-        """``count`` replies; an error reply is returned in its place (the connection stays in sync)."""
-        replies: list[Any] = []
-        try:
-            for _ in range(count):
-                try:
-                    replies.append(await conn.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
-        except BaseException:
-            await conn.disconnect()
-            raise
-        finally:
-            await self.pool.release(conn)
-        return replies
 
 
 class Worker:
@@ -211,9 +102,7 @@ class Worker:
         self.opts = options
         self.stop = stop or asyncio.Event()
         self.counters = Counters()
-        self._wire = _Wire(exchange.redis)
-        self._settle_sha = hashlib.sha1(source("settle_tick").encode()).hexdigest()
-        self._batch_sha = hashlib.sha1(source("settle_batch").encode()).hexdigest()
+        self.transport = exchange.transport
         self._started = _now_ms()
         self._claim_cursor = "0-0"
         self._next_beat = 0.0
@@ -392,10 +281,10 @@ class Worker:
             batch.calls.append(self._batch_call(run))
         return batch
 
-    async def _send(self, batch: _Batch) -> Any:
-        return await self._wire.send(b"".join(batch.calls)) if batch.calls else None
+    async def _send(self, batch: _Batch) -> Sent | None:
+        return await self.transport.send(batch.calls) if batch.calls else None
 
-    async def _apply(self, batch: _Batch, sent: Any) -> None:
+    async def _apply(self, batch: _Batch, sent: Sent | None) -> None:
         ticks = sum(len(run) for run in batch.runs)
         applied, filled = await self._settle(batch, sent) if ticks else ([], 0)
         if batch.new_symbols:  # their first tick registered them: later settle calls reuse the records
@@ -408,16 +297,7 @@ class Worker:
         c.dead += len(batch.dead)
         c.last_id = batch.entries[-1][0]
 
-    async def _receive(self, sent: Any, calls: list[bytes]) -> list[Any]:
-        """The replies to ``calls`` (already sent); sends them again once if the scripts were missing."""
-        replies = await self._wire.receive(sent, len(calls))
-        if any(isinstance(r, NoScriptError) for r in replies):
-            log.warning("scripts missing after a Valkey restart: loading them and applying the batch again")
-            await self.ex.scripts.load()
-            replies = await self._wire.receive(await self._wire.send(b"".join(calls)), len(calls))
-        return replies
-
-    async def _settle(self, batch: _Batch, sent: Any) -> tuple[list[str], int]:
+    async def _settle(self, batch: _Batch, sent: Sent | None) -> tuple[list[str], int]:
         """Read the settle_batch replies of the runs sent; settle what they left, round by round.
 
         A call stops early when its budget of orders runs out: the tick under way is finished with
@@ -426,10 +306,11 @@ class Worker:
         """
         applied: list[str] = []
         filled = 0
-        runs, calls = batch.runs, batch.calls
+        runs = batch.runs
+        assert sent is not None
         while True:
             again: list[list[_Tick]] = []
-            for run, reply in zip(runs, await self._receive(sent, calls), strict=True):
+            for run, reply in zip(runs, await self.transport.receive(sent), strict=True):
                 if isinstance(reply, TRANSIENT):
                     raise reply
                 if isinstance(reply, Exception):
@@ -458,16 +339,16 @@ class Worker:
                     again.append(rest)
             if not again:
                 return applied, filled
-            runs, calls = again, [self._batch_call(run) for run in again]
-            sent = await self._wire.send(b"".join(calls))
+            runs = again
+            sent = await self.transport.send([self._batch_call(run) for run in again])
 
     async def _one_by_one(self, run: list[_Tick]) -> tuple[list[str], int]:
         """Settle a run with settle_tick: every tick's first call pipelined, then the chunks left."""
         calls = []
         for t in run:
             keys, args = self.ex.settle_call_args(t.entry_id, t.tick, SettlePhase.FIRST, (0, 0), t.values)
-            calls.append(_evalsha(self._settle_sha, keys, args))
-        replies = await self._receive(await self._wire.send(b"".join(calls)), calls)
+            calls.append(self.ex.scripts.call("settle_tick", keys, args))
+        replies = await self.transport.execute(calls)
         applied: list[str] = []
         filled = 0
         for t, reply in zip(run, replies, strict=True):
@@ -485,30 +366,30 @@ class Worker:
             filled += count
         return applied, filled
 
-    def _batch_call(self, run: list[_Tick]) -> bytes:
+    def _batch_call(self, run: list[_Tick]) -> Call:
         keys, args = self.ex.settle_batch_call_args(run[0].tick.symbol, [(t.entry_id, t.values) for t in run])
-        return _evalsha(self._batch_sha, keys, args)
+        return self.ex.scripts.call("settle_batch", keys, args)
 
     async def _acknowledge(self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int) -> None:
         """Dead letters, counters and XACK in one round trip; XACK last, so a crash only repeats work."""
         stats = self.keys.worker_stats
-        commands: list[tuple[str | int, ...]] = []
+        commands: list[Call] = []
+        command = self.transport.plain_call
         for d in dead:
             fields = _fields_encoder.encode(d.fields).decode()
             commands.append(
-                ("XADD", self.keys.dead_letters, "MAXLEN", "~", DEAD_LETTERS_MAXLEN, "*", "entry", d.entry_id,
-                 "stream", self.stream, "reason", d.reason, "consumer", self.opts.name, "fields", fields)
+                command("XADD", self.keys.dead_letters, "MAXLEN", "~", DEAD_LETTERS_MAXLEN, "*", "entry", d.entry_id,
+                        "stream", self.stream, "reason", d.reason, "consumer", self.opts.name, "fields", fields)
             )  # fmt: skip
-            commands.append(("HINCRBY", stats, f"dead:{d.kind}", 1))
+            commands.append(command("HINCRBY", stats, f"dead:{d.kind}", 1))
         for name, count in (("dead", len(dead)), ("processed", processed), ("filled", filled)):
             if count:
-                commands.append(("HINCRBY", stats, name, count))
+                commands.append(command("HINCRBY", stats, name, count))
         ids = ack + [d.entry_id for d in dead]
         if ids:
-            commands.append(("XACK", self.stream, self.opts.group, *ids))
+            commands.append(command("XACK", self.stream, self.opts.group, *ids))
         if commands:
-            replies = await self._wire.receive(await self._wire.send(_packed(commands)), len(commands))
-            for reply in replies:
+            for reply in await self.transport.execute(commands):
                 if isinstance(reply, Exception):
                     raise reply
         for d in dead:
@@ -575,16 +456,6 @@ async def serve(settings: Settings, options: WorkerOptions, stop: asyncio.Event)
         return await Worker(ex, options, stop).run()
     finally:
         await ex.close()
-
-
-def _evalsha(sha: str, keys: list[str], args: list[str]) -> bytes:
-    """One EVALSHA call packed for the wire."""
-    return _packed([("EVALSHA", sha, len(keys), *keys, *args)])
-
-
-def _packed(commands: list[tuple[str | int, ...]]) -> bytes:
-    """Commands packed for the wire, one after the other."""
-    return b"".join(hiredis.pack_command(cast("Any", command)) for command in commands)
 
 
 def _now_ms() -> int:

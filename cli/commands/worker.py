@@ -112,7 +112,7 @@ def worker(
             "TICK_LOOP_SEC": tick_loop_sec,
         }
     )
-    from app.workers.settlement import WorkerOptions, default_name
+    from app.workers.options import WorkerOptions, default_name
 
     options = WorkerOptions(
         name=name or default_name(),
@@ -152,7 +152,7 @@ def _check(settings: Settings, name: str) -> int:
     import redis.exceptions
 
     from app.store.keys import Keys
-    from app.workers.settlement import heartbeat_decoder
+    from app.workers.options import heartbeat_decoder
 
     url = valkey_url(settings)
     if url is None:

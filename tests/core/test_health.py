@@ -11,6 +11,7 @@ from app.engine.exchange import Exchange
 from app.engine.health import StreamBacklog, check_health, degraded_reasons, read_backlog
 from app.settings import Settings
 from app.store.embedded import redis_client
+from app.store.transport import Transport
 
 
 async def test_ok_with_workers_and_versions(exchange: Exchange, redis: Redis) -> None:
@@ -109,7 +110,7 @@ async def test_backlog_is_counted_when_valkey_cannot_tell_the_lag(redis: Redis, 
 
 async def test_unreachable_valkey_is_a_report_not_an_exception(settings: Settings) -> None:
     gone = msgspec.structs.replace(settings, redis_url="redis://127.0.0.1:9")
-    exchange = Exchange(redis_client(gone.redis_url or "", timeout=0.5), gone)
+    exchange = Exchange(Transport(redis_client(gone.redis_url or "", timeout=0.5)), gone)
     try:
         report = await check_health(exchange)
     finally:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.store.embedded import EmbeddedValkey
-from app.workers.settlement import heartbeat_decoder
+from app.workers.options import heartbeat_decoder
 from tests.support.money import money_problems, snapshot
 from tests.support.ports import free_port
 from tests.support.processes import MOCKX, Processes, exited

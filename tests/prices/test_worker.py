@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 from app.engine.exchange import Exchange
 from app.engine.ticks import parse_tick
 from app.settings import Settings
-from app.workers.settlement import MAX_BATCH, Worker, WorkerOptions, heartbeat_decoder
+from app.workers.options import MAX_BATCH, heartbeat_decoder
+from app.workers.settlement import Worker, WorkerOptions
 from cli.commands.worker import worker as worker_command
 from tests.support.money import money_problems, snapshot
 from tests.support.waiting import wait_until

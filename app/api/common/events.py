@@ -25,8 +25,8 @@ from redis.asyncio import Redis
 from app.api.common.errors import UNAVAILABLE
 from app.engine.errors import BadRequest
 from app.engine.events import EVENT_GROUPS, EVENT_TYPES, Envelope, UnknownEvent, decode
-from app.store.embedded import redis_client
 from app.store.retry import retrying
+from app.store.transport import connect
 
 log = logging.getLogger(__name__)
 
@@ -166,13 +166,13 @@ class EventHub:
         changed.set()
 
     async def _run(self) -> None:
-        if self._redis is None:
-            self._redis = redis_client(self._url, timeout=max(self._timeout, _BLOCK_MS / 1000 + 1), max_connections=2)
         await retrying(self._follow, what="event hub", stop=self._idle, errors=UNAVAILABLE, max_delay=5.0)
 
     async def _follow(self) -> None:
         """Wake the clients at every new entry while any is connected; a lost Valkey ends it (retried)."""
-        assert self._redis is not None
+        if self._redis is None:  # a cluster client when the server is one (XREAD goes to its slot)
+            timeout = max(self._timeout, _BLOCK_MS / 1000 + 1)
+            self._redis = await connect(self._url, socket_timeout=timeout, max_connections=2)
         cursor = await latest_event_id(self._redis, self._key)
         self._notify()  # anything written while we were not reading
         while self._clients > 0:

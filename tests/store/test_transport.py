@@ -1,4 +1,4 @@
-"""The multiplexed link the API's hot path uses: ordering, errors as redis-py raises them, healing."""
+"""The one transport: the multiplexed link (ordering, errors as redis-py raises them, healing), scripts, batches."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.store.embedded import EmbeddedValkey
-from app.store.multiplex import Link, open_link
+from app.store.transport import Link, open_link
 from tests.support.ports import free_port
 
 
@@ -72,3 +72,49 @@ async def test_a_late_reply_times_out_and_keeps_the_pairing(valkey_url: str) -> 
         assert await link.call("ECHO", "next") == "next"  # gets its own reply, not the late nil
     finally:
         await link.aclose()
+
+
+def test_error_replies_become_redis_py_exceptions() -> None:
+    from redis.exceptions import BusyLoadingError, ReadOnlyError
+
+    from app.store.transport import reply_error
+
+    assert type(reply_error("NOSCRIPT No matching script.")) is NoScriptError
+    assert isinstance(reply_error("LOADING Valkey is loading the dataset in memory"), BusyLoadingError)
+    assert isinstance(reply_error("LOADING x"), RedisConnectionError)  # transient, as redis-py has it
+    assert isinstance(reply_error("READONLY You can't write against a read only replica."), ReadOnlyError)
+    assert isinstance(reply_error("ERR max number of clients reached"), RedisConnectionError)
+    error = reply_error("ERR unknown command 'NOPE'")
+    assert type(error) is ResponseError
+    assert str(error) == "unknown command 'NOPE'"
+    assert str(reply_error("WRONGTYPE Operation against a key")) == "WRONGTYPE Operation against a key"
+
+
+@pytest.mark.parametrize("multiplexed", [True, False], ids=["link", "redis-py"])
+async def test_a_batch_heals_noscript_and_sends_again_only_what_was_missing(
+    valkey_url: str, namespace: str, multiplexed: bool
+) -> None:
+    from app.store.transport import Script, Transport, redis_client
+
+    redis = redis_client(valkey_url)
+    transport = Transport(redis, open_link(valkey_url) if multiplexed else None)
+    incr = Script("incr", f"-- {namespace}\nreturn redis.call('INCR', KEYS[1])")
+    key = "{" + namespace + "}:n"
+    try:
+        await transport.load([incr])
+        calls = [transport.script_call(incr, [key], []), transport.plain_call("INCR", key)]
+        sent = await transport.send(calls)  # sent now, read later
+        assert await transport.receive(sent) == [1, 2]
+
+        await redis.script_flush()
+        calls = [transport.script_call(incr, [key], []), transport.plain_call("HGET", key, "x"), calls[0]]
+        replies = await transport.execute(calls)
+        assert replies[0] == 3
+        assert replies[2] == 4
+        assert isinstance(replies[1], ResponseError)  # an error reply stays in its place
+        assert await redis.get(key) == "4"
+
+        await redis.script_flush()
+        assert await transport.run(incr, [key], []) == 5
+    finally:
+        await transport.aclose()
