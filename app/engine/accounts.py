@@ -98,9 +98,7 @@ class Accounts(Part):
         raw = await self.redis.hgetall(self.keys.accounts)
         return sorted((_record.decode(v) for v in raw.values()), key=lambda r: r.name)
 
-    async def create(
-        self, name: str, *, shards: int = 1, commission: str = "", ed25519: str = ""
-    ) -> AccountRecord:
+    async def create(self, name: str, *, shards: int = 1, commission: str = "", ed25519: str = "") -> AccountRecord:
         """Register a new account with a fresh key and secret; raises :class:`AccountExists`."""
         check_name(name)
         if name == DEFAULT:

@@ -1,5 +1,7 @@
 """The money invariants, checked against what Valkey holds, to the last minor unit.
 
+Per account (an account's state shares the shard with other accounts'; each is checked on its own):
+
 1. No balance is negative.
 2. For every asset, ``used`` equals exactly what the open orders reserve in it.
 3. Value is conserved: for every asset, ``free + used`` equals deposits - withdrawals + what fills
@@ -21,7 +23,8 @@ from app.store.records import order_decoder, trade_decoder
 
 
 async def audit(redis: Redis, keys: Keys) -> list[str]:
-    """Every violated invariant, as a sentence; an empty list means the books balance."""
+    """Every violated invariant of every account of the shard, as a sentence; an empty list means the
+    books balance. Each account is checked on its own: money never moves between accounts."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hgetall(keys.balances)
         pipe.hgetall(keys.ledger)
@@ -29,7 +32,7 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
         pipe.hvals(keys.trades)
         pipe.zrange(keys.open, 0, -1)
         pipe.hkeys(keys.markets)
-        balances, ledger, orders, trades, open_ids, symbols = await pipe.execute()
+        balances, ledger, orders, trades, open_members, symbols = await pipe.execute()
     async with redis.pipeline(transaction=True) as pipe:
         for symbol in symbols:
             pipe.zrange(keys.book(symbol, "buy"), 0, -1)
@@ -37,49 +40,49 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
         books = await pipe.execute()
 
     problems: list[str] = []
-    free: dict[str, int] = defaultdict(int)
-    used: dict[str, int] = defaultdict(int)
+    free: dict[tuple[str, str], int] = defaultdict(int)
+    used: dict[tuple[str, str], int] = defaultdict(int)
     for field, value in balances.items():
-        asset, kind = field.rsplit(":", 1)
-        (free if kind == "free" else used)[asset] = int(value)
+        acct, asset, kind = field.split(":")
+        (free if kind == "free" else used)[acct, asset] = int(value)
         if int(value) < 0:
-            problems.append(f"{asset} {kind} is negative: {value}")
+            problems.append(f"{acct}: {asset} {kind} is negative: {value}")
 
-    reserved: dict[str, int] = defaultdict(int)
+    reserved: dict[tuple[str, str], int] = defaultdict(int)
     open_orders = set()
     for oid, raw in orders.items():
         o = order_decoder.decode(raw)
         if o.st == "open":
             open_orders.add(oid)
-            reserved[o.ra] += int(o.res)
+            reserved[o.acct, o.ra] += int(o.res)
         elif int(o.res) != 0:
-            problems.append(f"order {oid} is {o.st} but still reserves {o.res} {o.ra}")
-    for asset in set(used) | set(reserved):
-        if used[asset] != reserved[asset]:
-            problems.append(f"{asset} used is {used[asset]} but open orders reserve {reserved[asset]}")
+            problems.append(f"{o.acct}: order {oid} is {o.st} but still reserves {o.res} {o.ra}")
+    for key in set(used) | set(reserved):
+        if used[key] != reserved[key]:
+            problems.append(f"{key[0]}: {key[1]} used is {used[key]} but open orders reserve {reserved[key]}")
 
-    expected: dict[str, int] = defaultdict(int)
+    expected: dict[tuple[str, str], int] = defaultdict(int)
     for field, value in ledger.items():
-        asset, kind = field.rsplit(":", 1)
-        expected[asset] += int(value) if kind == "deposited" else -int(value)
+        acct, asset, kind = field.split(":")
+        expected[acct, asset] += int(value) if kind == "deposited" else -int(value)
     for raw in trades:
         t = trade_decoder.decode(raw)
         base, quote = t.sym.split("/")
         amt, cost, fee = int(t.amt), int(t.cost), int(t.fee)
         if t.side == "buy":
-            expected[base] += amt
-            expected[quote] -= cost + fee
+            expected[t.acct, base] += amt
+            expected[t.acct, quote] -= cost + fee
         else:
-            expected[base] -= amt
-            expected[quote] += cost - fee
-    for asset in set(expected) | set(free) | set(used):
-        total = free[asset] + used[asset]
-        if total != expected[asset]:
+            expected[t.acct, base] -= amt
+            expected[t.acct, quote] += cost - fee
+    for key in set(expected) | set(free) | set(used):
+        total = free[key] + used[key]
+        if total != expected[key]:
             problems.append(
-                f"{asset} total {total} differs from deposits - withdrawals + trade flows {expected[asset]}"
+                f"{key[0]}: {key[1]} total {total} differs from deposits - withdrawals + trade flows {expected[key]}"
             )
 
-    indexed = set(open_ids)
+    indexed = {str(int(m.split("|", 1)[1])) for m in open_members}
     if indexed != open_orders:
         problems.append(f"open index {sorted(indexed ^ open_orders)} disagrees with the open orders")
     in_books: set[str] = set()

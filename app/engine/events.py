@@ -16,13 +16,24 @@ import msgspec
 
 from app.engine.models import BalanceRow, Market, Order, Ticker, Trade
 from app.engine.money import tidy
-from app.store.records import BalanceEventRecord, MarketEventRecord, OrderEventRecord, TickerEventRecord
+from app.store.records import (
+    BalanceEventRecord,
+    MarketEventRecord,
+    OrderEventRecord,
+    ResetEventRecord,
+    TickerEventRecord,
+)
 
 
 class _Event(msgspec.Struct, frozen=True, tag_field="type"):
     @property
     def symbol(self) -> str | None:
         """The symbol the event concerns (None: not symbol-specific)."""
+        return None
+
+    @property
+    def account(self) -> str | None:
+        """The account the event concerns (None: market data, shared by every account)."""
         return None
 
 
@@ -33,6 +44,10 @@ class _OrderEvent(_Event, frozen=True):
     @property
     def symbol(self) -> str | None:
         return self.order.symbol
+
+    @property
+    def account(self) -> str | None:
+        return self.order.account
 
 
 class OrderCreated(_OrderEvent, frozen=True, tag="order.created"):
@@ -55,6 +70,11 @@ class BalanceChanged(_Event, frozen=True, tag="balance.changed"):
     """The current rows of the assets a change touched."""
 
     assets: dict[str, BalanceRow]
+    acct: str = "default"
+
+    @property
+    def account(self) -> str | None:
+        return self.acct
 
 
 class TickerUpdated(_Event, frozen=True, tag="ticker.updated"):
@@ -78,7 +98,13 @@ class MarketCreated(_Event, frozen=True, tag="market.created"):
 
 
 class ExchangeReset(_Event, frozen=True, tag="exchange.reset"):
-    """Balances, orders, trades and events were wiped."""
+    """An account's balances, orders and trades were wiped (``acct`` "": every account of the shard)."""
+
+    acct: str = ""
+
+    @property
+    def account(self) -> str | None:
+        return self.acct or None
 
 
 Event = (
@@ -116,6 +142,7 @@ _order = msgspec.json.Decoder(OrderEventRecord)
 _balance = msgspec.json.Decoder(BalanceEventRecord)
 _ticker = msgspec.json.Decoder(TickerEventRecord)
 _market = msgspec.json.Decoder(MarketEventRecord)
+_reset = msgspec.json.Decoder(ResetEventRecord)
 
 
 def _number(value: str) -> Decimal | None:
@@ -132,8 +159,9 @@ def _order_event(cls: type[_OrderEvent]) -> Callable[[str, Decimal], Event]:
 
 
 def _balance_event(raw: str, _: Decimal) -> Event:
-    rows = _balance.decode(raw).assets
-    return BalanceChanged(assets={a: BalanceRow.of_minor(r.free, r.used) for a, r in rows.items()})
+    record = _balance.decode(raw)
+    rows = record.assets
+    return BalanceChanged(assets={a: BalanceRow.of_minor(r.free, r.used) for a, r in rows.items()}, acct=record.acct)
 
 
 def _ticker_event(raw: str, _: Decimal) -> Event:
@@ -163,7 +191,7 @@ _BUILDERS: dict[type[Any], Callable[[str, Decimal], Event]] = {
     BalanceChanged: _balance_event,
     TickerUpdated: _ticker_event,
     MarketCreated: _market_event,
-    ExchangeReset: lambda _raw, _rate: ExchangeReset(),
+    ExchangeReset: lambda raw, _rate: ExchangeReset(acct=_reset.decode(raw or "{}").acct),
 }
 _BY_TYPE = {_TAGS[cls]: build for cls, build in _BUILDERS.items()}
 assert len(_BY_TYPE) == len(EVENT_TYPES), "every event type needs a decoder"

@@ -29,6 +29,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from app.engine import markets as mk
+from app.engine.accounts import AccountRef, Accounts
 from app.engine.balances import Balances
 from app.engine.core import Core
 from app.engine.inputs import normalize_asset, normalize_status
@@ -48,15 +49,39 @@ log = logging.getLogger(__name__)
 
 
 class Exchange:
-    """One account on one exchange. Cheap to construct; share one per process."""
+    """One account on one exchange (the ``default`` account unless :meth:`as_account` says otherwise).
 
-    def __init__(self, transport: Transport, settings: Settings, *, embedded: EmbeddedValkey | None = None) -> None:
-        self.core = core = Core(transport, settings)
+    Cheap to construct; share one per process. Markets, prices and settlement are the exchange's; balances
+    and orders are the account's.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        settings: Settings,
+        *,
+        embedded: EmbeddedValkey | None = None,
+        account: AccountRef | None = None,
+        shared: Exchange | None = None,
+    ) -> None:
+        self.account = account or AccountRef()
         self._embedded = embedded
-        self.markets = MarketData(core)
-        self.balances = Balances(core)
-        self.orders = Orders(core, self.markets)
-        self.settlement = Settlement(core, self.markets)
+        self._owner = shared is None
+        self.core: Core
+        self.markets: MarketData
+        self.settlement: Settlement
+        self.accounts: Accounts
+        if shared is not None:  # a view of another account on the same exchange
+            self.core, self.markets, self.settlement = shared.core, shared.markets, shared.settlement
+            self.accounts = shared.accounts
+        else:
+            self.core = Core(transport, settings)
+            self.markets = MarketData(self.core)
+            self.settlement = Settlement(self.core, self.markets)
+            self.accounts = Accounts(self.core)
+        core = self.core
+        self.balances = Balances(core, self.account)
+        self.orders = Orders(core, self.markets, self.account)
         # markets and tickers
         self.declare_markets = self.markets.declare_markets
         self.market_records = self.markets.market_records
@@ -170,6 +195,8 @@ class Exchange:
             await ex.close()
 
     async def close(self) -> None:
+        if not self._owner:  # a view: the exchange it shares owns the connection
+            return
         await self.transport.aclose()
         if self._embedded is not None:
             self._embedded.stop()
@@ -189,9 +216,27 @@ class Exchange:
             return self._embedded.url
         return self.settings.redis_url or ""
 
+    def as_account(self, account: AccountRef) -> Exchange:
+        """The same exchange acting on ``account`` (shares the connection; closing it closes nothing)."""
+        if account == self.account:
+            return self
+        return Exchange(self.core.transport, self.core.settings, account=account, shared=self)
+
+    async def for_account(self, name: str) -> Exchange:
+        """The same exchange acting on the account named ``name``; raises AccountNotFound."""
+        return self.as_account(await self.accounts.ref(name))
+
     # admin ---------------------------------------------------------------------------------------------
     async def reset(self) -> None:
-        """Wipe balances, orders, trades and events in one atomic step (markets and prices stay)."""
+        """Wipe this account's balances, orders and trades (its other data, markets and prices stay), in
+        chunks of ``SETTLE_CHUNK`` orders so no Lua call runs long."""
+        symbols = sorted(await self.markets.market_records())
+        chunk = max(self.settings.settle_chunk, 100)
+        while not (await self.scripts.reset_account(self.account.name, symbols, chunk))[0]:
+            pass
+
+    async def reset_all(self) -> None:
+        """Wipe every account's balances, orders, trades and the events, in one atomic step per shard."""
         symbols = list(await self.markets.market_records())
         await self.scripts.reset(symbols)
 

@@ -42,10 +42,12 @@ class Trade(msgspec.Struct, frozen=True):
     amount: Decimal
     cost: Decimal
     fee: Fee
+    account: str = "default"
 
     @classmethod
     def from_record(cls, t: TradeRecord) -> Trade:
         return cls(
+            account=t.acct,
             id=t.id,
             order_id=t.oid,
             timestamp=int(t.ts),
@@ -81,6 +83,7 @@ class Order(msgspec.Struct, frozen=True):
     cost: Decimal
     fee: Fee
     trades: list[Trade]
+    account: str = "default"
 
     @property
     def post_only(self) -> bool:
@@ -94,6 +97,7 @@ class Order(msgspec.Struct, frozen=True):
         else:
             price = tidy(Decimal(o.fpx)) if o.fpx else None
         return cls(
+            account=o.acct,
             id=o.id,
             client_order_id=o.cid or None,
             timestamp=int(o.ts) if o.ts else 0,

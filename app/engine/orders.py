@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from app.engine.accounts import AccountRef
 from app.engine.core import Core, Part
 from app.engine.enums import OrderStatus, Side
 from app.engine.errors import (
@@ -26,6 +27,7 @@ from app.engine.market_data import MarketData
 from app.engine.models import CanExecute, Order, Trade
 from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
 from app.engine.planner import OrderPlan, Quote, parse_order, plan
+from app.store.keys import account_range, member_id
 from app.store.protocol import Code, PlaceMode
 from app.store.records import OrderRecord, market_decoder, order_decoder, record_encoder, trade_decoder
 from app.store.scripts import PlaceResult
@@ -39,9 +41,10 @@ OrderArgs = tuple[str, str, str, object, object, str | None, str | None]
 class Orders(Part):
     """Placing, cancelling and reading the account's orders and trades."""
 
-    def __init__(self, core: Core, markets: MarketData) -> None:
+    def __init__(self, core: Core, markets: MarketData, account: AccountRef) -> None:
         super().__init__(core)
         self.markets = markets
+        self.acct = account.name
 
     async def create_order(
         self,
@@ -169,7 +172,9 @@ class Orders(Part):
             raise BadSymbol(f"{symbol} is not traded here: it has no market yet (publish a price for it first)")
         if last is None:
             raise InvalidOrder(f"{symbol} has no price yet: publish a tick before trading it")
-        return plan(req, symbol, market_decoder.decode(market_raw), Quote(last, bid, ask), self.core.fee_rate)
+        order_plan = plan(req, symbol, market_decoder.decode(market_raw), Quote(last, bid, ask), self.core.fee_rate)
+        order_plan.record.acct = self.acct
+        return order_plan
 
     async def _market_and_ticker(
         self, symbol: str
@@ -182,7 +187,7 @@ class Orders(Part):
     async def cancel_order(self, order_id: str) -> Order:
         """Cancel an open order; a closed, canceled or unknown order raises :class:`OrderNotFound`."""
         record = await self._record(order_id)
-        result = await self.scripts.cancel_order(record.id, record.sym, record.side)
+        result = await self.scripts.cancel_order(self.acct, record.id, record.sym, record.side)
         if result.code is Code.NOT_FOUND:
             raise OrderNotFound(f"order {order_id!r} does not exist")
         if result.code is Code.NOT_OPEN:
@@ -202,13 +207,15 @@ class Orders(Part):
         key = str(order_id).strip()
         if not key or len(key) > 64:
             raise OrderNotFound(f"order {order_id!r} does not exist")
-        raw = await self.redis.hget(self.keys.orders, key)
-        if raw is None:
-            real = await self.redis.hget(self.keys.cids, key)
+        raw = await self.redis.hget(self.keys.orders, key) if key.isascii() and key.isdigit() else None
+        record = order_decoder.decode(raw) if raw is not None else None
+        if record is None or record.acct != self.acct:  # another account's order does not exist for this one
+            real = await self.redis.hget(self.keys.cids, f"{self.acct}|{key}")
             raw = await self.redis.hget(self.keys.orders, real) if real else None
-        if raw is None:
+            record = order_decoder.decode(raw) if raw is not None else None
+        if record is None or record.acct != self.acct:
             raise OrderNotFound(f"order {order_id!r} does not exist")
-        return order_decoder.decode(raw)
+        return record
 
     async def fetch_orders(
         self,
@@ -257,16 +264,17 @@ class Orders(Part):
     async def _scan(
         self, index: str, store: str, decode: Any, keep: Any, since: int | None, limit: int | None
     ) -> list[Any]:
-        """Newest-first pages of an id index, filtered, until ``limit`` matches; returned oldest first."""
+        """Newest-first pages of the account's part of an index, filtered, until ``limit`` matches; returned
+        oldest first."""
         if limit is not None and limit <= 0:
             raise BadRequest("limit must be positive")
         found: list[Any] = []
-        high = "+inf"
+        low, high = account_range(self.acct)
         while limit is None or len(found) < limit:
-            ids = await self.redis.zrevrangebyscore(index, high, "-inf", start=0, num=_PAGE)
-            if not ids:
+            members = await self.redis.zrevrangebylex(index, high, low, start=0, num=_PAGE)
+            if not members:
                 break
-            raws = await self.redis.hmget(store, ids)
+            raws = await self.redis.hmget(store, [member_id(self.acct, m) for m in members])
             older = False
             for raw in raws:
                 if raw is None:
@@ -278,9 +286,9 @@ class Orders(Part):
                     found.append(rec)
                     if limit is not None and len(found) >= limit:
                         break
-            if older or len(ids) < _PAGE:
+            if older or len(members) < _PAGE:
                 break
-            high = f"({ids[-1]}"
+            high = f"({members[-1]}"
         found.reverse()
         return found
 

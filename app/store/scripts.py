@@ -18,7 +18,10 @@ from app.store.protocol import Code, Guard, PlaceMode, SettlePhase
 from app.store.transport import Call, Script, Transport
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
-NAMES = ("place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset")
+NAMES = (
+    "place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset",
+    "reset_account",
+)  # fmt: skip
 
 
 def source(name: str) -> str:
@@ -99,18 +102,18 @@ class Scripts:
 
     # balances ----------------------------------------------------------------------------------------
     def _balance_keys(self) -> list[str]:
-        return [self.keys.balances, self.keys.ledger, self.keys.events]
+        return [self.keys.balances, self.keys.ledger, self.keys.events, self.keys.assets]
 
-    async def deposit(self, asset: str, minor: int, max_minor: int) -> BalanceResult:
-        args = [asset, str(minor), str(max_minor), self.keys.channel, self.maxlen]
+    async def deposit(self, acct: str, asset: str, minor: int, max_minor: int) -> BalanceResult:
+        args = [asset, str(minor), str(max_minor), self.keys.channel, self.maxlen, acct]
         return _balance(await self._call("deposit", self._balance_keys(), args, None))
 
-    async def withdraw(self, asset: str, minor: int) -> BalanceResult:
-        args = [asset, str(minor), self.keys.channel, self.maxlen]
-        return _balance(await self._call("withdraw", self._balance_keys(), args, None))
+    async def withdraw(self, acct: str, asset: str, minor: int) -> BalanceResult:
+        args = [asset, str(minor), self.keys.channel, self.maxlen, acct]
+        return _balance(await self._call("withdraw", self._balance_keys()[:3], args, None))
 
-    async def set_balance(self, asset: str, free_minor: int, max_minor: int) -> BalanceResult:
-        args = [asset, str(free_minor), str(max_minor), self.keys.channel, self.maxlen]
+    async def set_balance(self, acct: str, asset: str, free_minor: int, max_minor: int) -> BalanceResult:
+        args = [asset, str(free_minor), str(max_minor), self.keys.channel, self.maxlen, acct]
         return _balance(await self._call("set_balance", self._balance_keys(), args, None))
 
     # orders ------------------------------------------------------------------------------------------
@@ -135,21 +138,21 @@ class Scripts:
         k = self.keys
         keys = [
             k.balances, k.orders, k.order_ids, k.open, k.cids, k.order_seq, k.book(symbol, side),
-            k.ticker(symbol), k.trades, k.trade_ids, k.trade_seq, k.stats, k.events,
+            k.ticker(symbol), k.trades, k.trade_ids, k.trade_seq, k.stats, k.events, k.assets,
         ]  # fmt: skip
         args = [
             mode, record, debit_asset, str(debit), credit_asset, str(credit), guard, "1" if dry_run else "0",
-            k.channel, self.maxlen, str(max_minor), fill[0], str(fill[1]), str(fill[2]),
+            k.channel, self.maxlen, str(max_minor), fill[0], str(fill[1]), str(fill[2]), k.id_base,
         ]  # fmt: skip
         reply = await self._call("place_order", keys, args, batch)
         if batch is not None:
             return None
         return place_result(reply)
 
-    async def cancel_order(self, order_id: str, symbol: str, side: str) -> PlaceResult:
+    async def cancel_order(self, acct: str, order_id: str, symbol: str, side: str) -> PlaceResult:
         k = self.keys
         keys = [k.balances, k.orders, k.open, k.book(symbol, side), k.events]
-        code, payload = await self._call("cancel_order", keys, [order_id, k.channel, self.maxlen], None)
+        code, payload = await self._call("cancel_order", keys, [order_id, k.channel, self.maxlen, acct], None)
         return PlaceResult(Code(int(code)), payload)
 
     # ticks -------------------------------------------------------------------------------------------
@@ -160,7 +163,7 @@ class Scripts:
             k = self.keys
             keys = self._settle_keys[symbol] = [
                 k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
-                k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets,
+                k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets, k.assets,
             ]  # fmt: skip
         return keys
 
@@ -177,14 +180,14 @@ class Scripts:
         """Keys and args of one settle_tick call; ``tick`` is price, bid, ask, ts, volume, bid qty, ask qty."""
         keys = self._settle_keys_of(symbol)
         args = [symbol, entry_id, *tick, phase, str(offsets[0]), str(offsets[1]), str(chunk), self.keys.channel,
-                self.maxlen, market]  # fmt: skip
+                self.maxlen, market, self.keys.id_base]  # fmt: skip
         return keys, args
 
     def settle_batch_args(
         self, symbol: str, run: list[tuple[str, list[str]]], chunk: int, market: str
     ) -> tuple[list[str], list[str]]:
         """Keys and args of one settle_batch call; ``run`` holds (entry id, settle values) in stream order."""
-        args = [symbol, self.keys.channel, self.maxlen, market, str(chunk)]
+        args = [symbol, self.keys.channel, self.maxlen, market, str(chunk), self.keys.id_base]
         for entry_id, values in run:
             args.append(entry_id)
             args.extend(values)
@@ -199,6 +202,15 @@ class Scripts:
         return settle_step(await self._call("settle_tick", keys, args, None))
 
     # reset -------------------------------------------------------------------------------------------
+    async def reset_account(self, acct: str, symbols: list[str], chunk: int) -> tuple[bool, int]:
+        """One call of reset_account.lua: (done, orders and trades removed)."""
+        k = self.keys
+        keys = [k.balances, k.assets, k.ledger, k.stats, k.orders, k.order_ids, k.open, k.cids, k.trades,
+                k.trade_ids, k.events]  # fmt: skip
+        keys += [k.book(sym, side) for sym in symbols for side in ("buy", "sell")]
+        reply = await self._call("reset_account", keys, [acct, str(chunk), k.channel, self.maxlen, *symbols], None)
+        return int(reply[1]) == 1, int(reply[2])
+
     async def reset(self, symbols: list[str]) -> int:
         reply = await self._call("reset", self.keys.account_keys(symbols), [self.keys.channel, self.maxlen], None)
         return int(reply[1])

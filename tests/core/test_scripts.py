@@ -219,7 +219,7 @@ async def test_reset_ok_wipes_the_account_and_keeps_prices(exchange: Exchange) -
     assert await exchange.fetch_my_trades() == []
     assert await exchange.redis.zcard(exchange.keys.book("BTC/USDT", "buy")) == 0
     entries = await exchange.redis.xrange(exchange.keys.events)
-    assert [fields["type"] for _, fields in entries] == ["exchange.reset"]
+    assert (entries[-1][1]["type"], entries[-1][1]["data"]) == ("exchange.reset", '{"acct":"default"}')
     assert (await exchange.fetch_ticker("BTC/USDT")).last == 100
     # ids are never issued twice, reset or not (bots cache them); clientOrderIds are free again
     await exchange.deposit("USDT", "1000")

@@ -43,17 +43,18 @@ async def money_problems(ex: Exchange) -> list[str]:
     orders = [order_decoder.decode(raw) for raw in (await ex.redis.hgetall(ex.keys.orders)).values()]
     trades = [trade_decoder.decode(raw) for raw in (await ex.redis.hgetall(ex.keys.trades)).values()]
     problems = [f"{field} is negative: {value}" for field, value in balances.items() if int(value) < 0]
-    reserved: dict[str, int] = {}
+    reserved: dict[str, int] = {}  # per balance row `<acct>:<ASSET>`
     for o in orders:
         if o.st == "open":
-            reserved[o.ra] = reserved.get(o.ra, 0) + int(o.res)
+            row = f"{o.acct}:{o.ra}"
+            reserved[row] = reserved.get(row, 0) + int(o.res)
         elif int(o.res) != 0:
             problems.append(f"order {o.id} is {o.st} but still reserves {o.res}")
-    assets = {f.rsplit(":", 1)[0] for f in balances} | set(reserved)
-    for asset in sorted(assets):
-        used = int(balances.get(f"{asset}:used", 0))
-        if used != reserved.get(asset, 0):
-            problems.append(f"{asset} used {used} != reserved by open orders {reserved.get(asset, 0)}")
+    rows = {f.rsplit(":", 1)[0] for f in balances} | set(reserved)
+    for row in sorted(rows):
+        used = int(balances.get(f"{row}:used", 0))
+        if used != reserved.get(row, 0):
+            problems.append(f"{row} used {used} != reserved by open orders {reserved.get(row, 0)}")
     per_order: dict[str, int] = {}
     for t in trades:
         per_order[t.oid] = per_order.get(t.oid, 0) + 1

@@ -284,6 +284,7 @@ class Event(msgspec.Struct, frozen=True):
     id: str
     type: str
     data: dict[str, Any]
+    account: str | None = None  # the account it concerns; None for market data
 
 
 def event(envelope: ev.Envelope) -> Event:
@@ -303,4 +304,4 @@ def event(envelope: ev.Envelope) -> Event:
             data = {"market": market(e.market)}
         case ev.ExchangeReset():
             data = {}
-    return Event(envelope.id, envelope.type, data)
+    return Event(envelope.id, envelope.type, data, e.account)

@@ -128,7 +128,15 @@ o.fpx = fill_px
 o.filled = o.amt
 o.cost = fill_cost
 o.fee = fill_fee
-XX
+redis.call('HINCRBY', balances, bal(acct, da, 'free'), uint_neg(debit))
+redis.call('HINCRBY', balances, bal(acct, ca, 'free'), credit)
+redis.call('HINCRBY', balances, bal(acct, ca, 'used'), 0)
+note_asset(assets, acct, ca)
+local tid = issue_id(trade_seq, id_base)
+local trade = stamp_fill(o, tid, now_ms, now_ms, 'taker')
+redis.call('HSET', trades, tid, trade)
+redis.call('ZADD', trade_ids, 0, member(acct, tid))
+local prefix = acct .. ':' .. o.sym .. ':' .. o.side .. ':'
 redis.call('HINCRBY', stats, prefix .. 'count', 1)
 redis.call('HINCRBY', stats, prefix .. 'base', o.filled)
 redis.call('HINCRBY', stats, prefix .. 'quote', o.cost)
