@@ -104,7 +104,7 @@ class Accounts(Part):
         if name == DEFAULT:
             raise AccountExists("the default account always exists (its key is API_KEY)")
         record = AccountRecord(
-            name=name, key=generate_key(), secret=generate_key(), shard=shard_of(name, shards),
+            name=name, key=generate_key(), secret=generate_key(), shard=shard_of(name, self.settings.shards),
             created=int(time.time() * 1000), commission=commission, ed25519=ed25519,
         )  # fmt: skip
         if not await self.redis.hsetnx(self.keys.accounts, name, _encode(record)):

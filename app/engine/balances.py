@@ -25,7 +25,7 @@ class Balances(Part):
     """The money of one account: moved by the scripts, read back exactly."""
 
     def __init__(self, core: Core, account: AccountRef) -> None:
-        super().__init__(core)
+        super().__init__(core, account.shard)
         self.acct = account.name
 
     async def deposit(self, asset: str, amount: object) -> BalanceRow:

@@ -17,24 +17,30 @@ from app.store.transport import Transport
 
 
 class Core:
-    """The connection and configuration of one exchange."""
+    """The connection and configuration of one exchange, and the keys and scripts of each of its shards.
 
-    __slots__ = ("fee_rate", "keys", "redis", "scripts", "settings", "transport")
+    ``keys`` / ``scripts`` are shard 0's, whose tag also holds the market data and the account registry.
+    """
+
+    __slots__ = ("fee_rate", "keys", "redis", "scripts", "settings", "shard_keys", "shard_scripts", "transport")
 
     def __init__(self, transport: Transport, settings: Settings) -> None:
         self.transport = transport
         self.redis: Redis = transport.redis
         self.settings = settings
-        self.keys = Keys(settings.namespace)
-        self.scripts = Scripts(transport, self.keys, events_maxlen=settings.events_maxlen)
+        shards = range(settings.shards)
+        self.shard_keys = [Keys(settings.namespace, s) for s in shards]
+        self.shard_scripts = [Scripts(transport, k, events_maxlen=settings.events_maxlen) for k in self.shard_keys]
+        self.keys, self.scripts = self.shard_keys[0], self.shard_scripts[0]
         self.fee_rate: Decimal = settings.commission
 
 
 class Part:
-    """A responsibility of the engine, working on the shared :class:`Core`."""
+    """A responsibility of the engine, working on the shared :class:`Core` (on one shard's keys)."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, shard: int = 0) -> None:
         self.core = core
+        self.shard = shard
 
     @property
     def redis(self) -> Redis:
@@ -46,11 +52,11 @@ class Part:
 
     @property
     def keys(self) -> Keys:
-        return self.core.keys
+        return self.core.shard_keys[self.shard]
 
     @property
     def scripts(self) -> Scripts:
-        return self.core.scripts
+        return self.core.shard_scripts[self.shard]
 
     @property
     def settings(self) -> Settings:

@@ -42,7 +42,7 @@ class Orders(Part):
     """Placing, cancelling and reading the account's orders and trades."""
 
     def __init__(self, core: Core, markets: MarketData, account: AccountRef) -> None:
-        super().__init__(core)
+        super().__init__(core, account.shard)
         self.markets = markets
         self.acct = account.name
 

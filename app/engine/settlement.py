@@ -71,58 +71,93 @@ class Settlement(Part):
         )
         return await self.apply_tick(entry_id, parse_tick(fields, entry_id))
 
-    async def apply_tick(self, entry_id: str, tick: Tick) -> SettleResult:
-        """Apply one price-stream entry: ticker, then every crossed order, chunk by chunk."""
-        step = await self._settle_call(entry_id, tick, SettlePhase.FIRST, (0, 0))
-        return await self.finish_tick(entry_id, tick, step)
+    @property
+    def shards(self) -> range:
+        return range(len(self.core.shard_scripts))
 
-    async def finish_tick(self, entry_id: str, tick: Tick, first: SettleStep) -> SettleResult:
-        """Continue a tick whose first settle call returned ``first`` until every chunk is done."""
+    async def apply_tick(self, entry_id: str, tick: Tick) -> SettleResult:
+        """Apply one price-stream entry to every shard: ticker, then every crossed order, chunk by chunk."""
+        results = []
+        for shard in self.shards:
+            step = await self._settle_call(entry_id, tick, SettlePhase.FIRST, (0, 0), shard)
+            results.append(await self.finish_tick(entry_id, tick, step, shard))
+        return _combined(results)
+
+    async def finish_tick(self, entry_id: str, tick: Tick, first: SettleStep, shard: int = 0) -> SettleResult:
+        """Continue a tick on ``shard`` whose first settle call returned ``first`` until every chunk is done."""
         step, calls, filled, examined = first, 1, first.filled, first.examined
         while not step.done:
-            step = await self._settle_call(entry_id, tick, step.mode, (step.buy_offset, step.sell_offset))
+            step = await self._settle_call(entry_id, tick, step.mode, (step.buy_offset, step.sell_offset), shard)
             calls += 1
             filled += step.filled
             examined += step.examined
         return SettleResult(entry_id, tick.symbol, filled, first.mode is SettlePhase.NORMAL, calls, examined)
 
+    def _market(self, symbol: str, shard: int) -> str:
+        """What a settle call registers as the market: shard 0 keeps the market data, the others a ticker copy."""
+        return self.markets.market_json(symbol) if shard == 0 else ""
+
     def settle_call_args(
-        self, entry_id: str, tick: Tick, phase: SettlePhase, offsets: tuple[int, int], values: list[str] | None = None
+        self,
+        entry_id: str,
+        tick: Tick,
+        phase: SettlePhase,
+        offsets: tuple[int, int],
+        values: list[str] | None = None,
+        shard: int = 0,
     ) -> tuple[list[str], list[str]]:
         """Keys and args of a settle_tick call; ``values`` is ``tick.settle_values()`` if already at hand."""
-        return self.scripts.settle_args(
+        return self.core.shard_scripts[shard].settle_args(
             tick.symbol,
             entry_id,
             values or tick.settle_values(),
             phase,
             offsets,
             self.settings.settle_chunk,
-            self.markets.market_json(tick.symbol),
+            self._market(tick.symbol, shard),
         )
 
-    def settle_batch_call_args(self, symbol: str, run: list[tuple[str, list[str]]]) -> tuple[list[str], list[str]]:
+    def settle_batch_call_args(
+        self, symbol: str, run: list[tuple[str, list[str]]], shard: int = 0
+    ) -> tuple[list[str], list[str]]:
         """Keys and args of a settle_batch call: ``run`` holds (entry id, settle values) of ticks of ``symbol``."""
-        return self.scripts.settle_batch_args(symbol, run, self.settings.settle_chunk, self.markets.market_json(symbol))
+        scripts = self.core.shard_scripts[shard]
+        return scripts.settle_batch_args(symbol, run, self.settings.settle_chunk, self._market(symbol, shard))
 
-    async def _settle_call(self, entry_id: str, tick: Tick, phase: SettlePhase, offsets: tuple[int, int]) -> SettleStep:
-        keys, args = self.settle_call_args(entry_id, tick, phase, offsets)
-        return await self.scripts.settle_tick(keys, args)
+    async def _settle_call(
+        self, entry_id: str, tick: Tick, phase: SettlePhase, offsets: tuple[int, int], shard: int = 0
+    ) -> SettleStep:
+        keys, args = self.settle_call_args(entry_id, tick, phase, offsets, shard=shard)
+        return await self.core.shard_scripts[shard].settle_tick(keys, args)
 
     async def sweep(self) -> int:
-        """Re-check every symbol's resting orders against its latest price; returns the fills made."""
+        """Re-check every shard's resting orders against its latest prices; returns the fills made."""
         filled = 0
         for symbol in await self.markets.market_records():
-            raw = await self.redis.hgetall(self.keys.ticker(symbol))
-            if not raw or not raw.get("id"):
-                continue
-            tick = Tick(
-                symbol=symbol,
-                price=Decimal(raw["last"]),
-                bid=Decimal(raw.get("bid") or raw["last"]),
-                ask=Decimal(raw.get("ask") or raw["last"]),
-                ts=int(raw.get("ts") or 0),
-            )
-            step = await self._settle_call(raw["id"], tick, SettlePhase.SWEEP, (0, 0))
-            result = await self.finish_tick(raw["id"], tick, step)
-            filled += result.filled
+            for shard in self.shards:
+                raw = await self.redis.hgetall(self.core.shard_keys[shard].ticker(symbol))
+                if not raw or not raw.get("id"):
+                    continue
+                tick = Tick(
+                    symbol=symbol,
+                    price=Decimal(raw["last"]),
+                    bid=Decimal(raw.get("bid") or raw["last"]),
+                    ask=Decimal(raw.get("ask") or raw["last"]),
+                    ts=int(raw.get("ts") or 0),
+                )
+                step = await self._settle_call(raw["id"], tick, SettlePhase.SWEEP, (0, 0), shard)
+                filled += (await self.finish_tick(raw["id"], tick, step, shard)).filled
         return filled
+
+
+def _combined(results: list[SettleResult]) -> SettleResult:
+    """One tick's results on every shard as one (``newest``: as shard 0, which shows the market ticker)."""
+    first = results[0]
+    return SettleResult(
+        first.entry_id,
+        first.symbol,
+        sum(r.filled for r in results),
+        first.newest,
+        sum(r.calls for r in results),
+        sum(r.examined for r in results),
+    )

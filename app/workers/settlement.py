@@ -26,6 +26,7 @@ against the latest prices. Each worker keeps a heartbeat key with a TTL; ``mockx
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -74,17 +75,26 @@ class _Tick:
 
 
 @dataclass(slots=True)
+class _Run:
+    """The ticks of one symbol, in stream order, to apply to one shard."""
+
+    shard: int
+    ticks: list[_Tick]
+
+
+@dataclass(slots=True)
 class _Batch:
     """Entries read together: what to acknowledge as is, what to dead-letter, and the ticks in runs.
 
-    A run is all the ticks of one symbol, in stream order; ``calls`` holds the settle_batch call of each
-    run, packed for the wire.
+    A run is all the ticks of one symbol for one shard, in stream order (each symbol has a run per shard);
+    ``calls`` holds the settle_batch call of each run, packed for the wire. An entry is applied once every
+    shard applied it.
     """
 
     entries: list[Entry]
     ack: list[str] = field(default_factory=list)
     dead: list[_DeadLetter] = field(default_factory=list)
-    runs: list[list[_Tick]] = field(default_factory=list)
+    runs: list[_Run] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     new_symbols: bool = False  # a symbol whose market record the exchange has not cached yet
 
@@ -110,6 +120,7 @@ class Worker:
         self._next_sweep = 0.0
         self._failing = 0
         self._cached_markets: set[str] = set()
+        self._shards = range(len(exchange.core.shard_scripts))
 
     # the loop ------------------------------------------------------------------------------------------
     async def run(self) -> Counters:
@@ -274,18 +285,18 @@ class Worker:
             run = runs.get(tick.symbol)
             if run is None:
                 run = runs[tick.symbol] = []
-                batch.runs.append(run)
+                batch.runs += [_Run(shard, run) for shard in self._shards]
             run.append(_Tick(entry_id, tick, tick.settle_values()))
-        for run in batch.runs:
-            batch.new_symbols = batch.new_symbols or run[0].tick.symbol not in self._cached_markets
-            batch.calls.append(self._batch_call(run))
+        for r in batch.runs:
+            batch.new_symbols = batch.new_symbols or r.ticks[0].tick.symbol not in self._cached_markets
+            batch.calls.append(self._batch_call(r))
         return batch
 
     async def _send(self, batch: _Batch) -> Sent | None:
         return await self.transport.send(batch.calls) if batch.calls else None
 
     async def _apply(self, batch: _Batch, sent: Sent | None) -> None:
-        ticks = sum(len(run) for run in batch.runs)
+        ticks = sum(len(r.ticks) for r in batch.runs)
         applied, filled = await self._settle(batch, sent) if ticks else ([], 0)
         if batch.new_symbols:  # their first tick registered them: later settle calls reuse the records
             self._cached_markets = set(await self.ex.market_records())
@@ -309,25 +320,27 @@ class Worker:
         runs = batch.runs
         assert sent is not None
         while True:
-            again: list[list[_Tick]] = []
+            again: list[_Run] = []
             for run, reply in zip(runs, await self.transport.receive(sent), strict=True):
                 if isinstance(reply, TRANSIENT):
                     raise reply
                 if isinstance(reply, Exception):
-                    log.warning("settle_batch failed for %s; settling its ticks one by one: %s", run[0].tick.symbol,
-                                reply)  # fmt: skip
+                    log.warning("settle_batch failed for %s; settling its ticks one by one: %s",
+                                run.ticks[0].tick.symbol, reply)  # fmt: skip
                     done, count = await self._one_by_one(run)
                     applied.extend(done)
                     filled += count
                     continue
                 step = batch_step(reply)
-                applied.extend(t.entry_id for t in run[: step.applied])
+                applied.extend(t.entry_id for t in run.ticks[: step.applied])
                 filled += step.filled
-                rest = run[step.applied :]
+                rest = run.ticks[step.applied :]
                 if not step.done:  # the tick under way crosses more than the budget left
                     current, rest = rest[0], rest[1:]
                     try:
-                        finished = await self.ex.finish_tick(current.entry_id, current.tick, step.continuation())
+                        finished = await self.ex.finish_tick(
+                            current.entry_id, current.tick, step.continuation(), run.shard
+                        )
                     except TRANSIENT:
                         raise
                     except Exception as exc:  # it stays pending, and so do the ticks after it
@@ -336,27 +349,40 @@ class Worker:
                     applied.append(current.entry_id)
                     filled += finished.filled
                 if rest:
-                    again.append(rest)
+                    again.append(_Run(run.shard, rest))
             if not again:
-                return applied, filled
+                return self._on_every_shard(applied), filled
             runs = again
             sent = await self.transport.send([self._batch_call(run) for run in again])
 
-    async def _one_by_one(self, run: list[_Tick]) -> tuple[list[str], int]:
+    def _on_every_shard(self, applied: list[str]) -> list[str]:
+        """The entries every shard applied, in the order first seen (with one shard: ``applied`` itself)."""
+        if len(self._shards) == 1:
+            return applied
+        times = collections.Counter(applied)
+        return [entry for entry in dict.fromkeys(applied) if times[entry] == len(self._shards)]
+
+    async def _one_by_one(self, run: _Run) -> tuple[list[str], int]:
         """Settle a run with settle_tick: every tick's first call pipelined, then the chunks left."""
         calls = []
-        for t in run:
-            keys, args = self.ex.settle_call_args(t.entry_id, t.tick, SettlePhase.FIRST, (0, 0), t.values)
-            calls.append(self.ex.scripts.call("settle_tick", keys, args))
+        scripts = self.ex.core.shard_scripts[run.shard]
+        for t in run.ticks:
+            keys, args = self.ex.settle_call_args(
+                t.entry_id, t.tick, SettlePhase.FIRST, (0, 0), t.values, shard=run.shard
+            )
+            calls.append(scripts.call("settle_tick", keys, args))
         replies = await self.transport.execute(calls)
         applied: list[str] = []
         filled = 0
-        for t, reply in zip(run, replies, strict=True):
+        for t, reply in zip(run.ticks, replies, strict=True):
             try:
                 if isinstance(reply, Exception):
                     raise reply
                 first = settle_step(reply)
-                count = first.filled if first.done else (await self.ex.finish_tick(t.entry_id, t.tick, first)).filled
+                if first.done:
+                    count = first.filled
+                else:
+                    count = (await self.ex.finish_tick(t.entry_id, t.tick, first, run.shard)).filled
             except TRANSIENT:
                 raise
             except Exception as exc:  # one bad tick must not stop the others; it stays pending
@@ -366,9 +392,10 @@ class Worker:
             filled += count
         return applied, filled
 
-    def _batch_call(self, run: list[_Tick]) -> Call:
-        keys, args = self.ex.settle_batch_call_args(run[0].tick.symbol, [(t.entry_id, t.values) for t in run])
-        return self.ex.scripts.call("settle_batch", keys, args)
+    def _batch_call(self, run: _Run) -> Call:
+        ticks = [(t.entry_id, t.values) for t in run.ticks]
+        keys, args = self.ex.settle_batch_call_args(run.ticks[0].tick.symbol, ticks, run.shard)
+        return self.ex.core.shard_scripts[run.shard].call("settle_batch", keys, args)
 
     async def _acknowledge(self, ack: list[str], dead: list[_DeadLetter], processed: int, filled: int) -> None:
         """Dead letters, counters and XACK in one round trip; XACK last, so a crash only repeats work."""

@@ -13,3 +13,10 @@ from tests.support.money import run_machine
 
 def test_random_sequences_keep_the_books_balanced(valkey_url: str, tmp_path: Any) -> None:
     run_machine(valkey_url, tmp_path, int(os.environ.get("MOCKX_HYPOTHESIS_EXAMPLES", "25")))
+
+
+def test_random_sequences_over_several_accounts_and_shards_keep_every_account_balanced(
+    valkey_url: str, tmp_path: Any
+) -> None:
+    examples = int(os.environ.get("MOCKX_HYPOTHESIS_EXAMPLES", "25"))
+    run_machine(valkey_url, tmp_path, examples, accounts=3, shards=2)

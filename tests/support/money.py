@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from app.engine.audit import audit
-from app.engine.errors import ExchangeError
+from app.engine.errors import ExchangeError, OrderNotFound
 from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.store.embedded import redis_client
@@ -98,9 +98,12 @@ def price(symbol: str, factor: Decimal) -> Decimal:
     return (START[symbol] * factor).quantize(Decimal("0.00000001") if symbol == "ETH/BTC" else Decimal("0.01"))
 
 
-def run_machine(url: str, tmp_path: Any, examples: int) -> None:
-    """Random sequences of every operation against the server at ``url``; the books must always balance."""
-    base = Settings(redis_url=url, data_dir=tmp_path, test_env=True)
+def run_machine(url: str, tmp_path: Any, examples: int, *, accounts: int = 1, shards: int = 1) -> None:
+    """Random sequences of every operation against the server at ``url``, by ``accounts`` accounts spread
+    over ``shards`` shards; the books of every account must always balance, and one account's orders do
+    not exist for another."""
+    base = Settings(redis_url=url, data_dir=tmp_path, test_env=True, shards=shards)
+    who = st.integers(0, accounts - 1)
 
     class Machine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -109,7 +112,14 @@ def run_machine(url: str, tmp_path: Any, examples: int) -> None:
             ns = f"h{uuid.uuid4().hex[:10]}"
             s = msgspec.structs.replace(base, namespace=ns, price_stream=f"{ns}:prices")
             self.ex: Exchange = self.run(Exchange.open(s))
-            self.order_ids: list[str] = []
+            self.views = [self.ex] + [
+                self.run(self._account(f"acct-{i}")) for i in range(1, accounts)
+            ]  # fmt: skip
+            self.order_ids: list[tuple[int, str]] = []
+
+        async def _account(self, name: str) -> Exchange:
+            await self.ex.accounts.create(name)
+            return await self.ex.for_account(name)
 
         def run(self, coro: Any) -> Any:
             return self.loop.run_until_complete(coro)
@@ -130,42 +140,52 @@ def run_machine(url: str, tmp_path: Any, examples: int) -> None:
             for symbol in SYMBOLS:
                 self.run(self.ex.push_price(symbol, price(symbol, Decimal(1))))
 
-        @rule(asset=st.sampled_from(ASSETS), amount=deposits)
-        def deposit(self, asset: str, amount: Decimal) -> None:
-            self.attempt(self.ex.deposit(asset, amount))
+        @rule(i=who, asset=st.sampled_from(ASSETS), amount=deposits)
+        def deposit(self, i: int, asset: str, amount: Decimal) -> None:
+            self.attempt(self.views[i].deposit(asset, amount))
 
-        @rule(asset=st.sampled_from(ASSETS), amount=deposits)
-        def withdraw(self, asset: str, amount: Decimal) -> None:
-            self.attempt(self.ex.withdraw(asset, amount))
+        @rule(i=who, asset=st.sampled_from(ASSETS), amount=deposits)
+        def withdraw(self, i: int, asset: str, amount: Decimal) -> None:
+            self.attempt(self.views[i].withdraw(asset, amount))
 
-        @rule(asset=st.sampled_from(ASSETS), amount=deposits)
-        def set_balance(self, asset: str, amount: Decimal) -> None:
-            self.attempt(self.ex.set_balance(asset, amount))
+        @rule(i=who, asset=st.sampled_from(ASSETS), amount=deposits)
+        def set_balance(self, i: int, asset: str, amount: Decimal) -> None:
+            self.attempt(self.views[i].set_balance(asset, amount))
 
-        @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(("buy", "sell")), amount=amounts)
-        def market(self, symbol: str, side: str, amount: Decimal) -> None:
-            order = self.attempt(self.ex.create_order(symbol, side, "market", amount))
+        @rule(i=who, symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(("buy", "sell")), amount=amounts)
+        def market(self, i: int, symbol: str, side: str, amount: Decimal) -> None:
+            order = self.attempt(self.views[i].create_order(symbol, side, "market", amount))
             if order is not None:
                 assert order.status == "closed"
 
         @rule(
+            i=who,
             symbol=st.sampled_from(SYMBOLS),
             side=st.sampled_from(("buy", "sell")),
             amount=amounts,
             factor=factors,
             tif=st.sampled_from(("GTC", "GTC", "IOC", "PO")),
         )
-        def limit(self, symbol: str, side: str, amount: Decimal, factor: Decimal, tif: str) -> None:
+        def limit(self, i: int, symbol: str, side: str, amount: Decimal, factor: Decimal, tif: str) -> None:
             order = self.attempt(
-                self.ex.create_order(symbol, side, "limit", amount, price(symbol, factor), time_in_force=tif)
+                self.views[i].create_order(symbol, side, "limit", amount, price(symbol, factor), time_in_force=tif)
             )
             if order is not None:
-                self.order_ids.append(order.id)
+                self.order_ids.append((i, order.id))
 
-        @rule(data=st.data())
-        def cancel(self, data: st.DataObject) -> None:
-            if self.order_ids:
-                self.attempt(self.ex.cancel_order(data.draw(st.sampled_from(self.order_ids))))
+        @rule(data=st.data(), other=st.booleans())
+        def cancel(self, data: st.DataObject, other: bool) -> None:
+            if not self.order_ids:
+                return
+            owner, order_id = data.draw(st.sampled_from(self.order_ids))
+            if other and accounts > 1:  # another account: the order does not exist for it
+                stranger = self.views[(owner + 1) % accounts]
+                try:
+                    self.run(stranger.cancel_order(order_id))
+                except OrderNotFound:
+                    return
+                raise AssertionError(f"account {(owner + 1) % accounts} canceled order {order_id} of {owner}")
+            self.attempt(self.views[owner].cancel_order(order_id))
 
         @rule(symbol=st.sampled_from(SYMBOLS), factor=factors, spread=st.integers(0, 3))
         def tick(self, symbol: str, factor: Decimal, spread: int) -> None:
@@ -192,7 +212,8 @@ def run_machine(url: str, tmp_path: Any, examples: int) -> None:
 
         @invariant()
         def books_balance(self) -> None:
-            assert self.run(audit(self.ex.redis, self.ex.keys)) == []
+            for keys in self.ex.core.shard_keys:
+                assert self.run(audit(self.ex.redis, keys)) == []
 
     Machine.TestCase.settings = settings(
         max_examples=examples,

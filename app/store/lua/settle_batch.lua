@@ -23,7 +23,8 @@ KEYS     as settle_tick: ticker, ohlc, book buy, book sell, orders, open, balanc
 ARGV[1]  symbol
 ARGV[2]  channel       Pub/Sub channel for events
 ARGV[3]  maxlen        events stream MAXLEN ~
-ARGV[4]  market        market record (JSON) registered if the symbol has none yet
+ARGV[4]  market        market record (JSON) registered if the symbol has none yet; "" on a shard other
+                       than shard 0, which keeps only a copy of the ticker (no market data, no ticker events)
 ARGV[5]  chunk         most orders to examine in this call
 ARGV[6]  id base       the shard's id base (trade ids are base + the shard's trade sequence)
 ARGV[7…] ticks         8 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,

@@ -48,7 +48,8 @@ ARGV[12] sell offset   crossed sells to skip
 ARGV[13] chunk         most orders to examine in this call
 ARGV[14] channel       Pub/Sub channel for events
 ARGV[15] maxlen        events stream MAXLEN ~
-ARGV[16] market        market record (JSON) registered if the symbol has none yet
+ARGV[16] market        market record (JSON) registered if the symbol has none yet; "" on a shard other
+                       than shard 0, which keeps only a copy of the ticker (no market data, no ticker events)
 ARGV[17] id base       the shard's id base (trade ids are base + the shard's trade sequence)
 
 Returns {code, filled, buy offset, sell offset, done, mode, examined}:

@@ -77,12 +77,14 @@ end
 
 -- The ticker and buckets of one symbol while a script applies ticks to them: read once, changed in memory,
 -- written by ticker_flush. `k` holds the keys ticker, ohlc, markets, events. Registers the market on a
--- symbol's first price.
+-- symbol's first price. With `market` "" the shard holds only a copy of the ticker (a shard other than
+-- shard 0, which keeps the market data): no market, no buckets, no ticker.updated; ohlc and markets are
+-- never touched.
 local function ticker_open(k, sym, market, channel, maxlen)
   local shown = redis.call('HMGET', k.ticker, 'id', 'ts')
   -- a symbol with a ticker has its market (both are permanent and written together): only the first
   -- price of a symbol needs the check
-  if not shown[1] and redis.call('HSETNX', k.markets, sym, market) == 1 then
+  if market ~= '' and not shown[1] and redis.call('HSETNX', k.markets, sym, market) == 1 then
     emit(k.events, channel, maxlen, 'market.created', '{"market":' .. market .. '}')
   end
   local st = {
@@ -93,6 +95,7 @@ local function ticker_open(k, sym, market, channel, maxlen)
     raw = nil,            -- the ohlc hash as a table, read when a tick first falls in the 24 h window
     live = {},            -- hour -> bucket in memory
     gone = {},            -- fields to delete
+    copy = market == '',  -- only the ticker itself (a shard's copy)
   }
   if shown[1] then st.ms, st.seq = parse_id(shown[1]) end
   return st
@@ -103,6 +106,7 @@ end
 local function ticker_add(st, t)
   local newer = not st.ms or id_order(t.ms, t.seq, st.ms, st.seq) > 0
   if newer then st.newest, st.ms, st.seq, st.hour = t, t.ms, t.seq, t.hour end
+  if st.copy then return newer end
   local hour = t.hour
   if hour < (st.hour or hour) - 24 then return newer end
   local live, b = st.live, st.live[hour]
@@ -135,6 +139,7 @@ local function ticker_flush(st)
       'ts', newest.ts, 'volume', newest.volume, 'bidVolume', newest.bid_qty, 'askVolume', newest.ask_qty)
     st.written, changed = newest, true
   end
+  if st.copy then return end
   if #st.gone > 0 then  -- before an hour that left comes back
     redis.call('HDEL', k.ohlc, unpack(st.gone))
     st.gone, changed = {}, true
