@@ -25,14 +25,14 @@ from app.store.records import order_decoder, trade_decoder
 async def audit(redis: Redis, keys: Keys) -> list[str]:
     """Every violated invariant of every account of the shard, as a sentence; an empty list means the
     books balance. Each account is checked on its own: money never moves between accounts."""
-    async with redis.pipeline(transaction=True) as pipe:
+    symbols = await redis.hkeys(keys.markets)  # market data: under shard 0's tag, outside the transaction
+    async with redis.pipeline(transaction=True) as pipe:  # the shard's state, read at one instant
         pipe.hgetall(keys.balances)
         pipe.hgetall(keys.ledger)
         pipe.hgetall(keys.orders)
         pipe.hvals(keys.trades)
         pipe.zrange(keys.open, 0, -1)
-        pipe.hkeys(keys.markets)
-        balances, ledger, orders, trades, open_members, symbols = await pipe.execute()
+        balances, ledger, orders, trades, open_members = await pipe.execute()
     async with redis.pipeline(transaction=True) as pipe:
         for symbol in symbols:
             pipe.zrange(keys.book(symbol, "buy"), 0, -1)

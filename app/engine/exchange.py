@@ -238,7 +238,8 @@ class Exchange:
     async def reset_all(self) -> None:
         """Wipe every account's balances, orders, trades and the events, in one atomic step per shard."""
         symbols = list(await self.markets.market_records())
-        await self.scripts.reset(symbols)
+        for scripts in self.core.shard_scripts:
+            await scripts.reset(symbols)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

@@ -161,9 +161,14 @@ class Scripts:
         keys = self._settle_keys.get(symbol)
         if keys is None:
             k = self.keys
+            # shard > 0 keeps only a ticker copy: its calls never touch the market data, and name their own
+            # tag's keys in its place (all keys of a call share one slot)
+            ohlc, markets = (
+                (k.ohlc(symbol), k.markets) if k.shard == 0 else (f"{k.tag}:ohlc:{symbol}", f"{k.tag}:markets")
+            )
             keys = self._settle_keys[symbol] = [
-                k.ticker(symbol), k.ohlc(symbol), k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
-                k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, k.markets, k.assets,
+                k.ticker(symbol), ohlc, k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
+                k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, markets, k.assets,
             ]  # fmt: skip
         return keys
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import zlib
 
 import msgspec
 import pytest
@@ -14,20 +13,8 @@ from app.engine.errors import AccountExists, AccountNotFound, InsufficientFunds,
 from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.store.keys import ID_SPAN
+from tests.support.accounts import names_on_every_shard
 from tests.support.money import money_problems
-
-
-def names_on_every_shard(shards: int, per_shard: int = 1) -> list[str]:
-    """Account names that the registry spreads over every shard (it assigns crc32(name) % shards)."""
-    found: dict[int, list[str]] = {s: [] for s in range(shards)}
-    i = 0
-    while any(len(v) < per_shard for v in found.values()):
-        name = f"bot-{i}"
-        shard = zlib.crc32(name.encode()) % shards
-        if len(found[shard]) < per_shard:
-            found[shard].append(name)
-        i += 1
-    return [n for s in range(shards) for n in found[s]]
 
 
 async def problems(ex: Exchange) -> list[str]:

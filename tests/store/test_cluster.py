@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from redis.asyncio import RedisCluster
 
+from app.engine.accounts import AccountRef
+from app.engine.audit import audit
 from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.workers.settlement import Worker, WorkerOptions
+from tests.support.accounts import names_on_every_shard
 from tests.support.cluster import ValkeyCluster
 
 
@@ -84,3 +87,37 @@ async def test_the_worker_settles_on_a_cluster(cluster_settings: Settings) -> No
         assert (await ex.fetch_order(sell.id)).status == "closed"
         assert (await ex.fetch_ticker("BTC/USDT")).last == Decimal(96)
         assert int((await ex.redis.xpending(cluster_settings.price_stream, "settlement"))["pending"]) == 0
+
+
+async def test_accounts_on_six_shards_spread_over_the_cluster(cluster: ValkeyCluster, tmp_path: Path) -> None:
+    """SHARDS=6: every shard's hash tag is a slot of its own; orders, ticks (worker and push_price), cancels
+    and the money invariants of every account hold across the cluster's masters."""
+    ns = f"c{uuid.uuid4().hex[:12]}"
+    settings = Settings(
+        redis_url=cluster.url, namespace=ns, price_stream=f"{ns}:prices", data_dir=tmp_path, test_env=True, shards=6
+    )
+    async with Exchange.connect(settings) as ex:
+        slots = {await ex.redis.cluster_keyslot(keys.balances) for keys in ex.core.shard_keys}
+        nodes = {ex.redis.get_node_from_key(keys.balances).name for keys in ex.core.shard_keys}
+        assert (len(slots), len(nodes)) == (6, 3), "six shards, spread over the three masters"
+        await ex.push_price("BTC/USDT", "100")
+        views = []
+        for name in names_on_every_shard(6):
+            record = await ex.accounts.create(name)
+            view = ex.as_account(AccountRef(name, record.shard))
+            await view.deposit("USDT", "1000")
+            views.append(view)
+        resting = [await v.create_order("BTC/USDT", "buy", "limit", "1", "90") for v in views]
+        spare = [await v.create_order("BTC/USDT", "buy", "limit", "1", "80") for v in views]
+        assert len({o.id for o in resting + spare}) == 12
+
+        assert (await ex.push_price("BTC/USDT", "95")).calls == 6  # one settle call per shard
+        await ex.redis.xadd(settings.price_stream, {"symbol": "BTC/USDT", "price": "89"})
+        counters = await Worker(ex, WorkerOptions(name="w6", burst=True)).run()
+        assert counters.filled == 6
+        for view, order, other in zip(views, resting, spare, strict=True):
+            assert (await view.fetch_order(order.id)).status == "closed"
+            assert (await view.cancel_order(other.id)).status == "canceled"
+            assert (await view.fetch_balance_row("BTC")).total == 1
+        for keys in ex.core.shard_keys:
+            assert await audit(ex.redis, keys) == []
