@@ -26,12 +26,11 @@ from types import TracebackType
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
 
 from app.engine import markets as mk
 from app.engine.accounts import AccountRef, Accounts
 from app.engine.balances import Balances
-from app.engine.core import Core
+from app.engine.core import Core, Part
 from app.engine.inputs import normalize_asset, normalize_status
 from app.engine.market_data import MarketData
 from app.engine.orders import Orders
@@ -39,8 +38,6 @@ from app.engine.planner import OrderPlan
 from app.engine.settlement import Settlement, SettleResult
 from app.settings import Settings
 from app.store.embedded import EmbeddedValkey
-from app.store.keys import Keys
-from app.store.scripts import Scripts
 from app.store.transport import Transport
 
 __all__ = ["Exchange", "OrderPlan", "SettleResult", "normalize_asset", "normalize_status"]
@@ -48,11 +45,12 @@ __all__ = ["Exchange", "OrderPlan", "SettleResult", "normalize_asset", "normaliz
 log = logging.getLogger(__name__)
 
 
-class Exchange:
+class Exchange(Part):
     """One account on one exchange (the ``default`` account unless :meth:`as_account` says otherwise).
 
     Cheap to construct; share one per process. Markets, prices and settlement are the exchange's; balances
-    and orders are the account's.
+    and orders are the account's. As a :class:`Part` it shows the store client, settings, keys and scripts
+    of the account's shard.
     """
 
     def __init__(
@@ -80,6 +78,7 @@ class Exchange:
             self.settlement = Settlement(self.core, self.markets)
             self.accounts = Accounts(self.core)
         core = self.core
+        super().__init__(core, self.account.shard)
         self.balances = Balances(core, self.account)
         self.orders = Orders(core, self.markets, self.account)
         # markets and tickers
@@ -114,26 +113,6 @@ class Exchange:
         self.settle_call_args = self.settlement.settle_call_args
         self.settle_batch_call_args = self.settlement.settle_batch_call_args
         self.sweep = self.settlement.sweep
-
-    @property
-    def redis(self) -> Redis:
-        return self.core.redis
-
-    @property
-    def settings(self) -> Settings:
-        return self.core.settings
-
-    @property
-    def keys(self) -> Keys:
-        return self.core.keys
-
-    @property
-    def scripts(self) -> Scripts:
-        return self.core.scripts
-
-    @property
-    def transport(self) -> Transport:
-        return self.core.transport
 
     @property
     def fee_rate(self) -> Decimal:
