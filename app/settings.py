@@ -70,6 +70,7 @@ def _fee_rate(value: Decimal) -> bool:
 # The constraints settings share; a constraint's sentence is the one an invalid value is answered with.
 Port = Annotated[int, Meta(ge=1, le=65535), Rule("a port must be between 1 and 65535")]
 Count = Annotated[int, Meta(gt=0), Rule("must be a positive integer")]
+ShardCount = Annotated[int, Meta(ge=1, le=64), Rule("must be a whole number from 1 to 64")]
 Chunk = Annotated[
     int, Meta(gt=0, le=5000), Rule("must be a positive integer, at most 5000 (one Lua call must stay short)")
 ]
@@ -104,6 +105,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "the `x-api-key` every request must send; required unless `TEST_ENV=true` (`mockx up` generates one)",
         ),
     ] = ""
+    api_secret: Annotated[
+        str,
+        Env(
+            "API_SECRET",
+            "the secret of the default account (Binance-style HMAC signing); `mockx up` generates one",
+        ),
+    ] = ""
+    admin_api_key: Annotated[str, Env("ADMIN_API_KEY", "a separate admin key; unset: `API_KEY` is the admin key")] = ""
     test_env: Annotated[Flag, Env("TEST_ENV", "`true` disables auth and serves the docs at `/docs` and `/redoc`")] = (
         False
     )
@@ -120,6 +129,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout: Annotated[Seconds, Env("REDIS_TIMEOUT", "socket timeout, seconds")] = 5.0
     redis_max_connections: Annotated[Count, Env("REDIS_MAX_CONNECTIONS", "connection pool size per process")] = 64
     namespace: Annotated[Namespace, Env("NAMESPACE", "key prefix (hash tag) of the exchange's state")] = "mockx"
+    shards: Annotated[
+        ShardCount,
+        Env("SHARDS", "how many shards (hash tags) the accounts are spread over; more for a Valkey Cluster"),
+    ] = 1
     price_stream: Annotated[
         KeyName,
         Env("PRICE_STREAM", "the price stream publishers append to", shown="`<NAMESPACE>:prices` (`mockx:prices`)"),
@@ -142,7 +155,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Path,
         Env(
             "MOCKX_DATA_DIR",
-            "where the embedded Valkey keeps its AOF (and `mockx up` its API key)",
+            "where the embedded Valkey keeps its AOF (and `mockx up` its API key and secret)",
             shown="user data dir",
         ),
     ] = msgspec.field(default_factory=default_data_dir)

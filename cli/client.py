@@ -2,7 +2,10 @@
 
 The URL comes from ``--url`` / ``MOCKX_URL``, else the one ``mockx up`` recorded in the data directory,
 else ``http://127.0.0.1:8000``. The key comes from ``--api-key`` / ``MOCKX_API_KEY``, else the key
-``mockx up`` stored in the data directory (for the server ``mockx up`` runs), else ``API_KEY``.
+``mockx up`` stored in the data directory (for the server ``mockx up`` runs), else ``API_KEY``; an admin
+command (``mockx accounts``, or any command given ``--account``) sends ``ADMIN_API_KEY`` first when it is set.
+``--account NAME`` goes out as the ``account`` query parameter of every request: the admin acting on the
+account ``NAME``.
 
 Every failure is one line on stderr and a non-zero exit: 1 when the API refused the request (its ccxt
 error code and message), 3 when the API could not be reached (naming the URL). Only ``rich_click`` is
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 KEY_FILE = "api-key"
+SECRET_FILE = "api-secret"
 UP_FILE = "up.json"
 PLACEHOLDER_KEYS = frozenset({"", "invalid-key"})
 
@@ -61,15 +65,16 @@ def read_up_record(directory: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def read_key_file(directory: Path) -> str | None:
+def read_key_file(directory: Path, name: str = KEY_FILE) -> str | None:
+    """The key (or, with ``name=SECRET_FILE``, the secret) ``mockx up`` stored in ``directory``, or None."""
     try:
-        key = (directory / KEY_FILE).read_text(encoding="utf-8").strip()
+        key = (directory / name).read_text(encoding="utf-8").strip()
     except OSError:
         return None
     return key or None
 
 
-def resolve(url: str | None, api_key: str | None) -> tuple[str, str | None]:
+def resolve(url: str | None, api_key: str | None, *, admin: bool = False) -> tuple[str, str | None]:
     """The base URL and the API key (None: send none) by the rules in the module docstring."""
     directory = data_dir()
     record = read_up_record(directory)
@@ -79,8 +84,12 @@ def resolve(url: str | None, api_key: str | None) -> tuple[str, str | None]:
         base = f"http://{base}"
     if api_key and api_key.strip():
         return base, api_key.strip()
+    admin_key = os.environ.get("ADMIN_API_KEY", "").strip()
+    if admin and admin_key:
+        return base, admin_key
     stored = read_key_file(directory)
-    if stored and recorded and base == recorded:
+    given = bool(record and record.get("keyFrom") == "API_KEY")  # that `mockx up` ran with the API_KEY given
+    if stored and recorded and base == recorded and not given:
         return base, stored
     env_key = os.environ.get("API_KEY", "").strip()
     if env_key not in PLACEHOLDER_KEYS:
@@ -121,10 +130,16 @@ def decode(text: str) -> Any:
 
 
 class Api:
-    """A synchronous client of one MockX API; connects on the first request."""
+    """A synchronous client of one MockX API; connects on the first request.
 
-    def __init__(self, url: str | None, api_key: str | None, timeout: float) -> None:
-        self.url, self.api_key = resolve(url, api_key)
+    ``account``: every request carries ``?account=NAME`` (the admin acting on that account); ``admin``: the
+    command needs the admin key (``ADMIN_API_KEY`` is sent when it is set and no key was given)."""
+
+    def __init__(
+        self, url: str | None, api_key: str | None, timeout: float, *, account: str | None = None, admin: bool = False
+    ) -> None:
+        self.account = account.strip() if account and account.strip() else None
+        self.url, self.api_key = resolve(url, api_key, admin=admin or self.account is not None)
         self.timeout = timeout
         self._client: httpx.Client | None = None
 
@@ -136,7 +151,10 @@ class Api:
             if self.api_key:
                 headers["x-api-key"] = self.api_key
             self._client = httpx.Client(
-                base_url=self.url, headers=headers, timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0))
+                base_url=self.url,
+                headers=headers,
+                params={"account": self.account} if self.account else None,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
             )
         return self._client
 
@@ -217,22 +235,37 @@ def error_of(text: str) -> tuple[str | None, str]:
 # options shared by every command that talks to the API -----------------------------------------------------
 def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--url``, ``--api-key`` and ``--timeout``; the command receives them as one ``api: Api``."""
+    return _with_api(func, API_OPTIONS)
 
+
+def account_api_options(func: Callable[..., Any], *, admin: bool = False) -> Callable[..., Any]:
+    """:func:`api_options` and ``--account NAME``, for a command on one account's data (the admin: any account)."""
+    return _with_api(func, (*API_OPTIONS, ACCOUNT_OPTION), admin=admin)
+
+
+def admin_api_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`api_options` of an admin-only command: it sends ``ADMIN_API_KEY`` when that is set."""
+    return _with_api(func, API_OPTIONS, admin=True)
+
+
+def _with_api(func: Callable[..., Any], options: tuple[Any, ...], *, admin: bool = False) -> Callable[..., Any]:
     @functools.wraps(func)
-    def wrapper(*args: Any, url: str | None, api_key: str | None, timeout: float, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, url: str | None, api_key: str | None, timeout: float, account: str | None = None, **kwargs: Any
+    ) -> Any:
         from click import get_current_context
         from click.core import ParameterSource
 
         if get_current_context().get_parameter_source("url") is ParameterSource.DEFAULT:
             url = None  # not given: the URL `mockx up` recorded comes first
-        api = Api(url, api_key, timeout)
+        api = Api(url, api_key, timeout, account=account, admin=admin)
         try:
             return func(*args, api=api, **kwargs)
         finally:
             api.close()
 
-    for option in reversed(API_OPTIONS):
-        wrapper = option(wrapper)
+    for option in reversed(options):
+        wrapper = (ADMIN_KEY_OPTION if admin and option is API_KEY_OPTION else option)(wrapper)
     return wrapper
 
 
@@ -246,7 +279,7 @@ API_OPTIONS = (
         metavar="URL",
         help=f"The MockX API.  [default: the URL `mockx up` recorded, else {DEFAULT_URL}]",
     ),
-    click.option(
+    API_KEY_OPTION := click.option(
         "--api-key",
         envvar="MOCKX_API_KEY",
         show_envvar=True,
@@ -261,6 +294,21 @@ API_OPTIONS = (
         metavar="SECONDS",
         help="How long to wait for the API.",
     ),
+)
+
+ADMIN_KEY_OPTION = click.option(
+    "--api-key",
+    envvar="MOCKX_API_KEY",
+    show_envvar=True,
+    metavar="KEY",
+    help="Sent as x-api-key; an admin key.  [default: $ADMIN_API_KEY if set, else the key `mockx up` stored in "
+    "the data directory, else $API_KEY]",
+)
+
+ACCOUNT_OPTION = click.option(
+    "--account",
+    metavar="NAME",
+    help="Act on this account's data (admin; sent as ?account=NAME).  [default: the key's own account]",
 )
 
 json_option = click.option(

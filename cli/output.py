@@ -115,6 +115,9 @@ def pairs(rows: Sequence[tuple[str, str]], title: str | None = None) -> Table:
     """A two-column table of ``name: value`` lines."""
     grid = table("", "", title=title)
     grid.show_header = False
+    names, values = grid.columns
+    names.min_width = max((len(name) for name, _ in rows), default=0)  # names are never cut
+    values.no_wrap = False  # a long value (a path) folds onto the next line instead
     for name, value in rows:
         grid.add_row(f"[bold]{name}[/]", value)
     return grid

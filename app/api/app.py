@@ -14,10 +14,11 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, Guard
 
 from app import __version__
-from app.api.common.auth import HEADER, PUBLIC, api_key_guard
+from app.api.common.auth import HEADER, PUBLIC, account_guard
 from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
 from app.api.common.deps import DEPENDENCIES
 from app.api.common.events import EventHub
+from app.api.native.accounts import AccountController
 from app.api.native.admin import AdminController
 from app.api.native.errors import EXCEPTION_HANDLERS
 from app.api.native.events import EventController
@@ -38,7 +39,9 @@ DESCRIPTION = """\
 MockX: a zero-risk spot exchange for ccxt trading bots. Orders, trades, balances, tickers and markets are
 ccxt unified structures; every number is an exact decimal JSON number. Money in request bodies may be a
 JSON number or a string. Errors are `{"error": {"code": <ccxt exception name>, "message": <sentence>}}`.
-Every route except `GET /livez` needs the `x-api-key` header (unless the server runs with TEST_ENV=true).
+Every route except `GET /livez` needs the `x-api-key` header (unless the server runs with TEST_ENV=true): the
+key names the account a request acts on. Routes under `/admin` need the admin key (`ADMIN_API_KEY`, else
+`API_KEY`), which acts as the `default` account, or as another one with `account=<name>`.
 """
 
 
@@ -93,15 +96,14 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         TradeController,
         OverviewController,
         AdminController,
+        AccountController,
         EventController,
     ]
-    guards: list[Guard] = []
+    guards: list[Guard] = [account_guard(settings)]
     openapi: OpenAPIConfig | None = None
     if settings.test_env:
         handlers.append(docs_redirect)
         openapi = _openapi_config()
-    else:
-        guards.append(api_key_guard(settings.api_key))
 
     return Litestar(
         route_handlers=handlers,

@@ -7,11 +7,12 @@ reached exits 3.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import rich_click as click
 
-from cli.client import NUMBER, Api, api_options, fail, json_option, url_path
+from cli.client import NUMBER, Api, account_api_options, admin_api_options, fail, json_option, url_path
 from cli.render import answer
 
 
@@ -21,7 +22,7 @@ from cli.render import answer
 @click.option("--bid", type=NUMBER, help="Best bid.  [default: PRICE]")
 @click.option("--ask", type=NUMBER, help="Best ask.  [default: PRICE]")
 @json_option
-@api_options
+@admin_api_options
 def set_price(api: Api, symbol: str, price: str, bid: str | None, ask: str | None, as_json: bool) -> None:
     """Publish a price tick for SYMBOL and wait until the orders it crosses are filled (admin)."""
     body: dict[str, Any] = {"price": price}
@@ -44,22 +45,40 @@ def _show_tick(data: dict[str, Any]) -> None:
 
 
 @click.command("reset-data")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Every account's data and the events: the whole exchange.  [default: one account]",
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
-@api_options
-def reset_data(api: Api, yes: bool, as_json: bool) -> None:
-    """Wipe every balance, order, trade and event (markets and prices stay): a clean slate (admin)."""
+@functools.partial(account_api_options, admin=True)
+def reset_data(api: Api, everything: bool, yes: bool, as_json: bool) -> None:
+    """Wipe one account's balances, orders and trades (the key's own, or --account's); with --all, every account's
+    and the events (markets and prices stay): a clean slate (admin)."""
+    if everything and api.account:
+        raise click.UsageError("--all wipes every account; leave out --account")
+    if everything:
+        what = f"every balance, order, trade and event of the exchange at {api.url}"
+    else:
+        whose = f"account {api.account!r}" if api.account else "the key's account"
+        what = f"the balances, orders and trades of {whose} at {api.url}"
     if not yes:
-        question = f"Wipe every balance, order, trade and event of the exchange at {api.url}?"
-        try:
-            confirmed = click.confirm(question, default=False, err=True)
-        except click.Abort:  # no answer (end of input)
-            click.echo(err=True)
-            confirmed = False
-        if not confirmed:
-            fail("nothing was wiped (pass --yes to skip the question)")
-    reply = api.request("DELETE", "/admin/data")
+        confirm(f"Wipe {what}?", "nothing was wiped")
+    reply = api.request("DELETE", "/admin/data", params={"all": "true" if everything else None})
     answer(reply, as_json, lambda data: click.echo(f"Reset: {data.get('message') or 'done'}"))
+
+
+def confirm(question: str, refused: str) -> None:
+    """Ask ``question`` on stderr; anything but yes (or no answer at all) ends the command with ``refused``."""
+    try:
+        confirmed = click.confirm(question, default=False, err=True)
+    except click.Abort:  # no answer (end of input)
+        click.echo(err=True)
+        confirmed = False
+    if not confirmed:
+        fail(f"{refused} (pass --yes to skip the question)")
 
 
 @click.command("health")
@@ -67,7 +86,7 @@ def reset_data(api: Api, yes: bool, as_json: bool) -> None:
     "--min-workers", type=click.IntRange(0), default=0, show_default=True, help="Degraded below this many workers."
 )
 @json_option
-@api_options
+@admin_api_options
 def health(api: Api, min_workers: int, as_json: bool) -> None:
     """Check the exchange: Valkey reachable, settlement workers alive, price backlog, versions.
 

@@ -7,19 +7,20 @@ reached exits 3.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import rich_click as click
 
-from cli.client import NUMBER, Api, api_options, json_option, url_path
+from cli.client import NUMBER, Api, account_api_options, json_option, url_path
 from cli.render import answer, balance_table, show_balance
 
 
 @click.command("balance")
 @click.argument("asset", required=False)
 @json_option
-@api_options
+@account_api_options
 def balance(api: Api, asset: str | None, as_json: bool) -> None:
     """Show the balances: every asset's free, used (reserved by open orders) and total; or one ASSET."""
     reply = api.get(url_path("balance", asset)) if asset else api.get("/balance")
@@ -36,14 +37,14 @@ def _show_balances(data: dict[str, Any]) -> None:
     show(balance_table(rows))
 
 
-def _balance_change(func: Callable[..., Any]) -> Callable[..., Any]:
-    """ASSET AMOUNT, ``--json`` and the API options of a command that moves a balance."""
-    func = json_option(api_options(func))
+def _balance_change(func: Callable[..., Any], *, admin: bool = False) -> Callable[..., Any]:
+    """ASSET AMOUNT, ``--json`` and the API options (with ``--account``) of a command that moves a balance."""
+    func = json_option(account_api_options(func, admin=admin))
     return click.argument("asset")(click.argument("amount", type=NUMBER)(func))
 
 
 @click.command("fund")
-@_balance_change
+@functools.partial(_balance_change, admin=True)
 def fund(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Credit AMOUNT of ASSET to the free balance (admin; counts as a deposit)."""
     answer(api.post("/admin/fund", {"asset": asset, "amount": amount}), as_json, show_balance)

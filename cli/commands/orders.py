@@ -13,7 +13,7 @@ from typing import Any
 
 import rich_click as click
 
-from cli.client import NUMBER, Api, api_options, fail, json_option, url_path
+from cli.client import NUMBER, Api, account_api_options, fail, json_option, url_path
 from cli.render import answer, orders_table, show_order, trades_table
 
 STATUSES = ("open", "closed", "canceled", "expired", "rejected", "new", "filled", "partially_filled", "cancelled")
@@ -95,7 +95,7 @@ ORDER_OPTIONS = (
 @click.command("order")
 @_order_request
 @json_option
-@api_options
+@account_api_options
 def order(api: Api, body: dict[str, Any], as_json: bool) -> None:
     """Place an order: SIDE (buy or sell) AMOUNT of SYMBOL's base asset.
 
@@ -109,7 +109,7 @@ def order(api: Api, body: dict[str, Any], as_json: bool) -> None:
 @click.command("can-execute")
 @_order_request
 @json_option
-@api_options
+@account_api_options
 def can_execute(api: Api, body: dict[str, Any], as_json: bool) -> None:
     """Dry-run an order (same arguments as `mockx order`): would it be accepted? Nothing changes.
 
@@ -143,7 +143,7 @@ def can_execute(api: Api, body: dict[str, Any], as_json: bool) -> None:
 @click.option("--since", type=Since(), help="Only orders placed at or after this time (ms or ISO 8601).")
 @click.option("--limit", "--tail", "limit", type=click.IntRange(1), help="Only the most recent N.")
 @json_option
-@api_options
+@account_api_options
 def orders(
     api: Api,
     status: str | None,
@@ -163,7 +163,7 @@ def orders(
 @click.command("order-info")
 @click.argument("order_id", metavar="ID")
 @json_option
-@api_options
+@account_api_options
 def order_info(api: Api, order_id: str, as_json: bool) -> None:
     """Show one order, by id or by client order id."""
     answer(api.get(url_path("orders", order_id)), as_json, show_order)
@@ -172,7 +172,7 @@ def order_info(api: Api, order_id: str, as_json: bool) -> None:
 @click.command("cancel")
 @click.argument("order_id", metavar="ID")
 @json_option
-@api_options
+@account_api_options
 def cancel(api: Api, order_id: str, as_json: bool) -> None:
     """Cancel an open order (by id or client order id); its reserved funds are released."""
     answer(api.post(url_path("orders", order_id, "cancel")), as_json, show_order)
@@ -183,7 +183,7 @@ def cancel(api: Api, order_id: str, as_json: bool) -> None:
 @click.option("--since", type=Since(), help="Only fills at or after this time (ms or ISO 8601).")
 @click.option("--limit", "--tail", "limit", type=click.IntRange(1), help="Only the most recent N.")
 @json_option
-@api_options
+@account_api_options
 def trades(api: Api, symbol: str | None, since: int | None, limit: int | None, as_json: bool) -> None:
     """List the account's fills, oldest first."""
     from cli.output import show

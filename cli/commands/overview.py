@@ -12,7 +12,7 @@ from typing import Any
 
 import rich_click as click
 
-from cli.client import Api, api_options, json_option, url_path
+from cli.client import Api, account_api_options, json_option, url_path
 
 SECTIONS = ("assets", "trades", "capital")
 
@@ -20,7 +20,7 @@ SECTIONS = ("assets", "trades", "capital")
 @click.command("overview")
 @click.argument("section", required=False, type=click.Choice(SECTIONS, case_sensitive=False))
 @json_option
-@api_options
+@account_api_options
 def overview(api: Api, section: str | None, as_json: bool) -> None:
     """Show the portfolio valued in the cash asset, trade statistics and capital (all three by default)."""
     from cli.output import echo_json

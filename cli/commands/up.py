@@ -7,8 +7,10 @@ backoff. SIGINT (Ctrl-C), SIGTERM or SIGHUP stop everything: the API and the fee
 SIGTERM and a grace period (then SIGKILL for their whole process group), Valkey stops last so it writes
 its AOF after the last change. Nothing is left running.
 
-The data directory keeps the state (Valkey's AOF), the API key (``api-key``, created on the first run,
-mode 0600) and ``up.json`` (URL, port, pids), which the other ``mockx`` commands read to find the API.
+The data directory keeps the state (Valkey's AOF), the API key and the default account's secret (``api-key``
+and ``api-secret``, created on the first run, mode 0600) and ``up.json`` (URL, port, pids), which the other
+``mockx`` commands read to find the API. An ``API_KEY`` or ``API_SECRET`` set in the environment is used
+instead, as given (whatever its length), and nothing is stored for it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import rich_click as click
+
+from cli.credentials import Credentials
 
 if TYPE_CHECKING:
     import subprocess
@@ -69,8 +73,7 @@ def up(port: int, host: str, data_dir: Path | None, workers: int, feed: str | No
         fail(f"mockx up is already running for {directory} (pid {running['pid']}, {running.get('url')})")
     if not _port_free(host, port):
         fail(f"port {port} on {host} is in use: stop what listens there, or choose another with --port")
-    key, created = load_or_create_key(directory)
-    Supervisor(directory, host, port, workers, feed, test_env, key, created).run()
+    Supervisor(directory, host, port, workers, feed, test_env, Credentials.of(directory)).run()
 
 
 def _data_dir(option: Path | None) -> Path:
@@ -82,29 +85,6 @@ def _data_dir(option: Path | None) -> Path:
         directory = data_dir()
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory.resolve()
-
-
-def load_or_create_key(directory: Path) -> tuple[str, bool]:
-    """The API key kept in ``directory`` (mode 0600), created on first use; and whether it was just created."""
-    import secrets
-
-    from cli.client import KEY_FILE
-
-    path = directory / KEY_FILE
-    try:
-        key = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        key = ""
-    if key:
-        if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o600)
-        return key, False
-    key = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(key + "\n")
-    os.chmod(path, 0o600)
-    return key, True
 
 
 def _already_running(directory: Path) -> dict[str, Any] | None:
@@ -224,15 +204,14 @@ class Supervisor:
         workers: int,
         feed: str | None,
         test_env: bool,
-        key: str,
-        key_created: bool,
+        credentials: Credentials,
     ) -> None:
         self.directory = directory
         self.host = host
         self.port = port
         self.test_env = test_env
-        self.key = key
-        self.key_created = key_created
+        self.credentials = credentials
+        self.key = credentials.key
         connect_host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
         self.url = f"http://{f'[{connect_host}]' if ':' in connect_host else connect_host}:{port}"
         self.stopping: str | None = None
@@ -280,7 +259,7 @@ class Supervisor:
             raise SystemExit(code)
 
     def _environment(self) -> dict[str, str]:
-        """The children's environment: this one, with the data directory, the key, auth mode and Valkey URL."""
+        """The children's environment: this one, with the data directory, key, secret, auth mode and Valkey URL."""
         from app.settings import Settings, SettingsError
         from cli.client import fail
 
@@ -288,6 +267,7 @@ class Supervisor:
         env.update(
             MOCKX_DATA_DIR=str(self.directory),
             API_KEY=self.key,
+            API_SECRET=self.credentials.secret,
             TEST_ENV="true" if self.test_env else "false",
             PYTHONUNBUFFERED="1",
         )
@@ -402,6 +382,8 @@ class Supervisor:
         from cli.client import UP_FILE
 
         record: dict[str, Any] = {"url": self.url, "host": self.host, "port": self.port, "testEnv": self.test_env}
+        if self.credentials.key_from == "API_KEY":  # the commands then send $API_KEY, not the stored key
+            record["keyFrom"] = "API_KEY"
         if not stopped:
             record.update(pid=os.getpid(), pids=self.pids(), started=int(time.time() * 1000))
         path = self.directory / UP_FILE
@@ -413,22 +395,24 @@ class Supervisor:
         os.replace(temp, path)
 
     def _banner(self) -> None:
-        from cli.client import KEY_FILE
+        from cli.client import KEY_FILE, SECRET_FILE
         from cli.output import pairs, show
 
+        given = self.credentials
         if self.test_env:
             docs = f"{self.url}/docs  (and {self.url}/redoc)"
             auth = "off (--test-env): no x-api-key needed"
         else:
             docs = "off; run `mockx up --test-env` for /docs and /redoc (no auth)"
-            made = "new, " if self.key_created else ""
-            auth = f"{self.key}  ({made}kept in {self.directory / KEY_FILE})"
+            auth = f"{self.key}  ({_origin(given.key_from, KEY_FILE)})"
+        secret = f"{given.secret}  ({_origin(given.secret_from, SECRET_FILE)})"
         feed = f"synthetic prices for {', '.join(FEED_SYMBOLS)}" if self.feed else "none (set prices with set-price)"
         pids = ", ".join(f"{name} {pid}" for name, pid in self.pids().items())
         rows = [
             ("API", f"[bold]{self.url}[/]"),
             ("docs", docs),
             ("API key", auth),
+            ("API secret", secret),
             ("workers", f"{self.workers} settlement worker{'' if self.workers == 1 else 's'}"),
             ("feed", feed),
             ("state", f"{self.directory} (resumed by the next `mockx up`)"),
@@ -440,6 +424,14 @@ class Supervisor:
             "mockx watch\nCtrl-C stops everything."
         )
         sys.stdout.flush()
+
+
+def _origin(source: str, file: str) -> str:
+    """Where a key or secret came from, as the banner says it."""
+    if source in ("API_KEY", "API_SECRET"):
+        return f"from ${source}"
+    made = "new, " if source == "new" else ""
+    return f"{made}kept in {file} in the state directory"
 
 
 def _start_valkey(directory: Path) -> EmbeddedValkey:

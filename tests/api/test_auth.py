@@ -18,7 +18,7 @@ from app.settings import Settings, SettingsError
 from tests.support.http import API_KEY, LiveServer, error
 
 PUBLIC_PATHS = {"/livez"}
-SAMPLE = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": "1"}
+SAMPLE = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": "1", "name": "bot-1"}
 
 
 def _concrete(path: str) -> str:

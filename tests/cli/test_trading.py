@@ -245,7 +245,7 @@ def test_mockx_help_imports_no_heavy_module(tmp_path: Path) -> None:
 
 
 def test_the_key_file_mockx_up_writes_is_owner_only(tmp_path: Path) -> None:
-    from cli.commands.up import load_or_create_key
+    from cli.credentials import load_or_create_key
 
     key, created = load_or_create_key(tmp_path)
     path = tmp_path / "api-key"

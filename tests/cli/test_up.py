@@ -87,8 +87,11 @@ def test_up_runs_everything_resumes_its_state_and_stops_cleanly(subprocess_env: 
     try:
         banner = first.wait_ready()
         key = (directory / "api-key").read_text().strip()
-        assert stat.S_IMODE((directory / "api-key").stat().st_mode) == 0o600
-        shows(banner, first.url, key)
+        secret = (directory / "api-secret").read_text().strip()
+        for name in ("api-key", "api-secret"):
+            assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
+        assert len(secret) == 64
+        shows(banner, first.url, key, secret, "API secret")
         assert httpx.get(f"{first.url}/balance").status_code == 401, "authentication is on"
         assert httpx.get(f"{first.url}/balance", headers={"x-api-key": key}).status_code == 200
 
@@ -118,7 +121,8 @@ def test_up_runs_everything_resumes_its_state_and_stops_cleanly(subprocess_env: 
     try:
         banner = second.wait_ready()
         assert (directory / "api-key").read_text().strip() == key, "the same key"
-        assert key in banner
+        assert (directory / "api-secret").read_text().strip() == secret, "the same secret"
+        shows(banner, key, secret)
         balance = json.loads(cli.ok("balance", "--json"))
         assert balance["total"] == {"BTC": 0.01, "USDT": 499.625}, "the state survived the restart"
         assert json.loads(cli.ok("order-info", resting["id"], "--json"))["status"] == "open"
@@ -129,3 +133,24 @@ def test_up_runs_everything_resumes_its_state_and_stops_cleanly(subprocess_env: 
         assert second.interrupt() == 0, second.log.read_text()
     wait_for(lambda: all(gone(pid) for pid in tree), "every child of mockx up to exit", seconds=10)
     assert "MockX stopped (SIGINT)" in (tmp_path / "up.log").read_text()
+
+
+def test_up_takes_the_environment_key_and_secret_as_given(subprocess_env: dict[str, str], tmp_path: Path) -> None:
+    directory = tmp_path / "data"
+    env = {
+        k: v
+        for k, v in subprocess_env.items()
+        if k not in ("REDIS_URL", "VALKEY_URL", "TEST_ENV", "MOCKX_API_KEY", "MOCKX_URL", "ENGINE_PORT")
+    }
+    env |= {"MOCKX_DATA_DIR": str(directory), "API_KEY": "k", "API_SECRET": "s"}
+    up = Up(env, directory, free_port(), tmp_path / "up.log")
+    try:
+        banner = up.wait_ready()
+        shows(banner, "k  (from $API_KEY)", "s  (from $API_SECRET)")
+        assert not (directory / "api-key").exists(), "nothing is stored for a key the environment gives"
+        assert not (directory / "api-secret").exists()
+        assert httpx.get(f"{up.url}/balance", headers={"x-api-key": "k"}).status_code == 200
+        (directory / "api-key").write_text("a-stale-key\n")  # a key an earlier `mockx up` left behind
+        Cli(env).ok("fund", "USDT", "5")  # sends $API_KEY, not the stale stored key
+    finally:
+        assert up.interrupt() == 0, up.log.read_text()

