@@ -21,7 +21,7 @@ from app.engine.errors import (
     InvalidOrder,
     OrderNotFound,
 )
-from app.engine.inputs import normalize_status, word
+from app.engine.inputs import normalize_status, order_key, word
 from app.engine.market_data import MarketData
 from app.engine.models import CanExecute, Order, Trade
 from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
@@ -199,8 +199,8 @@ class Orders(Part):
         return Order.from_record(record, trade)
 
     async def _record(self, order_id: str) -> OrderRecord:
-        key = str(order_id).strip()
-        if not key or len(key) > 64:
+        key = order_key(order_id)  # exactly as given: "abc\n" is not order "abc"
+        if key is None:
             raise OrderNotFound(f"order {order_id!r} does not exist")
         raw = await self.redis.hget(self.keys.orders, key)
         if raw is None:

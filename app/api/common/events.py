@@ -4,7 +4,8 @@ Every state change is an entry of ``{ns}:events`` (the entry id is the event id)
 stream from its own cursor with ``XRANGE`` (non-blocking, so a client holds no Valkey connection while it
 waits); one :class:`EventHub` per process does the only blocking ``XREAD`` and wakes the clients when
 new entries arrive. A client that reconnects with ``Last-Event-ID`` continues from that id, so it misses
-nothing the stream still holds and sees nothing twice.
+nothing the stream still holds and sees nothing twice. :func:`check_cursor` refuses an id the stream never
+issued (after its newest) and tells when events after the id were trimmed away (a *gap*).
 
 Each entry is decoded once into a domain event (:mod:`app.engine.events`); the dialect that serves the
 client encodes it into its own wire shape.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from app.api.common.errors import UNAVAILABLE
 from app.engine.errors import BadRequest
@@ -30,7 +32,7 @@ from app.store.transport import connect
 
 log = logging.getLogger(__name__)
 
-_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+_ID = re.compile(r"[0-9]{1,20}(?:-[0-9]{1,20})?")  # ASCII digits only (\d matches "١٢٣" too), in full
 _PAGE = 500
 _U64 = 2**64 - 1  # each half of a stream id is an unsigned 64-bit integer
 _BLOCK_MS = 1000
@@ -51,8 +53,9 @@ class EventFilter:
             if not part:
                 continue
             if not _known(part):
+                hint = f" (did you mean {part[:-1]!r}?)" if part.endswith("s") and _known(part[:-1]) else ""
                 raise BadRequest(
-                    f"types: {part!r} is not an event type; use a type ({', '.join(EVENT_TYPES)}), "
+                    f"types: {part!r} is not an event type{hint}; use a type ({', '.join(EVENT_TYPES)}), "
                     f"a group ({', '.join(EVENT_GROUPS)}) or a group's prefix like order.*"
                 )
             wanted.append(part)
@@ -82,15 +85,62 @@ def _known(want: str) -> bool:
 
 def parse_cursor(raw: str | None) -> str | None:
     """A client's resume point: an event id (``1700000000000-0``), ``all`` / ``0`` for everything, or None."""
-    if raw is None or not raw.strip():
+    if not raw:
         return None
-    text = raw.strip()
+    text = raw  # nothing stripped: " 5" names no event
     if text.lower() == "all":
         return "0-0"
     ms, _, seq = text.partition("-")
-    if not _ID.match(text) or int(ms) > _U64 or int(seq or 0) > _U64:
+    if not _ID.fullmatch(text) or int(ms) > _U64 or int(seq or 0) > _U64:
         raise BadRequest(f"{text!r} is not an event id: use the id of the last event seen, like 1700000000000-0")
     return text if "-" in text else f"{text}-0"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Events after a client's cursor that the capped stream no longer holds: replay resumes at ``first``."""
+
+    since: str
+    first: str  # the oldest event still held
+
+    def message(self) -> str:
+        return (
+            f"events after {self.since} are no longer held (the events stream is capped by EVENTS_MAXLEN): "
+            f"replay resumes at {self.first}, the oldest event held; events before it may be missed"
+        )
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def check_cursor(redis: Redis, key: str, cursor: str) -> Gap | None:
+    """Refuse a cursor after the newest event id; a :class:`Gap` if events after it may be trimmed, else None.
+
+    ``0-0`` (``since=all``) asks for whatever the stream holds: never refused, never a gap.
+    """
+    if cursor == "0-0":
+        return None
+    try:
+        info = await redis.xinfo_stream(key)
+    except ResponseError:  # no such stream: no event was ever written (or all were wiped)
+        info = {}
+    newest = str(info.get("last-generated-id") or "0-0")
+    if _id_key(cursor) > _id_key(newest):
+        raise BadRequest(
+            f"event id {cursor} is after the newest event, {newest}: resume from an id this stream sent, "
+            "or omit it for new events only (since=all replays everything held)"
+        )
+    first = info.get("first-entry")
+    if not first or _id_key(str(first[0])) <= _id_key(cursor):
+        return None  # the stream still holds what follows the cursor
+    # Entries before the first one held were removed (trimmed by the cap, or deleted) if fewer are held than
+    # were ever added; Valkey does not say which, so the entries right after the cursor may be among them.
+    deleted = str(info.get("max-deleted-entry-id") or "0-0")
+    if int(info.get("entries-added") or 0) > int(info.get("length") or 0) or _id_key(deleted) > _id_key(cursor):
+        return Gap(since=cursor, first=str(first[0]))
+    return None
 
 
 class EventHub:

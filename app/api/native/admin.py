@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import litestar
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
 from app.api.common.deps import ExchangeDep
 from app.api.native import ccxt
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.api.native.schemas import (
     AssetBalance,
     AssetPath,
@@ -53,7 +54,7 @@ async def _reset(exchange: Exchange) -> Done:
     return Done(ok=True, message="balances, orders, trades and events are wiped; markets and prices stay")
 
 
-class AdminController(Controller):
+class AdminController(NativeController):
     path = "/admin"
     tags = ("Admin",)
 
