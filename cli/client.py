@@ -328,7 +328,7 @@ class DecimalText(click.ParamType[str, Any]):
         try:
             number = Decimal(text)
         except InvalidOperation:
-            self.fail(f"{what} must be a number, got {value!r}", param, ctx)
+            self.fail(f"{value!r} is not a number ({what} must be a positive number)", param, ctx)
         if not number.is_finite() or number <= 0:
             self.fail(f"{what} must be positive, got {value}", param, ctx)
         return text
