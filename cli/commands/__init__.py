@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rich_click as click
 
-from cli.commands import admin, balances, feed, market, orders, overview, serve, up, watch, worker
+from cli.commands import admin, balances, feed, info, market, orders, overview, serve, up, watch, worker
 
 ALL: list[click.Command] = [
     *up.COMMANDS,
@@ -16,5 +16,6 @@ ALL: list[click.Command] = [
     *orders.COMMANDS,
     *overview.COMMANDS,
     *admin.COMMANDS,
+    *info.COMMANDS,
     *watch.COMMANDS,
 ]
