@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -60,5 +61,28 @@ async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: S
                 r = await client.request(method, path, json=body)
                 assert r.status_code in (200, 201), (method, path, r.text)
             assert len((await client.get("/orders")).json()) == 2
+    finally:
+        valkey.stop()
+
+
+async def test_no_request_fails_once_valkey_is_back(settings: Settings, tmp_path: Path) -> None:
+    """Connections pooled before a crash are stale afterwards: none may fail a request once Valkey is back."""
+    port = free_port()
+    valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
+    valkey.start()
+    own = msgspec.structs.replace(settings, redis_url=valkey.url)
+    try:
+        async with AsyncTestClient(app=create_app(own)) as client:
+            await fund(client, "USDT", 10000)
+            reads = [client.get(path) for path in ("/balance", "/orders", "/trades", "/overview/assets") * 8]
+            assert {r.status_code for r in await asyncio.gather(*reads)} == {200}  # fills the pool
+            valkey.stop()  # SIGTERM, as a crash-restart of a container; every pooled connection is now dead
+            valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
+            valkey.start()
+            await asyncio.sleep(1.1)  # the pooled connections have been idle a while, as a real restart takes
+            again = [client.get(path) for path in ("/balance", "/orders", "/trades", "/overview/assets") * 8]
+            again_replies = await asyncio.gather(*again)
+            statuses = [r.status_code for r in again_replies]
+            assert statuses == [200] * len(statuses), [r.text for r in again_replies if r.status_code != 200]
     finally:
         valkey.stop()
