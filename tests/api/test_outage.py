@@ -12,9 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from app.api import create_app
 from app.settings import Settings
-from app.store.embedded import EmbeddedValkey
 from tests.support.http import error, fund, set_price
-from tests.support.ports import free_port
+from tests.support.valkey import RestartableValkey
 
 REQUESTS: list[tuple[str, str, Any]] = [
     ("POST", "/orders", {"symbol": "BTC/USDT", "side": "buy", "amount": 1}),
@@ -29,9 +28,7 @@ REQUESTS: list[tuple[str, str, Any]] = [
 
 
 async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: Settings, tmp_path: Path) -> None:
-    port = free_port()
-    valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
-    valkey.start()
+    valkey = RestartableValkey(tmp_path / "own")
     own = msgspec.structs.replace(settings, redis_url=valkey.url)
     try:
         async with AsyncTestClient(app=create_app(own)) as client:
@@ -53,8 +50,7 @@ async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: S
             assert r.json()["valkey"]["reachable"] is False
             assert (await client.get("/livez")).status_code == 200  # the process itself is alive
 
-            valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
-            valkey.start()  # same port, same data (AOF): the app reconnects by itself
+            valkey.restart()  # same port, same data (AOF): the app reconnects by itself
             assert (await client.get("/admin/health")).json()["status"] == "ok"
             assert (await client.get("/balance/USDT")).json()["total"] == 10000 - 100.075
             for method, path, body in REQUESTS:
@@ -67,18 +63,14 @@ async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: S
 
 async def test_no_request_fails_once_valkey_is_back(settings: Settings, tmp_path: Path) -> None:
     """Connections pooled before a crash are stale afterwards: none may fail a request once Valkey is back."""
-    port = free_port()
-    valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
-    valkey.start()
+    valkey = RestartableValkey(tmp_path / "own")
     own = msgspec.structs.replace(settings, redis_url=valkey.url)
     try:
         async with AsyncTestClient(app=create_app(own)) as client:
             await fund(client, "USDT", 10000)
             reads = [client.get(path) for path in ("/balance", "/orders", "/trades", "/overview/assets") * 8]
             assert {r.status_code for r in await asyncio.gather(*reads)} == {200}  # fills the pool
-            valkey.stop()  # SIGTERM, as a crash-restart of a container; every pooled connection is now dead
-            valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
-            valkey.start()
+            valkey.restart()  # as a crash-restart of a container: every pooled connection is now dead
             await asyncio.sleep(1.1)  # the pooled connections have been idle a while, as a real restart takes
             again = [client.get(path) for path in ("/balance", "/orders", "/trades", "/overview/assets") * 8]
             again_replies = await asyncio.gather(*again)
