@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 import rich_click as click
 
@@ -74,8 +75,12 @@ def read_key_file(directory: Path, name: str = KEY_FILE) -> str | None:
     return key or None
 
 
-def resolve(url: str | None, api_key: str | None, *, admin: bool = False) -> tuple[str, str | None]:
-    """The base URL and the API key (None: send none) by the rules in the module docstring."""
+def locate(url: str | None, api_key: str | None, *, admin: bool = False) -> tuple[str, str | None, str]:
+    """The base URL, the API key (None: send none) and where the key came from, by the module docstring.
+
+    ``admin``: the command needs the admin key, so ``ADMIN_API_KEY`` comes first when it is set. The stored
+    key is skipped when ``mockx up`` ran with ``API_KEY`` given (``keyFrom`` in up.json): its server uses that.
+    """
     directory = data_dir()
     record = read_up_record(directory)
     recorded = str(record.get("url") or "").rstrip("/") if record else ""
@@ -83,18 +88,32 @@ def resolve(url: str | None, api_key: str | None, *, admin: bool = False) -> tup
     if "://" not in base:
         base = f"http://{base}"
     if api_key and api_key.strip():
-        return base, api_key.strip()
+        return base, api_key.strip(), "--api-key / MOCKX_API_KEY"
     admin_key = os.environ.get("ADMIN_API_KEY", "").strip()
     if admin and admin_key:
-        return base, admin_key
+        return base, admin_key, "ADMIN_API_KEY"
     stored = read_key_file(directory)
     given = bool(record and record.get("keyFrom") == "API_KEY")  # that `mockx up` ran with the API_KEY given
     if stored and recorded and base == recorded and not given:
-        return base, stored
+        return base, stored, str(directory / KEY_FILE)
     env_key = os.environ.get("API_KEY", "").strip()
     if env_key not in PLACEHOLDER_KEYS:
-        return base, env_key
-    return base, stored
+        return base, env_key, "API_KEY"
+    return base, stored, str(directory / KEY_FILE) if stored else "none"
+
+
+def resolve(url: str | None, api_key: str | None, *, admin: bool = False) -> tuple[str, str | None]:
+    """The base URL and the API key (None: send none) by the rules in the module docstring."""
+    base, key, _ = locate(url, api_key, admin=admin)
+    return base, key
+
+
+def auth_hint() -> str:
+    """Where a key comes from, for every "401 AuthenticationError" message (the CLI's and the example bot's)."""
+    return (
+        "a key comes from --api-key or MOCKX_API_KEY, else the file `mockx up` wrote in the data directory "
+        f"({data_dir() / KEY_FILE}), else API_KEY; `mockx info` shows the one in use"
+    )
 
 
 # the client ------------------------------------------------------------------------------------------------
@@ -133,13 +152,14 @@ class Api:
     """A synchronous client of one MockX API; connects on the first request.
 
     ``account``: every request carries ``?account=NAME`` (the admin acting on that account); ``admin``: the
-    command needs the admin key (``ADMIN_API_KEY`` is sent when it is set and no key was given)."""
+    command needs the admin key (``ADMIN_API_KEY`` is sent when it is set and no key was given);
+    ``key_from``: where the key came from (``mockx info`` says it)."""
 
     def __init__(
         self, url: str | None, api_key: str | None, timeout: float, *, account: str | None = None, admin: bool = False
     ) -> None:
         self.account = account.strip() if account and account.strip() else None
-        self.url, self.api_key = resolve(url, api_key, admin=admin or self.account is not None)
+        self.url, self.api_key, self.key_from = locate(url, api_key, admin=admin or self.account is not None)
         self.timeout = timeout
         self._client: httpx.Client | None = None
 
@@ -217,7 +237,7 @@ def refused(status: int, text: str, where: str) -> NoReturn:
     """End the command with the API's error code and message (or what the response said instead)."""
     code, message = error_of(text)
     if code == "AuthenticationError":
-        message += " (pass --api-key or set MOCKX_API_KEY; `mockx up` stores its key in the data directory)"
+        message += f" ({auth_hint()})"
     if code is None:
         fail(f"HTTP {status} from {where}: {message}")
     fail(f"{code}: {message}")
@@ -234,7 +254,11 @@ def error_of(text: str) -> tuple[str | None, str]:
 
 # options shared by every command that talks to the API -----------------------------------------------------
 def api_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--url``, ``--api-key`` and ``--timeout``; the command receives them as one ``api: Api``."""
+    """``--url``, ``--api-key`` and ``--timeout``; the command receives them as one ``api: Api``.
+
+    ``--url`` and ``--api-key`` may also come before the subcommand (``mockx --api-key K balance``); given
+    after it, they win.
+    """
     return _with_api(func, API_OPTIONS)
 
 
@@ -253,12 +277,13 @@ def _with_api(func: Callable[..., Any], options: tuple[Any, ...], *, admin: bool
     def wrapper(
         *args: Any, url: str | None, api_key: str | None, timeout: float, account: str | None = None, **kwargs: Any
     ) -> Any:
-        from click import get_current_context
         from click.core import ParameterSource
 
-        if get_current_context().get_parameter_source("url") is ParameterSource.DEFAULT:
+        if _source("url") is ParameterSource.DEFAULT:
             url = None  # not given: the URL `mockx up` recorded comes first
-        api = Api(url, api_key, timeout, account=account, admin=admin)
+        if ACCOUNT_OPTION in options:  # `mockx --account NAME balance` as well as `mockx balance --account NAME`
+            account = _from_group("account", account)
+        api = Api(_from_group("url", url), _from_group("api_key", api_key), timeout, account=account, admin=admin)
         try:
             return func(*args, api=api, **kwargs)
         finally:
@@ -269,32 +294,43 @@ def _with_api(func: Callable[..., Any], options: tuple[Any, ...], *, admin: bool
     return wrapper
 
 
+def _source(name: str) -> Any:
+    from click import get_current_context
+
+    return get_current_context().get_parameter_source(name)
+
+
+def _from_group(name: str, value: Any) -> Any:
+    """``value`` of the subcommand's option, unless only the group's (``mockx --NAME X cmd``) was typed."""
+    from click import get_current_context
+    from click.core import ParameterSource
+
+    ctx = get_current_context()
+    root = ctx.find_root()
+    if root is ctx or _source(name) is ParameterSource.COMMANDLINE:
+        return value
+    if root.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+        return root.params.get(name)
+    return value
+
+
+URL_HELP = f"The MockX API.  [default: the URL `mockx up` recorded, else {DEFAULT_URL}]"
+KEY_HELP = "Sent as x-api-key.  [default: the key `mockx up` stored in the data directory, else $API_KEY]"
+JSON_HELP = "Print the API's JSON (exact numbers, one document) instead of a table."
+
 API_OPTIONS = (
     click.option(
-        "--url",
-        envvar="MOCKX_URL",
-        show_envvar=True,
-        default=DEFAULT_URL,
-        show_default=False,
-        metavar="URL",
-        help=f"The MockX API.  [default: the URL `mockx up` recorded, else {DEFAULT_URL}]",
+        "--url", envvar="MOCKX_URL", show_envvar=True, default=DEFAULT_URL, show_default=False, metavar="URL",
+        help=URL_HELP,
     ),
     API_KEY_OPTION := click.option(
-        "--api-key",
-        envvar="MOCKX_API_KEY",
-        show_envvar=True,
-        metavar="KEY",
-        help="Sent as x-api-key.  [default: the key `mockx up` stored in the data directory, else $API_KEY]",
+        "--api-key", envvar="MOCKX_API_KEY", show_envvar=True, metavar="KEY", help=KEY_HELP
     ),
     click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.1),
-        default=30.0,
-        show_default=True,
-        metavar="SECONDS",
+        "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="SECONDS",
         help="How long to wait for the API.",
     ),
-)
+)  # fmt: skip
 
 ADMIN_KEY_OPTION = click.option(
     "--api-key",
@@ -305,15 +341,35 @@ ADMIN_KEY_OPTION = click.option(
     "the data directory, else $API_KEY]",
 )
 
-ACCOUNT_OPTION = click.option(
-    "--account",
-    metavar="NAME",
-    help="Act on this account's data (admin; sent as ?account=NAME).  [default: the key's own account]",
+ACCOUNT_HELP = "Act on this account's data (admin; sent as ?account=NAME).  [default: the key's own account]"
+ACCOUNT_OPTION = click.option("--account", metavar="NAME", help=ACCOUNT_HELP)
+
+GROUP_OPTIONS = (  # the same, before the subcommand; read by api_options and json_option
+    click.option("--url", envvar="MOCKX_URL", show_envvar=True, metavar="URL", help=URL_HELP),
+    click.option("--api-key", envvar="MOCKX_API_KEY", show_envvar=True, metavar="KEY", help=KEY_HELP),
+    click.option("--json", "as_json", is_flag=True, help=JSON_HELP),
+    click.option("--account", metavar="NAME", help=ACCOUNT_HELP),
 )
 
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print the API's JSON (exact numbers, one document) instead of a table."
-)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def json_option(func: F) -> F: ...
+@overload
+def json_option(*, help: str = ...) -> Callable[[F], F]: ...
+def json_option(func: Callable[..., Any] | None = None, *, help: str = JSON_HELP) -> Any:
+    """``--json``; also on when it came before the subcommand (``mockx --json balance``)."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
+            return func(*args, as_json=bool(as_json or _from_group("as_json", as_json)), **kwargs)
+
+        return click.option("--json", "as_json", is_flag=True, help=help)(wrapper)
+
+    return decorate(func) if func is not None else decorate
 
 
 class DecimalText(click.ParamType[str, Any]):
@@ -323,13 +379,54 @@ class DecimalText(click.ParamType[str, Any]):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value).strip().replace("_", "")
+        what = (param.name or "the number") if param is not None else "the number"
         try:
             number = Decimal(text)
         except InvalidOperation:
-            self.fail(f"{value!r} is not a number", param, ctx)
+            self.fail(f"{value!r} is not a number ({what} must be a positive number)", param, ctx)
         if not number.is_finite() or number <= 0:
-            self.fail(f"{value!r} must be a number above zero", param, ctx)
+            self.fail(f"{what} must be positive, got {value}", param, ctx)
         return text
 
 
 NUMBER = DecimalText()
+
+
+class Count(click.ParamType[int, Any]):
+    """A whole number of items, at least 1 (``--tail 20``)."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip().replace("_", ""))
+            except ValueError:
+                self.fail(f"expected a whole number of items such as 20, got {value!r}", param, ctx)
+        if number < 1:
+            self.fail(f"must be at least 1, got {number}", param, ctx)
+        return number
+
+
+COUNT = Count()
+
+NEGATIVE = re.compile(r"-(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+class NumberCommand(click.RichCommand):
+    """A command whose arguments may be typed negative (``mockx fund USDT -5``): the argument's own type then
+    says what is wrong ("amount must be positive"), where click would say ``No such option: -5``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(NEGATIVE.fullmatch(arg) for arg in args):
+            known = {name for param in self.get_params(ctx) for name in (*param.opts, *param.secondary_opts)}
+            for arg in args:
+                if arg == "--":
+                    break
+                name = arg.split("=", 1)[0]
+                if arg.startswith("-") and not NEGATIVE.fullmatch(arg) and name not in known:
+                    raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+            ctx.ignore_unknown_options = True  # every other dash is a number: it stays a positional argument
+        return super().parse_args(ctx, args)

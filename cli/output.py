@@ -76,6 +76,21 @@ def when(ms: Any, *, millis: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def age(ms: Any, now_ms: float | None = None) -> str:
+    """How long ago a timestamp (ms since the epoch) was: ``just now``, ``40 s ago``, ``12 min ago``, ``3 h ago``."""
+    import time
+
+    if ms is None or ms == "":
+        return ""
+    seconds = max(0.0, ((time.time() * 1000 if now_ms is None else now_ms) - int(ms)) / 1000)
+    if seconds < 2:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds)} s ago"
+
+
 def styled(text: str, style: str | None) -> str:
     """Rich markup for ``text`` in ``style`` (the text itself is escaped)."""
     from rich.markup import escape

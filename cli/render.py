@@ -106,15 +106,16 @@ def trades_table(trades: list[dict[str, Any]]) -> Table:
 
 
 def tickers_table(tickers: list[dict[str, Any]]) -> Table:
-    from cli.output import num, signed, table, when
+    from cli.output import age, num, signed, table, when
 
     grid = table(
-        "Symbol", "Last", "Bid", "Ask", "High", "Low", "Change", "Change %", "Time",
+        "Symbol", "Last", "Bid", "Ask", "High", "Low", "Change", "Change %", "Time", "Age",
         numeric=("Last", "Bid", "Ask", "High", "Low", "Change", "Change %"),
     )  # fmt: skip
     for t in tickers:
         grid.add_row(
             t["symbol"], num(t.get("last")), num(t.get("bid")), num(t.get("ask")), num(t.get("high")),
             num(t.get("low")), signed(t.get("change")), signed(t.get("percentage")), when(t.get("timestamp")),
+            age(t.get("timestamp")),
         )  # fmt: skip
     return grid

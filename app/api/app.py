@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ex = exchange if exchange is not None else await _open(settings)
-        hub = EventHub(ex.url, ex.keys.events, timeout=settings.redis_timeout)
+        hub = EventHub(ex.url, [keys.events for keys in ex.core.shard_keys], timeout=settings.redis_timeout)
         app.state.exchange, app.state.hub = ex, hub
         try:
             yield

@@ -33,6 +33,7 @@ class AccountRef:
 
     name: str = DEFAULT
     shard: int = 0
+    commission: str = ""  # its own fee rate, "" for the exchange's COMMISSION
 
 
 class AccountRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,7 +79,7 @@ class Accounts(Part):
         if name is None:
             return None
         record = await self.record(name)
-        return AccountRef(record.name, record.shard) if record is not None else None
+        return AccountRef(record.name, record.shard, record.commission) if record is not None else None
 
     async def record(self, name: str) -> AccountRecord | None:
         raw = await self.redis.hget(self.keys.accounts, name)
@@ -92,7 +93,7 @@ class Accounts(Part):
         record = await self.record(name)
         if record is None:
             raise AccountNotFound(f"there is no account {name!r}")
-        return AccountRef(record.name, record.shard)
+        return AccountRef(record.name, record.shard, record.commission)
 
     async def records(self) -> list[AccountRecord]:
         raw = await self.redis.hgetall(self.keys.accounts)

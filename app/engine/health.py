@@ -109,7 +109,7 @@ async def check_health(exchange: Exchange, min_workers: int = 0) -> HealthReport
     except UNREACHABLE as exc:
         return HealthReport(
             status="unavailable",
-            valkey=ValkeyStatus(reachable=False, error=f"{type(exc).__name__}: {exc}"),
+            valkey=ValkeyStatus(reachable=False, error=unavailable_reason(exc)),
             workers=[],
             prices=None,
             versions=versions,
@@ -130,6 +130,14 @@ async def check_health(exchange: Exchange, min_workers: int = 0) -> HealthReport
         versions=versions,
         problems=problems,
     )
+
+
+def unavailable_reason(exc: Exception) -> str:
+    """Why the store is unavailable, in words of our own: never its address or the client library's text."""
+    for kind, why in _UNREACHABLE_WHY:
+        if isinstance(exc, kind):
+            return f"store unavailable: {why}"
+    return "store unavailable"
 
 
 def degraded_reasons(workers: list[WorkerStatus], prices: StreamBacklog, min_workers: int = 0) -> list[str]:
@@ -167,6 +175,12 @@ def _worker(name: str, raw: str, ttl: int) -> WorkerStatus:
 # Valkey access -------------------------------------------------------------------------------------------
 #: Store errors that mean "Valkey is not available right now" (the API's ``UNAVAILABLE`` lists the same).
 UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OutOfMemoryError)
+_UNREACHABLE_WHY: tuple[tuple[type[Exception], str], ...] = (
+    (RedisTimeoutError, "it did not answer in time"),
+    (ReadOnlyError, "it is read-only"),
+    (OutOfMemoryError, "it is out of memory"),
+    (RedisConnectionError, "it cannot be reached"),
+)
 
 
 class _Probe(msgspec.Struct, frozen=True):

@@ -28,8 +28,9 @@ from app.engine.money import (
 )
 from app.store.records import MarketRecord
 
-_SYMBOL = re.compile(r"^([A-Z0-9]{1,20})/([A-Z0-9]{1,20})$")
-_SPLIT = re.compile(r"^([A-Z0-9]{1,20})[-_:]([A-Z0-9]{1,20})$")
+# Always matched in full (``$`` would also match before a trailing newline).
+_SYMBOL = re.compile(r"([A-Z0-9]{1,20})/([A-Z0-9]{1,20})")
+_SPLIT = re.compile(r"([A-Z0-9]{1,20})[-_:]([A-Z0-9]{1,20})")
 # Quote assets tried, longest first, when a symbol arrives without a separator (BTCUSDT).
 COMMON_QUOTES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "EUR", "USD", "TRY", "BTC", "ETH", "BNB", "DAI")
 
@@ -46,7 +47,7 @@ class MarketSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 def split_symbol(symbol: str) -> tuple[str, str]:
     """``BASE/QUOTE`` -> (base, quote); raises :class:`BadSymbol` for anything else."""
-    m = _SYMBOL.match(symbol)
+    m = _SYMBOL.fullmatch(symbol)
     if not m or m.group(1) == m.group(2):
         raise BadSymbol(f"{symbol!r} is not a symbol: use BASE/QUOTE in capitals, like BTC/USDT")
     return m.group(1), m.group(2)
@@ -54,11 +55,11 @@ def split_symbol(symbol: str) -> tuple[str, str]:
 
 def normalize_symbol(raw: str, known: set[str] | frozenset[str] = frozenset()) -> str:
     """Accept ``BTC/USDT``, ``btc/usdt``, ``BTC-USDT``, ``BTC_USDT`` and ``BTCUSDT``; return ``BTC/USDT``."""
-    text = raw.strip().upper()
-    if _SYMBOL.match(text):
+    text = raw.upper()  # nothing stripped: "BTC/USDT\n" is no symbol
+    if _SYMBOL.fullmatch(text):
         split_symbol(text)
         return text
-    m = _SPLIT.match(text)
+    m = _SPLIT.fullmatch(text)
     if m:
         return f"{m.group(1)}/{m.group(2)}"
     if re.fullmatch(r"[A-Z0-9]{2,40}", text):

@@ -16,7 +16,7 @@ Rounding: the cost of a fill (price x amount) is rounded half-even to the minor 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal
 
 SCALE = 8
 QUANTUM = Decimal(1).scaleb(-SCALE)  # 0.00000001
@@ -34,29 +34,62 @@ CTX = Context(prec=60)
 # A number already in its shortest plain form ("0", "42", "0.05", never "007", "1.50" or "1E+2"). Text
 # like this needs no normalising, and at most 40 characters it is always within MAX_EXPONENT.
 PLAIN_NUMBER = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+# What a number may look like as text: ASCII digits, an optional leading "-", an optional fraction and an
+# optional exponent ("12", "-0.5", "064000.50", "1e-8"). No "+", no "5." or ".5", no "1_000", no spaces, no
+# other digits ("١٢", "１２"), no NaN or Infinity.
+DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+NOTATION = "a number in ASCII decimal notation, like 12, 0.05 or 1e-8"
 
 
 class MoneyError(ValueError):
     """A number that cannot be money: not a number, negative, too precise or too large."""
 
 
+class MoneyRangeError(MoneyError):
+    """A well-formed number beyond what MockX represents (``10**±MAX_EXPONENT``)."""
+
+
+def shown(value: object) -> str:
+    """A user's value for a message: text quoted (control characters escaped), a number as itself."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:40] + "...")
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, Decimal | int | float):
+        return str(value)
+    return f"a {type(value).__name__}"
+
+
+def read_decimal(value: object, what: str = "amount") -> Decimal:
+    """A user value (str, int, Decimal; floats via their shortest repr) as a finite Decimal; text only in
+    :data:`DECIMAL_TEXT` notation. Its range is not checked (see :func:`parse_decimal`)."""
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))  # 0.1 -> "0.1": the number the user typed, not its binary approximation
+    elif isinstance(value, str) and DECIMAL_TEXT.fullmatch(value):
+        number = Decimal(value)
+    else:
+        raise MoneyError(f"{what} must be {NOTATION}, got {shown(value)}".lstrip())
+    if not number.is_finite():
+        raise MoneyError(f"{what} must be a finite number, got {shown(value)}".lstrip())
+    return number
+
+
+def check_range(number: Decimal, what: str = "amount") -> Decimal:
+    """``number``, unless it is beyond ``10**±MAX_EXPONENT`` (then :class:`MoneyRangeError`)."""
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise MoneyRangeError(f"{what} {number} is out of range")
+    return number
+
+
 def parse_decimal(value: object, what: str = "amount") -> Decimal:
-    """Parse a user value (str, int, Decimal; floats via their shortest repr) into a finite Decimal."""
-    if isinstance(value, bool):
-        raise MoneyError(f"{what} must be a number, got {value!r}")
+    """Parse a user value into a finite Decimal within range: the one parser of numbers from outside."""
     if type(value) is str and len(value) <= MAX_EXPONENT and PLAIN_NUMBER.fullmatch(value):
         return Decimal(value)  # the common case, already known to be finite and in range
-    if isinstance(value, float):
-        value = repr(value)  # 0.1 -> "0.1": the number the user typed, not its binary approximation
-    try:
-        number = Decimal(value) if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise MoneyError(f"{what} must be a number, got {value!r}") from None
-    if not number.is_finite():
-        raise MoneyError(f"{what} must be a finite number, got {value!r}")
-    if number and abs(number.adjusted()) > MAX_EXPONENT:
-        raise MoneyError(f"{what} {number} is out of range")
-    return number
+    return check_range(read_decimal(value, what), what)
 
 
 def to_minor(amount: Decimal, what: str = "amount") -> int:

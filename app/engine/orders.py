@@ -22,7 +22,7 @@ from app.engine.errors import (
     InvalidOrder,
     OrderNotFound,
 )
-from app.engine.inputs import normalize_status, word
+from app.engine.inputs import normalize_status, order_key, word
 from app.engine.market_data import MarketData
 from app.engine.models import CanExecute, Order, Trade
 from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
@@ -45,6 +45,7 @@ class Orders(Part):
         super().__init__(core, account.shard)
         self.markets = markets
         self.acct = account.name
+        self.fee_rate = Decimal(account.commission) if account.commission else core.fee_rate
 
     async def create_order(
         self,
@@ -172,7 +173,7 @@ class Orders(Part):
             raise BadSymbol(f"{symbol} is not traded here: it has no market yet (publish a price for it first)")
         if last is None:
             raise InvalidOrder(f"{symbol} has no price yet: publish a tick before trading it")
-        order_plan = plan(req, symbol, market_decoder.decode(market_raw), Quote(last, bid, ask), self.core.fee_rate)
+        order_plan = plan(req, symbol, market_decoder.decode(market_raw), Quote(last, bid, ask), self.fee_rate)
         order_plan.record.acct = self.acct
         return order_plan
 
@@ -204,8 +205,8 @@ class Orders(Part):
         return Order.from_record(record, trade)
 
     async def _record(self, order_id: str) -> OrderRecord:
-        key = str(order_id).strip()
-        if not key or len(key) > 64:
+        key = order_key(order_id)  # exactly as given: "abc\n" is not order "abc"
+        if key is None:
             raise OrderNotFound(f"order {order_id!r} does not exist")
         raw = await self.redis.hget(self.keys.orders, key) if key.isascii() and key.isdigit() else None
         record = order_decoder.decode(raw) if raw is not None else None

@@ -23,7 +23,6 @@ from app.engine.money import (
     fee_for,
     from_minor,
     is_multiple,
-    parse_decimal,
     plain,
     price_str,
     round_cost,
@@ -96,7 +95,7 @@ def parse_order(
         raise BadRequest("a market order takes no price: omit it, or set type to 'limit' for a limit order")
     if amount is None:
         raise BadRequest("amount is required")
-    return OrderRequest(str(symbol), side_, type_, tif, positive(amount), price, cid)
+    return OrderRequest(str(symbol), side_, type_, tif, positive(amount, out_of_range=InvalidOrder), price, cid)
 
 
 def plan(req: OrderRequest, symbol: str, market: MarketRecord, quote: Quote, fee_rate: Decimal) -> OrderPlan:
@@ -116,8 +115,8 @@ def _plan_market(req: OrderRequest, record: OrderRecord, market: MarketRecord, q
 def _plan_limit(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fee: Decimal) -> OrderPlan:
     if req.price is None:
         raise BadRequest("price is required for a limit order")
+    limit = positive(req.price, "price", out_of_range=InvalidOrder)  # malformed or not positive: BadRequest
     try:
-        limit = parse_decimal(req.price, "price")
         mk.validate_price(limit, market)
     except MoneyError as exc:
         raise InvalidOrder(str(exc)) from None

@@ -13,8 +13,10 @@ from decimal import Decimal
 from app.engine.core import Core, Part
 from app.engine.errors import BadRequest
 from app.engine.market_data import MarketData
+from app.engine.money import is_multiple, price_str
 from app.engine.ticks import Tick
 from app.store.protocol import SettlePhase
+from app.store.records import market_decoder
 from app.store.scripts import SettleStep
 
 
@@ -63,13 +65,28 @@ class Settlement(Part):
         try:
             symbol_norm = await self.markets.symbol(symbol)
             fields["symbol"] = symbol_norm
-            parse_tick(fields, "0-0")  # validate before publishing anything
+            tick = parse_tick(fields, "0-0")  # validate before publishing anything
         except MalformedTick as exc:
             raise BadRequest(str(exc)) from None
+        await self._check_tick_size(tick)
         entry_id = await self.redis.xadd(
             self.settings.price_stream, fields, maxlen=self.settings.price_stream_maxlen, approximate=True
         )
         return await self.apply_tick(entry_id, parse_tick(fields, entry_id))
+
+    async def _check_tick_size(self, tick: Tick) -> None:
+        """Refuse a price, bid or ask off the price tick of the symbol's market (if it has one yet)."""
+        raw = await self.redis.hget(self.keys.markets, tick.symbol)
+        if raw is None:
+            return
+        market = market_decoder.decode(raw)
+        step = Decimal(market.tick)
+        for name, value in (("price", tick.price), ("bid", tick.bid), ("ask", tick.ask)):
+            if not is_multiple(value, step):
+                raise BadRequest(
+                    f"{name} {price_str(value)} is not a multiple of the price tick {market.tick} of {tick.symbol}: "
+                    "nothing was published"
+                )
 
     @property
     def shards(self) -> range:

@@ -58,7 +58,12 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.store.connections import connection_class
+
 log = logging.getLogger(__name__)
+
+#: Seconds a pooled connection may idle before it is PINGed ahead of its next command.
+HEALTH_CHECK_SEC = 1
 
 
 # clients --------------------------------------------------------------------------------------------------
@@ -70,16 +75,20 @@ def redis_client(url: str, *, timeout: float = 5.0, max_connections: int = 64) -
     """A single-node asyncio client with explicit timeouts and a bounded, blocking pool.
 
     ``socket_timeout`` bounds every command (blocking reads must use a shorter BLOCK); a short connect
-    timeout makes an unreachable server fail fast instead of hanging requests.
+    timeout makes an unreachable server fail fast instead of hanging requests. A pooled connection idle for
+    :data:`HEALTH_CHECK_SEC` is checked with a PING (and revived if dead: :mod:`app.store.connections`)
+    before a command goes on it, so connections left over from before a Valkey restart never fail a request;
+    a command itself is never sent twice.
     """
     pool = BlockingConnectionPool.from_url(
         _redis_scheme(url),
+        connection_class=connection_class(url),
         max_connections=max_connections,
         timeout=timeout,
         socket_timeout=timeout,
         socket_connect_timeout=min(timeout, 2.0),
         decode_responses=True,
-        health_check_interval=15,
+        health_check_interval=HEALTH_CHECK_SEC,
     )
     return Redis(connection_pool=pool)
 
@@ -95,7 +104,7 @@ def cluster_client(url: str, *, timeout: float = 5.0, max_connections: int = 64)
         socket_timeout=timeout,
         socket_connect_timeout=min(timeout, 2.0),
         decode_responses=True,
-        health_check_interval=15,
+        health_check_interval=HEALTH_CHECK_SEC,
     )
     return cast(Redis, cluster)
 

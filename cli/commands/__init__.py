@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rich_click as click
 
-from cli.commands import accounts, admin, balances, feed, market, orders, overview, serve, up, watch, worker
+from cli.commands import accounts, admin, balances, feed, info, market, orders, overview, serve, up, watch, worker
 
 ALL: list[click.Command] = [
     *up.COMMANDS,
@@ -17,5 +17,6 @@ ALL: list[click.Command] = [
     *overview.COMMANDS,
     *admin.COMMANDS,
     *accounts.COMMANDS,
+    *info.COMMANDS,
     *watch.COMMANDS,
 ]

@@ -12,11 +12,11 @@ from typing import Any
 
 import rich_click as click
 
-from cli.client import NUMBER, Api, account_api_options, admin_api_options, fail, json_option, url_path
+from cli.client import NUMBER, Api, NumberCommand, account_api_options, admin_api_options, fail, json_option, url_path
 from cli.render import answer
 
 
-@click.command("set-price")
+@click.command("set-price", cls=NumberCommand)
 @click.argument("symbol")
 @click.argument("price", type=NUMBER)
 @click.option("--bid", type=NUMBER, help="Best bid.  [default: PRICE]")

@@ -13,7 +13,7 @@ from typing import Any
 
 import rich_click as click
 
-from cli.client import NUMBER, Api, account_api_options, json_option, url_path
+from cli.client import NUMBER, Api, NumberCommand, account_api_options, json_option, url_path
 from cli.render import answer, balance_table, show_balance
 
 
@@ -43,21 +43,21 @@ def _balance_change(func: Callable[..., Any], *, admin: bool = False) -> Callabl
     return click.argument("asset")(click.argument("amount", type=NUMBER)(func))
 
 
-@click.command("fund")
+@click.command("fund", cls=NumberCommand)
 @functools.partial(_balance_change, admin=True)
 def fund(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Credit AMOUNT of ASSET to the free balance (admin; counts as a deposit)."""
     answer(api.post("/admin/fund", {"asset": asset, "amount": amount}), as_json, show_balance)
 
 
-@click.command("deposit")
+@click.command("deposit", cls=NumberCommand)
 @_balance_change
 def deposit(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Deposit AMOUNT of ASSET into the free balance."""
     answer(api.post(url_path("balance", asset, "deposit"), {"amount": amount}), as_json, show_balance)
 
 
-@click.command("withdraw")
+@click.command("withdraw", cls=NumberCommand)
 @_balance_change
 def withdraw(api: Api, asset: str, amount: str, as_json: bool) -> None:
     """Withdraw AMOUNT of ASSET from the free balance (InsufficientFunds if less is free)."""

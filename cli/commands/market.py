@@ -27,7 +27,7 @@ def ticker(api: Api, symbol: str, as_json: bool) -> None:
 
 
 def _show_ticker(t: dict[str, Any]) -> None:
-    from cli.output import num, pairs, show, signed, when
+    from cli.output import age, num, pairs, show, signed, when
 
     rows = [
         ("last", num(t.get("last"))),
@@ -40,6 +40,7 @@ def _show_ticker(t: dict[str, Any]) -> None:
         ("change %", signed(t.get("percentage"))),
         ("volume", num(t.get("baseVolume"))),
         ("time", when(t.get("timestamp"))),
+        ("age", age(t.get("timestamp"))),
     ]
     show(pairs([(k, v) for k, v in rows if v], title=t["symbol"]))
 
@@ -48,7 +49,11 @@ def _show_ticker(t: dict[str, Any]) -> None:
 @json_option
 @api_options
 def tickers(api: Api, as_json: bool) -> None:
-    """Show the ticker of every symbol that has a price."""
+    """Show the ticker of every symbol that has a price, and how old it is.
+
+    A symbol stays tradable at its last price however old it is (a feed that stopped long ago, a price kept
+    through `mockx reset-data`): the Age column says how long ago that price arrived.
+    """
     from cli.output import show
 
     answer(

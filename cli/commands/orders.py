@@ -13,7 +13,7 @@ from typing import Any
 
 import rich_click as click
 
-from cli.client import NUMBER, Api, account_api_options, fail, json_option, url_path
+from cli.client import COUNT, NUMBER, Api, NumberCommand, account_api_options, json_option, url_path
 from cli.render import answer, orders_table, show_order, trades_table
 
 STATUSES = ("open", "closed", "canceled", "expired", "rejected", "new", "filled", "partially_filled", "cancelled")
@@ -56,7 +56,7 @@ def _order_request(func: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Any:
         kind = (order_type or ("limit" if price is not None else "market")).lower()
         if kind == "limit" and price is None:
-            fail("a limit order needs --price")
+            raise click.UsageError("a limit order needs --price (or --type market)")
         body: dict[str, Any] = {"symbol": symbol, "side": side.lower(), "type": kind, "amount": amount}
         if price is not None:
             body["price"] = price
@@ -92,7 +92,7 @@ ORDER_OPTIONS = (
 )
 
 
-@click.command("order")
+@click.command("order", cls=NumberCommand)
 @_order_request
 @json_option
 @account_api_options
@@ -106,7 +106,7 @@ def order(api: Api, body: dict[str, Any], as_json: bool) -> None:
     answer(api.post("/orders", body), as_json, show_order)
 
 
-@click.command("can-execute")
+@click.command("can-execute", cls=NumberCommand)
 @_order_request
 @json_option
 @account_api_options
@@ -141,7 +141,7 @@ def can_execute(api: Api, body: dict[str, Any], as_json: bool) -> None:
 @click.option("--symbol", metavar="SYMBOL", help="Only this symbol.")
 @click.option("--side", type=click.Choice(["buy", "sell"], case_sensitive=False), help="Only this side.")
 @click.option("--since", type=Since(), help="Only orders placed at or after this time (ms or ISO 8601).")
-@click.option("--limit", "--tail", "limit", type=click.IntRange(1), help="Only the most recent N.")
+@click.option("--limit", "--tail", "limit", type=COUNT, help="Only the most recent N.")
 @json_option
 @account_api_options
 def orders(
@@ -181,7 +181,7 @@ def cancel(api: Api, order_id: str, as_json: bool) -> None:
 @click.command("trades")
 @click.option("--symbol", metavar="SYMBOL", help="Only this symbol.")
 @click.option("--since", type=Since(), help="Only fills at or after this time (ms or ISO 8601).")
-@click.option("--limit", "--tail", "limit", type=click.IntRange(1), help="Only the most recent N.")
+@click.option("--limit", "--tail", "limit", type=COUNT, help="Only the most recent N.")
 @json_option
 @account_api_options
 def trades(api: Api, symbol: str | None, since: int | None, limit: int | None, as_json: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import rich_click as click
 
 SERVERS = ("uvicorn", "granian")
@@ -48,7 +50,6 @@ def serve(host: str, port: int, workers: int, server: str, log_level: str, acces
     REDIS_URL the embedded Valkey is started (or attached to) in the data directory and shared by every
     worker. Outside TEST_ENV an API_KEY of your own is required.
     """
-    import logging
     import os
     import sys
 
@@ -63,6 +64,7 @@ def serve(host: str, port: int, workers: int, server: str, log_level: str, acces
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)],
     )
+    logging.getLogger("uvicorn.error").addFilter(_quiet_cancelled_streams)
     try:
         settings = Settings.from_env()
         settings.require_api_key()
@@ -93,6 +95,18 @@ def serve(host: str, port: int, workers: int, server: str, log_level: str, acces
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def _quiet_cancelled_streams(record: logging.LogRecord) -> bool:
+    """An event stream still open at shutdown is cancelled once the grace is over: one line, not a traceback."""
+    import asyncio
+
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, asyncio.CancelledError):
+        record.msg, record.args = "%s", ("a request still open at shutdown (an event stream) was ended",)
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+    return True
 
 
 def run_server(

@@ -25,9 +25,10 @@ import rich_click as click
 from cli.credentials import Credentials
 
 if TYPE_CHECKING:
-    import subprocess
+    import httpx
 
     from app.store.embedded import EmbeddedValkey
+    from cli.children import Child
 
 FEED_SYMBOLS = {"BTC/USDT": "60000", "ETH/USDT": "3000", "SOL/USDT": "150"}
 READY_SECONDS = 60.0
@@ -73,6 +74,7 @@ def up(port: int, host: str, data_dir: Path | None, workers: int, feed: str | No
         fail(f"mockx up is already running for {directory} (pid {running['pid']}, {running.get('url')})")
     if not _port_free(host, port):
         fail(f"port {port} on {host} is in use: stop what listens there, or choose another with --port")
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # only now: a refused start leaves no folder
     Supervisor(directory, host, port, workers, feed, test_env, Credentials.of(directory)).run()
 
 
@@ -83,7 +85,6 @@ def _data_dir(option: Path | None) -> Path:
         from cli.client import data_dir
 
         directory = data_dir()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory.resolve()
 
 
@@ -127,74 +128,6 @@ def mockx_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from cli.main import main; sys.argv[0] = 'mockx'; main()"]
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the child gets SIGTERM when the supervisor dies, even by SIGKILL."""
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-class Child:
-    """One supervised ``mockx`` process, in its own process group."""
-
-    def __init__(self, name: str, args: list[str], stop_seconds: float) -> None:
-        self.name = name
-        self.args = args
-        self.stop_seconds = stop_seconds
-        self.process: subprocess.Popen[bytes] | None = None
-        self.crashes: list[float] = []
-        self.restart_at: float | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
-    def start(self, env: dict[str, str]) -> None:
-        import subprocess
-
-        self.process = subprocess.Popen(
-            self.args,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=sys.stderr.fileno(),  # the terminal's stdout is for the banner; logs go to stderr
-            stderr=sys.stderr.fileno(),
-            process_group=0,  # Ctrl-C reaches only the supervisor, which stops the children in order
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        self.restart_at = None
-
-    def exited(self) -> int | None:
-        return None if self.process is None else self.process.poll()
-
-    def terminate(self) -> None:
-        import signal
-
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-
-    def kill_group(self) -> None:
-        """SIGKILL whatever is left in the child's process group (a server's own worker processes too)."""
-        import contextlib
-        import signal
-
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def group_alive(self) -> bool:
-        if self.process is None:
-            return False
-        try:
-            os.killpg(self.process.pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-
 class Supervisor:
     def __init__(
         self,
@@ -217,15 +150,22 @@ class Supervisor:
         self.stopping: str | None = None
         self.valkey: EmbeddedValkey | None = None
         self.valkey_pid: int | None = None
+        import threading
+
+        from cli.children import Child
+
+        self.hush = threading.Event()  # set when the stop begins: the children's own stop logs are held back
         mockx = mockx_command()
-        self.children = [Child("api", [*mockx, "serve", "--host", host, "--port", str(port)], API_STOP_SECONDS)]
+        serve = [*mockx, "serve", "--host", host, "--port", str(port)]
+        self.children = [Child("api", serve, API_STOP_SECONDS, self.hush)]
         self.children += [
-            Child(f"worker-{i}", [*mockx, "worker", "--name", f"up-{i}"], STOP_SECONDS) for i in range(1, workers + 1)
+            Child(f"worker-{i}", [*mockx, "worker", "--name", f"up-{i}"], STOP_SECONDS, self.hush)
+            for i in range(1, workers + 1)
         ]
+        self.feed_child: Child | None = None
+        self.feed_prices = dict(FEED_SYMBOLS)  # replaced by the exchange's last prices before the feed starts
         if feed == "synthetic":
-            prices = [arg for symbol, price in FEED_SYMBOLS.items() for arg in ("--start-price", f"{symbol}={price}")]
-            args = [*mockx, "feed", "--source", "synthetic", "-s", ",".join(FEED_SYMBOLS), *prices]
-            self.children.append(Child("feed", args, STOP_SECONDS))
+            self.feed_child = Child("feed", [], STOP_SECONDS, self.hush)
         self.workers = workers
         self.feed = feed
 
@@ -248,6 +188,8 @@ class Supervisor:
                 child.start(env)
             self._record()
             if self._wait_until_ready():
+                if self.feed_child is not None:
+                    self._start_feed(env)
                 self._banner()
                 code = self._supervise(env)
         finally:
@@ -257,6 +199,47 @@ class Supervisor:
         note(f"MockX stopped{why}; the state stays in {self.directory}")
         if code:
             raise SystemExit(code)
+
+    def _start_feed(self, env: dict[str, str]) -> None:
+        """(Re)start the synthetic feed from the exchange's last prices, so a resumed state does not jump."""
+        assert self.feed_child is not None
+        self.feed_prices.update(self._last_prices())
+        prices = [arg for item in self.feed_prices.items() for arg in ("--start-price", "=".join(item))]
+        self.feed_child.args = [
+            *mockx_command(),
+            "feed",
+            "--source",
+            "synthetic",
+            "-s",
+            ",".join(FEED_SYMBOLS),
+            *prices,
+        ]
+        self.feed_child.start(env)
+        if self.feed_child not in self.children:
+            self.children.append(self.feed_child)
+            self._record()
+
+    def _last_prices(self) -> dict[str, str]:
+        """The last price of each feed symbol that has a ticker (``GET /tickers``); {} if the API does not say."""
+        import httpx
+
+        from cli.client import decode
+
+        try:
+            with self._client() as client:
+                tickers = decode(client.get("/tickers").raise_for_status().text)
+        except (httpx.HTTPError, ValueError):
+            return {}
+        if not isinstance(tickers, dict):
+            return {}
+        lasts = {symbol: (tickers.get(symbol) or {}).get("last") for symbol in FEED_SYMBOLS}
+        return {symbol: format(last, "f") if hasattr(last, "is_finite") else str(last)
+                for symbol, last in lasts.items() if last}  # fmt: skip
+
+    def _client(self) -> httpx.Client:
+        import httpx
+
+        return httpx.Client(base_url=self.url, headers={"x-api-key": self.key}, timeout=2.0)
 
     def _environment(self) -> dict[str, str]:
         """The children's environment: this one, with the data directory, key, secret, auth mode and Valkey URL."""
@@ -291,8 +274,7 @@ class Supervisor:
         from cli.client import fail
 
         deadline = time.monotonic() + READY_SECONDS
-        headers = {"x-api-key": self.key}
-        with httpx.Client(base_url=self.url, headers=headers, timeout=2.0) as client:
+        with self._client() as client:
             while self.stopping is None:
                 for child in self.children:
                     code = child.exited()
@@ -324,7 +306,10 @@ class Supervisor:
                 if child.restart_at is not None:
                     if now >= child.restart_at:
                         note(f"mockx up: restarting {child.name}")
-                        child.start(env)
+                        if child is self.feed_child:
+                            self._start_feed(env)  # from the prices it had reached, not its first ones
+                        else:
+                            child.start(env)
                         self._record()
                     continue
                 code = child.exited()
@@ -345,9 +330,15 @@ class Supervisor:
         """SIGTERM to every child, SIGKILL to the process groups that outlive their grace, then Valkey."""
         import time
 
+        from cli.output import note
+
+        self.hush.set()
         started = time.monotonic()
         for child in self.children:
             child.terminate()
+        names = ", ".join(child.name for child in self.children if child.exited() is None)
+        if names:
+            note(f"mockx up: {self.stopping or 'stopping'}: stopping {names}{', valkey' if self.valkey else ''}")
         pending = list(self.children)
         while pending:
             now = time.monotonic()
@@ -363,8 +354,14 @@ class Supervisor:
                     pending.remove(child)
             if pending:
                 time.sleep(0.05)
+        for child in self.children:
+            note(f"  {child.stop_line()}")
+            child.close()
         if self.valkey is not None:
+            owner = self.valkey.owner
             self.valkey.stop()
+            if owner:
+                note(f"  valkey: stopped; its state is saved in {self.directory}")
 
     # output ------------------------------------------------------------------------------------------------
     def pids(self) -> dict[str, int]:
@@ -384,6 +381,8 @@ class Supervisor:
         record: dict[str, Any] = {"url": self.url, "host": self.host, "port": self.port, "testEnv": self.test_env}
         if self.credentials.key_from == "API_KEY":  # the commands then send $API_KEY, not the stored key
             record["keyFrom"] = "API_KEY"
+        if self.credentials.secret_from == "API_SECRET":  # `mockx info` then shows $API_SECRET
+            record["secretFrom"] = "API_SECRET"
         if not stopped:
             record.update(pid=os.getpid(), pids=self.pids(), started=int(time.time() * 1000))
         path = self.directory / UP_FILE
@@ -404,9 +403,10 @@ class Supervisor:
             auth = "off (--test-env): no x-api-key needed"
         else:
             docs = "off; run `mockx up --test-env` for /docs and /redoc (no auth)"
-            auth = f"{self.key}  ({_origin(given.key_from, KEY_FILE)})"
-        secret = f"{given.secret}  ({_origin(given.secret_from, SECRET_FILE)})"
-        feed = f"synthetic prices for {', '.join(FEED_SYMBOLS)}" if self.feed else "none (set prices with set-price)"
+            auth = f"{self.key}  ({_origin(given.key_from, self.directory / KEY_FILE)})"
+        secret = f"{given.secret}  ({_origin(given.secret_from, self.directory / SECRET_FILE)})"
+        start = ", ".join(f"{symbol} {price}" for symbol, price in self.feed_prices.items())
+        feed = f"synthetic prices, from the last ones: {start}" if self.feed else "none (set prices with set-price)"
         pids = ", ".join(f"{name} {pid}" for name, pid in self.pids().items())
         rows = [
             ("API", f"[bold]{self.url}[/]"),
@@ -426,12 +426,12 @@ class Supervisor:
         sys.stdout.flush()
 
 
-def _origin(source: str, file: str) -> str:
+def _origin(source: str, file: Path) -> str:
     """Where a key or secret came from, as the banner says it."""
     if source in ("API_KEY", "API_SECRET"):
         return f"from ${source}"
     made = "new, " if source == "new" else ""
-    return f"{made}kept in {file} in the state directory"
+    return f"{made}kept in {file}"
 
 
 def _start_valkey(directory: Path) -> EmbeddedValkey:

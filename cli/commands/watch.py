@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import rich_click as click
 
-from cli.client import Api, account_api_options, fail, refused
+from cli.client import COUNT, Api, account_api_options, fail, json_option, refused
 
 if TYPE_CHECKING:
     import httpx
@@ -87,8 +87,8 @@ def event_key(event_id: str) -> tuple[int, int]:
     metavar="ID|all",
     help="First replay what the events stream still holds after this event id (or all of it), then follow.",
 )
-@click.option("-n", "--count", type=click.IntRange(1), help="Exit after N events.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (id, type, data), for scripts and jq.")
+@click.option("-n", "--count", type=COUNT, help="Exit after N events.")
+@json_option(help="One JSON object per line (id, type, data), for scripts and jq.")
 @account_api_options
 def watch(api: Api, symbol: str | None, types: str | None, since: str | None, count: int | None, as_json: bool) -> None:
     """Tail the exchange's live events: orders, fills, balances, tickers, one line each.

@@ -4,7 +4,12 @@ Run it while prices move (``mockx feed``, or compose's ``feed`` profile) and wat
 ``mockx watch``. It funds the account once, then places orders at ``--rate`` per second: buys while it has
 cash, sells what it bought, limit orders a little away from the last price, and cancels its oldest resting
 order when more than ``--max-open`` rest. A summary (JSON) goes to stdout at the end; one line per order
-goes to stderr. Exit status: 0, or 1 if the API answered with a server error or could not be reached.
+goes to stderr. Exit status: 0, or 1 if the API answered with a server error, refused the key or could not
+be reached.
+
+It finds the API and the key as the ``mockx`` commands do (``cli.client``, installed with MockX):
+``--url`` / ``MOCKX_URL``, else the URL ``mockx up`` recorded; ``--api-key`` / ``MOCKX_API_KEY``, else the
+key ``mockx up`` stored in the data directory, else ``API_KEY``.
 
     python examples/order-generator/order_generator.py --duration 60 --rate 5 --seed 42
 """
@@ -23,6 +28,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import httpx
+
+from cli.client import auth_hint, resolve
 
 REFRESH_SECONDS = 1.0
 
@@ -88,6 +95,8 @@ class Bot:
             payload = json.loads(response.text, parse_float=Decimal, parse_int=Decimal)
         except ValueError:
             payload = None
+        if response.status_code == 401:
+            raise ApiError(f"{method} {response.url}: 401 {_error(payload)}: {_message(payload)} ({auth_hint()})")
         return response.status_code, payload
 
     def get(self, path: str) -> Any:
@@ -224,6 +233,12 @@ def _error(payload: Any) -> str:
     return "Error"
 
 
+def _message(payload: Any) -> str:
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        return str(payload["error"].get("message", ""))
+    return ""
+
+
 def log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
@@ -231,12 +246,15 @@ def log(message: str) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--url", default=os.environ.get("MOCKX_URL", "http://127.0.0.1:8000"), help="MockX API (env MOCKX_URL)"
+        "--url",
+        default=os.environ.get("MOCKX_URL"),
+        help="MockX API (env MOCKX_URL; default: the URL `mockx up` recorded, else http://127.0.0.1:8000)",
     )
     parser.add_argument(
         "--api-key",
-        default=os.environ.get("MOCKX_API_KEY") or os.environ.get("API_KEY", ""),
-        help="x-api-key (env MOCKX_API_KEY, then API_KEY); not needed with TEST_ENV=true",
+        default=os.environ.get("MOCKX_API_KEY"),
+        help="x-api-key (env MOCKX_API_KEY; default: the key `mockx up` stored in the data directory, else "
+        "API_KEY); not needed with TEST_ENV=true",
     )
     parser.add_argument(
         "--symbols", type=lambda s: [x.strip().upper() for x in s.split(",") if x.strip()], default=[],
@@ -261,7 +279,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    headers = {"x-api-key": args.api_key} if args.api_key else {}
+    args.url, key = resolve(args.url, args.api_key)
+    headers = {"x-api-key": key} if key else {}
     with httpx.Client(base_url=args.url, headers=headers, timeout=10.0) as client:
         bot = Bot(client, args)
         try:

@@ -194,6 +194,14 @@ async def test_events_carry_only_the_callers_account(live_secured: LiveServer) -
         assert default["data"]["account"] == "default"
         error(await http.get("/events", params={"account": "nobody"}, headers=ADMIN), 404, "BadRequest")
 
+        # resuming from any event's id gives exactly the events after it (a cursor spans every shard)
+        middle = len(everything) // 2
+        resume = {"account": "*"}
+        headers = {**ADMIN, "Last-Event-ID": everything[middle]["id"]}
+        async with http.stream("GET", "/events", params=resume, headers=headers) as stream:
+            rest = await take(sse(stream), a_done)
+        assert [e["id"] for e in rest] == [e["id"] for e in everything[middle + 1 :]]
+
     ws_url = live_secured.url.replace("http", "ws") + "/events/ws?since=all"
     async with websockets.connect(ws_url, additional_headers=as_account(a), open_timeout=5) as ws:
         frames = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(len(seen))]
@@ -208,8 +216,9 @@ async def test_events_carry_only_the_callers_account(live_secured: LiveServer) -
     assert frame["account"] in ("bot-b", None)
 
 
-@pytest.fixture
-def live_secured(auth_settings: Settings) -> Any:
-    server = LiveServer(create_app(auth_settings)).start()
+@pytest.fixture(params=[1, 3], ids=["one-shard", "three-shards"])
+def live_secured(auth_settings: Settings, request: pytest.FixtureRequest) -> Any:
+    """With three shards bot-a and bot-b live on shards 1 and 2: their events come from streams of their own."""
+    server = LiveServer(create_app(msgspec.structs.replace(auth_settings, shards=request.param))).start()
     yield server
     server.stop()

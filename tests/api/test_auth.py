@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -11,9 +12,10 @@ import websockets
 from litestar import Litestar
 from litestar.routes import HTTPRoute, WebSocketRoute
 from litestar.testing import AsyncTestClient
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from app.api import create_app
+from app.api.common.auth import WS_CLOSE_UNAUTHORIZED
 from app.settings import Settings, SettingsError
 from tests.support.http import API_KEY, LiveServer, error
 
@@ -64,11 +66,14 @@ async def test_websockets_need_the_key(auth_settings: Settings) -> None:
     try:
         for path in paths:
             url = server.url.replace("http", "ws") + path
-            for headers in ({}, {"x-api-key": "wrong"}):
-                with pytest.raises(InvalidStatus) as refused:
-                    async with websockets.connect(url, additional_headers=headers, open_timeout=5):
-                        pass
-                assert refused.value.response.status_code == 403
+            for headers, reason in (({}, "missing x-api-key"), ({"x-api-key": "wrong"}, "invalid x-api-key")):
+                # accepted, then closed with 4401 and the reason: what a WebSocket client can observe
+                async with websockets.connect(url, additional_headers=headers, open_timeout=5) as ws:
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await asyncio.wait_for(ws.recv(), 5)
+                assert closed.value.rcvd is not None, closed.value
+                assert closed.value.rcvd.code == WS_CLOSE_UNAUTHORIZED == 4401
+                assert closed.value.rcvd.reason.startswith(reason)
             async with websockets.connect(url, additional_headers={"x-api-key": API_KEY}, open_timeout=5) as ws:
                 assert ws.protocol.state.name == "OPEN"
     finally:

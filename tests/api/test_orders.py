@@ -183,11 +183,11 @@ async def test_can_execute_is_a_dry_run(client: Any, settings: Settings) -> None
         ({"symbol": "BTC/USDT", "side": "buy", "amount": True}, 400, "BadRequest"),
         ({"symbol": "BTC/USDT", "side": "buy", "amount": None}, 400, "BadRequest"),
         ({"symbol": "BTC/USDT", "side": "buy", "amount": "NaN"}, 400, "BadRequest"),
-        ({"symbol": "BTC/USDT", "side": "buy", "amount": "1e400"}, 400, "BadRequest"),
+        ({"symbol": "BTC/USDT", "side": "buy", "amount": "1e400"}, 400, "InvalidOrder"),
         ({"symbol": "BTC/USDT", "side": "buy", "amount": 1, "type": "stop"}, 400, "BadRequest"),
         ({"symbol": "BTC/USDT", "side": "buy", "amount": 1, "type": "limit"}, 400, "BadRequest"),
         ({"symbol": "BTC/USDT", "side": "buy", "amount": 1, "type": "limit", "price": "1e400"}, 400, "InvalidOrder"),
-        ({"symbol": "BTC/USDT", "side": "buy", "amount": 1, "type": "limit", "price": -5}, 400, "InvalidOrder"),
+        ({"symbol": "BTC/USDT", "side": "buy", "amount": 1, "type": "limit", "price": -5}, 400, "BadRequest"),
         ({"symbol": "BTC/USDT", "side": "buy", "amount": 1, "leverage": 10}, 400, "BadRequest"),
         ({"symbol": "DOGE/USDT", "side": "buy", "amount": 1}, 400, "BadSymbol"),
         ({"symbol": "not a symbol", "side": "buy", "amount": 1}, 400, "BadSymbol"),
@@ -209,7 +209,7 @@ async def test_bad_orders_are_4xx_and_change_nothing(
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"{", b"[]", b"null", b"42", b'{"symbol":"BTC/USDT","side":"buy","amount":1e999999}', b"\xff\xfe"],
+    [b"", b"{", b"[]", b"null", b"42", b"\xff\xfe"],  # a well-formed 1e999999 is out of range: InvalidOrder
 )
 async def test_malformed_bodies_are_400(client: Any, raw: bytes) -> None:
     error(await client.post("/orders", content=raw, headers=_json()), 400, "BadRequest")

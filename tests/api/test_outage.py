@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from app.api import create_app
 from app.settings import Settings
-from app.store.embedded import EmbeddedValkey
 from tests.support.http import error, fund, set_price
-from tests.support.ports import free_port
+from tests.support.valkey import RestartableValkey
 
 REQUESTS: list[tuple[str, str, Any]] = [
     ("POST", "/orders", {"symbol": "BTC/USDT", "side": "buy", "amount": 1}),
@@ -28,9 +28,7 @@ REQUESTS: list[tuple[str, str, Any]] = [
 
 
 async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: Settings, tmp_path: Path) -> None:
-    port = free_port()
-    valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
-    valkey.start()
+    valkey = RestartableValkey(tmp_path / "own")
     own = msgspec.structs.replace(settings, redis_url=valkey.url)
     try:
         async with AsyncTestClient(app=create_app(own)) as client:
@@ -52,13 +50,31 @@ async def test_valkey_down_is_503_fast_and_recovery_needs_no_restart(settings: S
             assert r.json()["valkey"]["reachable"] is False
             assert (await client.get("/livez")).status_code == 200  # the process itself is alive
 
-            valkey = EmbeddedValkey(tmp_path / "own", port=port, persist=True)
-            valkey.start()  # same port, same data (AOF): the app reconnects by itself
+            valkey.restart()  # same port, same data (AOF): the app reconnects by itself
             assert (await client.get("/admin/health")).json()["status"] == "ok"
             assert (await client.get("/balance/USDT")).json()["total"] == 10000 - 100.075
             for method, path, body in REQUESTS:
                 r = await client.request(method, path, json=body)
                 assert r.status_code in (200, 201), (method, path, r.text)
             assert len((await client.get("/orders")).json()) == 2
+    finally:
+        valkey.stop()
+
+
+async def test_no_request_fails_once_valkey_is_back(settings: Settings, tmp_path: Path) -> None:
+    """Connections pooled before a crash are stale afterwards: none may fail a request once Valkey is back."""
+    valkey = RestartableValkey(tmp_path / "own")
+    own = msgspec.structs.replace(settings, redis_url=valkey.url)
+    try:
+        async with AsyncTestClient(app=create_app(own)) as client:
+            await fund(client, "USDT", 10000)
+            reads = [client.get(path) for path in ("/balance", "/orders", "/trades", "/overview/assets") * 8]
+            assert {r.status_code for r in await asyncio.gather(*reads)} == {200}  # fills the pool
+            valkey.restart()  # as a crash-restart of a container: every pooled connection is now dead
+            await asyncio.sleep(1.1)  # the pooled connections have been idle a while, as a real restart takes
+            again = [client.get(path) for path in ("/balance", "/orders", "/trades", "/overview/assets") * 8]
+            again_replies = await asyncio.gather(*again)
+            statuses = [r.status_code for r in again_replies]
+            assert statuses == [200] * len(statuses), [r.text for r in again_replies if r.status_code != 200]
     finally:
         valkey.stop()

@@ -118,6 +118,8 @@ def test_reset_rotate_delete_and_reset_data_all(cli: Cli) -> None:
     assert json_of(cli.ok("balance", "--account", "bot2", "--json"))["total"] == {}
     assert json_of(cli.ok("balance", "--json"))["total"] == {"USDT": 300}, "only bot2 was wiped"
     cli.ok("fund", "USDT", "5", "--account", "bot2")
+    assert json_of(cli.ok("--account", "bot2", "--json", "balance"))["total"] == {"USDT": 5}, "before the command"
+    assert "no --account option" in cli.fails(2, "--account", "bot2", "info")
     assert "leave out --account" in cli.fails(2, "reset-data", "--all", "--account", "bot2", "--yes")
     assert "nothing was wiped" in cli.fails(1, "reset-data", "--all", input="n\n")
     assert json_of(cli.ok("reset-data", "--all", "--yes", "--json"))["ok"] is True

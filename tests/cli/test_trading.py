@@ -87,7 +87,7 @@ def test_orders_from_placement_to_cancel(cli: Cli) -> None:
     assert resting["price"] == 51000
     by_price = data(cli.ok("order", "BTC/USDT", "buy", "0.01", "--price", "40000", "--client-id", "bot-1", "--json"))
     assert (by_price["type"], by_price["clientOrderId"]) == ("limit", "bot-1")
-    assert "needs --price" in cli.fails(1, "order", "BTC/USDT", "buy", "1", "--type", "limit")
+    assert "needs --price" in cli.fails(2, "order", "BTC/USDT", "buy", "1", "--type", "limit")  # usage: exit 2
 
     assert "would be accepted" in cli.ok("can-execute", "BTC/USDT", "buy", "0.01")
     shows(cli.exits(1, "can-execute", "BTC/USDT", "buy", "1000").out, "refused", "InsufficientFunds")

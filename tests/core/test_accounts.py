@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import msgspec
 import pytest
@@ -126,3 +127,20 @@ async def test_a_tick_costs_one_call_per_shard_whatever_the_number_of_accounts(s
         assert crossing.calls == math.ceil(accounts / chunk) + 1  # the last call finds the book empty
         assert crossing.examined == accounts
         assert await problems(ex) == []
+
+
+async def test_an_account_with_a_commission_of_its_own_pays_that_rate(exchange: Exchange) -> None:
+    record = await exchange.accounts.create("cheap", commission="0.001")
+    cheap = await exchange.for_account(record.name)
+    await cheap.deposit("USDT", "1000")
+    await exchange.deposit("USDT", "1000")
+    await exchange.push_price("BTC/USDT", "100")
+    mine = await cheap.create_order("BTC/USDT", "buy", "market", "1")
+    theirs = await exchange.create_order("BTC/USDT", "buy", "market", "1")
+    assert (mine.fee.rate, mine.fee.cost) == (Decimal("0.001"), Decimal("0.1"))
+    assert (theirs.fee.rate, theirs.fee.cost) == (Decimal("0.00075"), Decimal("0.075"))
+    resting = await cheap.create_order("BTC/USDT", "sell", "limit", "0.5", "120")
+    await exchange.push_price("BTC/USDT", "121")
+    filled = await cheap.fetch_order(resting.id)
+    assert (filled.status, filled.fee.cost) == ("closed", Decimal("0.06"))
+    assert await problems(exchange) == []

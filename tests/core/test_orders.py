@@ -121,7 +121,7 @@ async def test_post_only_that_would_take_is_refused(funded: Exchange) -> None:
         ({"amount": "20000000000"}, InvalidOrder, "above the largest supported"),
         ({"type": "limit", "price": None}, BadRequest, "price is required"),
         ({"type": "market", "price": "50000"}, BadRequest, "a market order takes no price"),
-        ({"type": "limit", "price": "0"}, InvalidOrder, "price must be positive"),
+        ({"type": "limit", "price": "0"}, BadRequest, "price must be positive"),
         ({"type": "limit", "price": "1.123456789"}, InvalidOrder, "not a multiple of the price tick"),
         ({"type": "limit", "price": "12345678.12345678"}, InvalidOrder, "significant digits"),
         ({"symbol": "BTCUSDT!"}, BadSymbol, "not a symbol"),

@@ -48,3 +48,24 @@ def start_redis_server(binary: str, workdir: Path) -> tuple[subprocess.Popen[byt
             assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.05)
     return process, f"redis://127.0.0.1:{port}"
+
+
+class RestartableValkey:
+    """An embedded Valkey of a test's own on a fixed port, with AOF, that the test stops and starts again."""
+
+    def __init__(self, directory: Path) -> None:
+        from app.store.embedded import EmbeddedValkey
+
+        self._make = lambda: EmbeddedValkey(directory, port=self.port, persist=True)
+        self.port = free_port()
+        self.server = self._make()
+        self.url = self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def restart(self) -> None:
+        """Start it again on the same port and data (the clients reconnect by themselves)."""
+        self.server.stop()
+        self.server = self._make()
+        self.server.start()

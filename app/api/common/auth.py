@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
+from litestar import WebSocket
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, WebSocketException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard, Scope
 
@@ -29,6 +30,8 @@ HEADER = "x-api-key"
 PUBLIC = {"public": True}
 _STATE_KEY = "mockx.caller"
 _MAX_KEY_BYTES = 256  # longer than any key MockX issues: not worth a registry lookup
+#: The close code of a WebSocket refused for its key (4000 + HTTP 401).
+WS_CLOSE_UNAUTHORIZED = 4401
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,10 @@ def account_guard(settings: Settings) -> Guard:
     """A guard that resolves the request's ``x-api-key`` to a :class:`Caller`, or refuses it with a 401.
 
     It is a coroutine function on purpose: Litestar runs a plain function guard in a worker thread. It
-    reads the raw ASGI headers (no header object is built on the hot path). A refusal is Litestar's 401
-    exception, so an HTTP request gets the ``AuthenticationError`` JSON error and a WebSocket is refused.
+    reads the raw ASGI headers (no header object is built on the hot path). An HTTP request is refused with
+    Litestar's 401 exception (the ``AuthenticationError`` JSON error). A WebSocket is accepted and then
+    closed with code 4401 and the reason: a socket closed before its handshake completes reaches the client
+    only as a bare HTTP 403, which says nothing of the key.
     """
     expected_admin = admin_key(settings).encode()
     separate_admin = expected_admin != settings.api_key.encode()
@@ -85,12 +90,19 @@ def account_guard(settings: Settings) -> Guard:
         if caller is None:
             if not settings.test_env:
                 if not given:
-                    raise NotAuthorizedException(f"missing {HEADER} header: send the API key in it")
-                raise NotAuthorizedException(f"invalid {HEADER}: the API key does not match any account")
+                    await _refuse(connection, f"missing {HEADER} header: send the API key in it")
+                await _refuse(connection, f"invalid {HEADER}: the API key does not match any account")
             caller = ADMIN  # TEST_ENV: authentication is off, whoever does not name an account is the admin
         connection.scope.setdefault("state", {})[_STATE_KEY] = caller
 
     return guard
+
+
+async def _refuse(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> NoReturn:
+    if isinstance(connection, WebSocket):
+        await connection.accept()
+        raise WebSocketException(detail=reason, code=WS_CLOSE_UNAUTHORIZED)
+    raise NotAuthorizedException(reason)
 
 
 async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

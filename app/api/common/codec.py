@@ -4,6 +4,10 @@ Litestar's defaults are lossy for money: request JSON is decoded with floats (``
 nearest to it) and a ``Decimal`` is encoded as a string, or as a float through its type encoders. The
 pieces here fix both (responses go through :func:`encode_json`), and make the OpenAPI
 schema describe a ``Decimal`` as what it is on the wire, a ``number``.
+
+msgspec's own text-to-Decimal conversion is lenient (``"١٢"``, ``"1_000"``, ``"+5"``, ``" 5"`` all pass), so a
+request field of money is a :class:`Number`: the route's ``type_decoders`` (:data:`TYPE_DECODERS`) read it
+with the engine's one parser of numbers, which takes JSON numbers and strings in ASCII decimal notation only.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from litestar.types import Empty, Serializer
 from litestar.typing import FieldDefinition
 
 from app.engine.errors import BadRequest
+from app.engine.money import read_decimal
 
 json_encoder = msgspec.json.Encoder(decimal_format="number")
 
@@ -60,9 +65,30 @@ class ExactRequest(Request[Any, Any, Any]):
                     cached = body_decoder.decode(body or b"null")
                 except msgspec.DecodeError as exc:
                     raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+                except RecursionError:
+                    raise BadRequest("the request body nests JSON arrays or objects too deeply") from None
                 self._connection_state.json = cached
             self._json = cached
         return self._json
+
+
+class Number(Decimal):
+    """A number read from a request: a JSON number, or a string in ASCII decimal notation (``"0.05"``)."""
+
+    __slots__ = ()
+
+
+def _is_number(annotation: Any) -> bool:
+    return annotation is Number
+
+
+def _decode_number(_: type[Any], value: Any) -> Number:
+    """A request value as a :class:`Number` (a ValueError here is the field's 400 validation error)."""
+    return Number(read_decimal(value, ""))
+
+
+#: The decoders a route needs for :class:`Number` fields (``type_decoders`` of its controller or router).
+TYPE_DECODERS = [(_is_number, _decode_number)]
 
 
 class ExactResponse(Response[Any]):
@@ -78,7 +104,7 @@ class DecimalSchemaPlugin(OpenAPISchemaPlugin):
     """Document ``Decimal`` as an OpenAPI ``number`` (Litestar's default says ``string``)."""
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
-        return field_definition.annotation is Decimal
+        return field_definition.annotation in (Decimal, Number)
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
         return Schema(type=OpenAPIType.NUMBER)

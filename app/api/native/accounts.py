@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, PathParameter
 from msgspec import Meta
@@ -21,6 +22,7 @@ from msgspec import Meta
 from app.api.common.auth import admin_guard
 from app.api.common.deps import SharedDep
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.api.native.schemas import Amount, AssetBalance, Done
 from app.engine.accounts import DEFAULT, AccountRecord, AccountRef, check_name
 from app.engine.errors import AccountNotFound, BadRequest
@@ -39,7 +41,9 @@ class AccountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     name: NameField
     balances: dict[Annotated[str, Meta(max_length=20)], Amount] | None = None
-    commission: Annotated[Decimal, Meta(description="Its own fee rate, 0 <= rate < 1 (stored)")] | None = None
+    commission: Annotated[Decimal, Meta(description="Its own fee rate, 0 <= rate < 1, charged on its fills")] | None = (
+        None
+    )
     ed25519PublicKey: Annotated[str, Meta(max_length=4096, description="An Ed25519 public key, PEM")] | None = None
 
 
@@ -96,15 +100,16 @@ def check_ed25519(pem: str) -> str:
     return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n"
 
 
-def check_balances(balances: dict[str, Decimal] | None) -> dict[str, Decimal]:
+def check_balances(balances: Mapping[str, object] | None) -> dict[str, Decimal]:
     """Initial balances by normalized asset code, each a positive amount; checked before anything is created."""
     out: dict[str, Decimal] = {}
     for asset, amount in (balances or {}).items():
         code = normalize_asset(asset)
         if code in out:
             raise BadRequest(f"balances: {code} is given twice")
-        minor(positive(amount, f"balances.{code}"), f"balances.{code}")
-        out[code] = amount
+        value = positive(amount, f"balances.{code}")
+        minor(value, f"balances.{code}")
+        out[code] = value
     return out
 
 
@@ -143,7 +148,7 @@ async def create(exchange: Exchange, data: AccountIn) -> NewAccount:
     commission = check_fee_rate(data.commission) if data.commission is not None else ""
     ed25519 = check_ed25519(data.ed25519PublicKey) if data.ed25519PublicKey is not None else ""
     record = await exchange.accounts.create(data.name, commission=commission, ed25519=ed25519)
-    view = exchange.as_account(AccountRef(record.name, record.shard))
+    view = exchange.as_account(AccountRef(record.name, record.shard, record.commission))
     funded: dict[str, AssetBalance] = {}
     try:
         for asset, amount in balances.items():
@@ -166,7 +171,7 @@ _DEFAULT_WHY = {
 }
 
 
-class AccountController(Controller):
+class AccountController(NativeController):
     path = "/admin/accounts"
     tags = ("Admin: accounts",)
     guards = (admin_guard,)
@@ -195,7 +200,7 @@ class AccountController(Controller):
         what they reserve) and its balances, orders and trades are removed."""
         _not_default(name, "deleted")
         record = await shared.accounts.unregister(name)
-        await shared.as_account(AccountRef(record.name, record.shard)).reset()
+        await shared.as_account(AccountRef(record.name, record.shard, record.commission)).reset()
         return Done(ok=True, message=f"account {record.name!r} is deleted: its key no longer works, its data is gone")
 
     @post("/{name:str}/reset", status_code=200, responses=responses(404))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import litestar
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Response, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
@@ -17,6 +17,7 @@ from app.api.common.auth import admin_guard
 from app.api.common.deps import ExchangeDep, SharedDep
 from app.api.native import ccxt
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.api.native.schemas import (
     AssetBalance,
     AssetPath,
@@ -67,7 +68,7 @@ async def _reset(exchange: Exchange, every_account: bool) -> Done:
     return Done(ok=True, message=f"account {name!r}: balances, orders and trades are wiped; markets and prices stay")
 
 
-class AdminController(Controller):
+class AdminController(NativeController):
     path = "/admin"
     tags = ("Admin",)
     guards = (admin_guard,)

@@ -11,6 +11,7 @@ Anything else is a bug: logged with its traceback, answered 500 without details.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -79,16 +80,23 @@ def on_exchange_error(_: Request[Any, Any, Any], exc: ExchangeError) -> Response
 
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    problems = [_problem(item) for item in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(item, dict)]
+    items = exc.extra if isinstance(exc.extra, list) else []
+    problems = [_problem(request, item) for item in items if isinstance(item, dict)]
     detail = "; ".join(problems) or exc.detail
     return error_response(400, "BadRequest", f"invalid request to {request.method} {request.url.path}: {detail}")
 
 
-def _problem(item: dict[str, Any]) -> str:
+_ENUM = re.compile(r"Invalid enum value (.*)")
+
+
+def _problem(request: Request[Any, Any, Any], item: dict[str, Any]) -> str:
     """One validation failure as words: where (body field, query or path parameter, header) and what."""
     key = str(item.get("key") or "")
     source = getattr(item.get("source"), "value", item.get("source")) or ""
     text = str(item.get("message") or "invalid value").rstrip(".")
+    enum = _ENUM.fullmatch(text)
+    if enum and source == "body" and (words := _body_choices(request, key)):
+        text = f"must be {words}, got {enum.group(1)}"
     if source == "body":
         if key in ("", "data"):
             return "a JSON object body is required" if text == "'data'" else f"body: {text}"
@@ -96,6 +104,20 @@ def _problem(item: dict[str, Any]) -> str:
     if key:
         return f"{source} parameter {key!r}: {text}" if source else f"{key!r}: {text}"
     return text
+
+
+def _body_choices(request: Request[Any, Any, Any], key: str) -> str:
+    """The words a body field of the route takes (its ``Literal`` values), for the message; "" if none."""
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    info = msgspec.inspect.type_info(data.annotation) if data is not None else None
+    if not isinstance(info, msgspec.inspect.StructType):
+        return ""
+    for field in info.fields:
+        if field.encode_name == key:
+            kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+            values = [repr(v) for t in kinds if isinstance(t, msgspec.inspect.LiteralType) for v in t.values]
+            return ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else "".join(values)
+    return ""
 
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

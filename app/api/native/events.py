@@ -6,7 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from litestar import Controller, WebSocket, get, websocket
+import msgspec
+from litestar import WebSocket, get, websocket
 from litestar.exceptions import PermissionDeniedException, WebSocketDisconnect
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -15,9 +16,19 @@ from app.api.common.auth import Caller
 from app.api.common.codec import encode_json
 from app.api.common.deps import CallerDep, HubDep, SharedDep, on_behalf
 from app.api.common.errors import UNAVAILABLE
-from app.api.common.events import EVERY_ACCOUNT, EventFilter, EventHub, latest_event_id, parse_cursor, read_events
+from app.api.common.events import (
+    EVERY_ACCOUNT,
+    EventFilter,
+    EventHub,
+    Gap,
+    check_cursor,
+    latest_event_id,
+    parse_cursor,
+    read_events,
+)
 from app.api.native import ccxt
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.engine.errors import ExchangeError
 from app.engine.events import EVENT_TYPES, Envelope
 from app.engine.exchange import Exchange
@@ -30,12 +41,13 @@ TYPES_DOC = (
     "Comma-separated event types: exact (order.filled), a group (order) or a prefix (order.*). "
     f"Types: {', '.join(EVENT_TYPES)}"
 )
+CURSOR_MAX = 64 * 42  # one id per shard, joined by ","
 SINCE_DOC = "Replay from after this event id (or 'all' for everything the stream holds); Last-Event-ID wins"
-ACCOUNT_DOC = "Admin key only: the events of this account instead of the default one, or * for every account"
 
 Types = Annotated[str | None, QueryParameter(description=TYPES_DOC, max_length=1000)]
 Symbol = Annotated[str | None, QueryParameter(description="Only events of this symbol", max_length=64)]
-Since = Annotated[str | None, QueryParameter(description=SINCE_DOC, max_length=64)]
+Since = Annotated[str | None, QueryParameter(description=SINCE_DOC, max_length=CURSOR_MAX)]
+ACCOUNT_DOC = "Admin key only: the events of this account instead of the default one, or * for every account"
 Account = Annotated[str | None, QueryParameter(description=ACCOUNT_DOC, min_length=1, max_length=64)]
 
 
@@ -50,15 +62,41 @@ async def _audience(exchange: Exchange, caller: Caller, account: str | None) -> 
 
 
 async def _subscription(
-    exchange: Exchange, caller: Caller, account: str | None, types: str | None, symbol: str | None, cursor: str | None
-) -> tuple[EventFilter, str | None]:
-    """Validate a subscription up front, so bad input is a 400 (403, 404) before the stream starts."""
+    exchange: Exchange, caller: Caller, account: str | None, types: str | None, symbol: str | None, since: str | None
+) -> tuple[EventFilter, str, Gap | None]:
+    """Validate a subscription up front, so bad input is a 400 (403, 404) before the stream starts.
+
+    Returns the filter, the cursor to read after (no ``since``: the newest event, so only new ones follow)
+    and the gap, if events after ``since`` were trimmed from the capped stream.
+    """
     audience = await _audience(exchange, caller, account)
     flt = EventFilter.parse(types, await exchange.symbol(symbol) if symbol else None, audience)
-    return flt, parse_cursor(cursor)
+    streams = _streams(exchange)
+    cursor = parse_cursor(since, len(streams))
+    if cursor is None:
+        return flt, await latest_event_id(exchange.redis, streams), None
+    return flt, cursor, await check_cursor(exchange.redis, streams, cursor)
 
 
-class EventController(Controller):
+def _streams(exchange: Exchange) -> list[str]:
+    """The events stream of every shard, in shard order (a cursor holds one position in each)."""
+    return [keys.events for keys in exchange.core.shard_keys]
+
+
+class GapNotice(msgspec.Struct, frozen=True):
+    """The first message of a stream whose cursor is older than what the capped stream still holds."""
+
+    type: str
+    since: str
+    first: str
+    message: str
+
+
+def _gap(gap: Gap) -> str:
+    return encode_json(GapNotice("gap", gap.since, gap.first, gap.message())).decode()
+
+
+class EventController(NativeController):
     path = "/events"
     tags = ("Events",)
 
@@ -72,22 +110,24 @@ class EventController(Controller):
         symbol: Symbol = None,
         since: Since = None,
         account: Account = None,
-        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", max_length=64)] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", max_length=CURSOR_MAX)] = None,
     ) -> ServerSentEvent:
         """Server-Sent Events: ``id`` is the event id, ``event`` its type, ``data`` the JSON event.
 
         Reconnect with ``Last-Event-ID`` (browsers do it by themselves) to get exactly the events missed,
-        as long as the capped events stream still holds them. A comment line every 15 s keeps proxies open.
-        Only the caller's account's events and market data (``ticker.*``, ``market.*``) come through.
+        as long as the capped events stream still holds them; if it no longer does, the first event is a
+        ``gap`` (``since``, ``first``: the oldest id still held). An id after the newest event is a 400. A
+        comment line every 15 s keeps proxies open. Only the caller's account's events and market data
+        (``ticker.*``, ``market.*``) come through.
         """
-        flt, cursor = await _subscription(shared, caller, account, types, symbol, last_event_id or since)
-        if cursor is None:
-            cursor = await latest_event_id(shared.redis, shared.keys.events)
+        flt, cursor, gap = await _subscription(shared, caller, account, types, symbol, last_event_id or since)
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             # The opening message carries the starting point as its id, so a client that reconnects
             # before any event arrived still resumes from there (no gap).
             yield ServerSentEventMessage(comment="mockx events", id=cursor, retry=RETRY_MS, data=None)
+            if gap is not None:
+                yield ServerSentEventMessage(data=_gap(gap), event="gap")
             try:
                 async for event in _events(shared, hub, flt, cursor):
                     if event is None:
@@ -114,12 +154,12 @@ class EventController(Controller):
     ) -> None:
         """The same events as ``GET /events``, one JSON text frame each; resume with ``since=<last id>``.
 
-        A bad filter, id or account closes the socket with code 1008 and the reason; Valkey unreachable, 1011.
+        A bad filter, account or id (also one after the newest event) closes the socket with code 1008 and the
+        reason; Valkey unreachable, 1011. A cursor older than the capped stream holds gets a first ``gap``
+        frame, as on ``GET /events``.
         """
-        try:
-            flt, cursor = await _subscription(shared, caller, account, types, symbol, since)
-            if cursor is None:  # fixed before the handshake completes: nothing after it is missed
-                cursor = await latest_event_id(shared.redis, shared.keys.events)
+        try:  # the cursor is fixed before the handshake completes: nothing after it is missed
+            flt, cursor, gap = await _subscription(shared, caller, account, types, symbol, since)
         except (ExchangeError, PermissionDeniedException) as exc:
             await socket.accept()
             reason = exc.message if isinstance(exc, ExchangeError) else exc.detail
@@ -131,6 +171,8 @@ class EventController(Controller):
             return
         await socket.accept()
         try:
+            if gap is not None:
+                await socket.send_data(_gap(gap))
             async for event in _events(shared, hub, flt, cursor):
                 if event is None:
                     await socket.send_json({"type": "keep-alive"})
@@ -142,7 +184,5 @@ class EventController(Controller):
             await socket.close(code=1011, reason="Valkey is not available")
 
 
-def _events(exchange: Exchange, hub: EventHub, flt: EventFilter, cursor: str | None) -> AsyncIterator[Envelope | None]:
-    return read_events(
-        exchange.redis, hub, exchange.keys.events, cursor, flt, exchange.fee_rate, idle=KEEPALIVE_SECONDS
-    )
+def _events(exchange: Exchange, hub: EventHub, flt: EventFilter, cursor: str) -> AsyncIterator[Envelope | None]:
+    return read_events(exchange.redis, hub, _streams(exchange), cursor, flt, exchange.fee_rate, idle=KEEPALIVE_SECONDS)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import get
 from litestar.params import FromPath
 
 from app.api.common.deps import SharedDep
 from app.api.native import ccxt
 from app.api.native.ccxt import Market, Ticker
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.api.native.schemas import SymbolPath
 
 
-class MarketController(Controller):
+class MarketController(NativeController):
     tags = ("Market data",)
 
     @get("/tickers", responses=responses())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.params import QueryParameter
 
 from app.api.common.deps import ExchangeDep
 from app.api.native import ccxt
 from app.api.native.ccxt import CanExecute, Order, Trade
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.api.native.schemas import OrderBody, OrderIdPath
 from app.engine.errors import BadRequest
 
@@ -19,7 +20,7 @@ Limit = Annotated[int | None, QueryParameter(ge=1, description="Keep only the mo
 STATUS_DOC = "open, closed, canceled, expired, rejected; also new, filled, partially_filled, cancelled"
 
 
-class OrderController(Controller):
+class OrderController(NativeController):
     path = "/orders"
     tags = ("Orders",)
 
@@ -68,7 +69,7 @@ class OrderController(Controller):
         return ccxt.order(await exchange.cancel_order(order_id))
 
 
-class TradeController(Controller):
+class TradeController(NativeController):
     path = "/trades"
     tags = ("Orders",)
 

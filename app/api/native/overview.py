@@ -6,10 +6,11 @@ dialect's camelCase structs of :mod:`app.api.native.schemas`.
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import get
 
 from app.api.common.deps import ExchangeDep
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.api.native.schemas import (
     AssetsOverview,
     AssetValue,
@@ -66,7 +67,7 @@ def capital_overview(c: portfolio.Capital) -> CapitalOverview:
     )
 
 
-class OverviewController(Controller):
+class OverviewController(NativeController):
     path = "/overview"
     tags = ("Overview",)
 

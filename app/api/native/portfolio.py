@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import get, post
 
 from app.api.common.deps import ExchangeDep
 from app.api.native import ccxt
 from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.api.native.schemas import AmountBody, AssetBalance, AssetList, AssetPath
 from app.engine.exchange import normalize_asset
 
 
-class BalanceController(Controller):
+class BalanceController(NativeController):
     path = "/balance"
     tags = ("Portfolio",)
 

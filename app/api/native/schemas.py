@@ -1,7 +1,8 @@
 """What the API reads and writes that is not already a ccxt structure of :mod:`app.engine.models`.
 
-Request bodies refuse unknown fields. Money is ``Decimal``: send it as a JSON number (``0.05``) or a
-string (``"0.05"``); either way it is parsed from its text, never through a float.
+Request bodies refuse unknown fields. Money is a :class:`~app.api.common.codec.Number` (a ``Decimal``): send
+it as a JSON number (``0.05``) or a string in ASCII decimal notation (``"0.05"``, ``"1e-8"``); either way it is
+parsed from its text, never through a float.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, PathParameter
 from msgspec import Meta
 
+from app.api.common.codec import Number
 from app.api.native.ccxt import Ticker
 from app.engine.models import BalanceRow
 
-Amount = Annotated[Decimal, Meta(description="A positive decimal, as a JSON number or a string")]
+Amount = Annotated[Number, Meta(description="A positive decimal, as a JSON number or a string")]
+Free = Annotated[Number, Meta(description="Zero or a positive decimal, as a JSON number or a string")]
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -60,12 +63,12 @@ class FundIn(_Body):
 class BalanceIn(_Body):
     """The new free balance of an asset; ``used`` is what open orders reserve and follows them."""
 
-    free: Annotated[Decimal, Meta(description="Zero or a positive decimal, as a JSON number or a string")]
+    free: Free
 
 
 class EditBalanceIn(_Body):
     asset: Annotated[str, Meta(examples=["USDT"], max_length=64)]
-    free: Annotated[Decimal, Meta(description="Zero or a positive decimal, as a JSON number or a string")]
+    free: Free
 
 
 class PriceIn(_Body):
