@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,29 +14,7 @@ from redis.asyncio import Redis
 from app.settings import Settings
 from app.store.keys import Keys
 from tests.support.http import LiveServer, error, fund, set_price
-
-
-async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """Server-sent events as dicts (id, event, data parsed as JSON); comments and bare fields skipped."""
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if line == "":
-            if "data" in fields:
-                yield {"id": fields.get("id"), "event": fields.get("event"), "data": json.loads(fields["data"])}
-            fields = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
-
-
-async def _take(events: AsyncIterator[dict[str, Any]], until: Any, seconds: float = 10.0) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    async with asyncio.timeout(seconds):
-        async for event in events:
-            seen.append(event)
-            if until(seen):
-                return seen
-    raise AssertionError(f"the stream ended after {seen}")
+from tests.support.sse import sse, take
 
 
 def _filled(order_id: str) -> Any:
@@ -54,14 +31,14 @@ async def test_sse_sees_created_and_filled_then_resumes_with_exactly_the_missed_
         async with http.stream("GET", "/events") as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
-            events = _sse(stream)
+            events = sse(stream)
             order = (
                 await http.post(
                     "/orders", json={"symbol": "BTC/USDT", "side": "buy", "type": "limit", "amount": 1, "price": 99}
                 )
             ).json()
             await set_price(http, "BTC/USDT", 98)
-            seen = await _take(events, _filled(order["id"]))
+            seen = await take(events, _filled(order["id"]))
         mine = [e for e in seen if e["event"].startswith("order.") and e["data"]["data"]["order"]["id"] == order["id"]]
         assert [e["event"] for e in mine] == ["order.created", "order.filled"]
         created, filled = (e["data"] for e in mine)
@@ -82,8 +59,8 @@ async def test_sse_sees_created_and_filled_then_resumes_with_exactly_the_missed_
         assert len(missed) >= 4
 
         async with http.stream("GET", "/events", headers={"Last-Event-ID": last_seen}) as stream:
-            events = _sse(stream)
-            resumed = await _take(events, lambda seen: len(seen) >= len(missed))
+            events = sse(stream)
+            resumed = await take(events, lambda seen: len(seen) >= len(missed))
             assert [e["id"] for e in resumed] == missed
             of_market = [
                 e["event"]
@@ -94,7 +71,7 @@ async def test_sse_sees_created_and_filled_then_resumes_with_exactly_the_missed_
             assert resumed[-1]["event"] == "balance.changed"
             assert resumed[-1]["data"]["data"]["assets"]["ETH"] == {"free": 2, "used": 0, "total": 2}
             with pytest.raises(TimeoutError):  # and nothing more: no duplicate, no replay
-                await _take(events, lambda seen: True, seconds=0.5)
+                await take(events, lambda seen: True, seconds=0.5)
 
 
 async def test_sse_filters_and_replay_from_the_start(live: LiveServer) -> None:
@@ -106,14 +83,14 @@ async def test_sse_filters_and_replay_from_the_start(live: LiveServer) -> None:
         btc = (await http.post("/orders", json={"symbol": "BTC/USDT", "side": "buy", "amount": 1})).json()
         params = {"since": "all", "types": "order.filled", "symbol": "BTCUSDT"}
         async with http.stream("GET", "/events", params=params) as stream:
-            (only,) = await _take(_sse(stream), lambda seen: len(seen) >= 1)
+            (only,) = await take(sse(stream), lambda seen: len(seen) >= 1)
         assert only["event"] == "order.filled"
         assert only["data"]["data"]["order"]["id"] == btc["id"]
         async with http.stream("GET", "/events", params={"since": "all", "types": "balance"}) as stream:
-            seen = await _take(_sse(stream), lambda seen: len(seen) >= 3)
+            seen = await take(sse(stream), lambda seen: len(seen) >= 3)
         assert {e["event"] for e in seen} == {"balance.changed"}
         async with http.stream("GET", "/events", params={"since": "all", "types": "ticker.*,market"}) as stream:
-            seen = await _take(_sse(stream), lambda seen: len(seen) >= 4)
+            seen = await take(sse(stream), lambda seen: len(seen) >= 4)
         assert {e["event"] for e in seen} == {"ticker.updated", "market.created"}
         ticker = next(e for e in seen if e["event"] == "ticker.updated")["data"]["data"]["ticker"]
         assert ticker["symbol"] == "BTC/USDT"

@@ -12,21 +12,9 @@ from typing import Any
 import pytest
 
 from tests.support.cli import Cli, shows
+from tests.support.cli_output import json_of, one_line
 from tests.support.ports import free_port
 from tests.support.processes import Server
-
-
-def data(text: str) -> Any:
-    """``--json`` output: exactly one JSON document, numbers decoded exactly."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1, text
-    return json.loads(lines[0], parse_float=Decimal)
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def test_balances_fund_deposit_withdraw(cli: Cli) -> None:
@@ -35,15 +23,15 @@ def test_balances_fund_deposit_withdraw(cli: Cli) -> None:
     assert "mockx fund USDT 100000" in empty.err
 
     assert "100000" in cli.ok("fund", "USDT", "100000")
-    row = data(cli.ok("deposit", "BTC", "0.5", "--json"))
+    row = json_of(cli.ok("deposit", "BTC", "0.5", "--json"))
     assert row == {"asset": "BTC", "free": Decimal("0.5"), "used": 0, "total": Decimal("0.5")}
-    assert data(cli.ok("withdraw", "BTC", "0.1", "--json"))["free"] == Decimal("0.4")
+    assert json_of(cli.ok("withdraw", "BTC", "0.1", "--json"))["free"] == Decimal("0.4")
 
     table = cli.ok("balance")
     shows(table, "Asset", "USDT", "100000", "0.4")
-    snapshot = data(cli.ok("balance", "--json"))
+    snapshot = json_of(cli.ok("balance", "--json"))
     assert snapshot["total"] == {"BTC": Decimal("0.4"), "USDT": 100000}
-    assert data(cli.ok("balance", "btc", "--json"))["total"] == Decimal("0.4")
+    assert json_of(cli.ok("balance", "btc", "--json"))["total"] == Decimal("0.4")
 
     refused = one_line(cli.fails(1, "withdraw", "BTC", "1"))
     assert refused.startswith("mockx: InsufficientFunds: "), refused
@@ -61,14 +49,14 @@ def test_market_data(cli: Cli) -> None:
     shown = cli.ok("ticker", "BTC/USDT")
     shows(shown, "BTC/USDT", "50000")
     for spelling in ("BTCUSDT", "btc-usdt"):
-        assert data(cli.ok("ticker", spelling, "--json"))["last"] == 50000
-    eth = data(cli.ok("ticker", "ETH/USDT", "--json"))
+        assert json_of(cli.ok("ticker", spelling, "--json"))["last"] == 50000
+    eth = json_of(cli.ok("ticker", "ETH/USDT", "--json"))
     assert (eth["last"], eth["bid"], eth["ask"]) == (Decimal("3000.5"), 3000, 3001)
 
     table = cli.ok("tickers")
     shows(table, "BTC/USDT", "ETH/USDT", "3000.5")
-    assert set(data(cli.ok("tickers", "--json"))) == {"BTC/USDT", "ETH/USDT"}
-    markets = data(cli.ok("markets", "--json"))
+    assert set(json_of(cli.ok("tickers", "--json"))) == {"BTC/USDT", "ETH/USDT"}
+    markets = json_of(cli.ok("markets", "--json"))
     assert [m["symbol"] for m in markets] == ["BTC/USDT", "ETH/USDT"]
     assert "0.00000001" in cli.ok("markets")  # exact decimals in the table, never 1E-8
 
@@ -77,24 +65,24 @@ def test_orders_from_placement_to_cancel(cli: Cli) -> None:
     cli.ok("fund", "USDT", "100000")
     cli.ok("set-price", "BTC/USDT", "50000")
 
-    bought = data(cli.ok("order", "BTC/USDT", "buy", "0.05", "--json"))
+    bought = json_of(cli.ok("order", "BTC/USDT", "buy", "0.05", "--json"))
     assert (bought["status"], bought["filled"], bought["cost"]) == ("closed", Decimal("0.05"), 2500)
     shown = cli.ok("order", "BTC/USDT", "buy", "0.01")
     shows(shown, "closed", "market", "0.375 USDT")
 
-    resting = data(cli.ok("order", "BTC/USDT", "sell", "0.01", "--type", "limit", "--price", "51000", "--json"))
+    resting = json_of(cli.ok("order", "BTC/USDT", "sell", "0.01", "--type", "limit", "--price", "51000", "--json"))
     assert resting["status"] == "open"
     assert resting["price"] == 51000
-    by_price = data(cli.ok("order", "BTC/USDT", "buy", "0.01", "--price", "40000", "--client-id", "bot-1", "--json"))
+    by_price = json_of(cli.ok("order", "BTC/USDT", "buy", "0.01", "--price", "40000", "--client-id", "bot-1", "--json"))
     assert (by_price["type"], by_price["clientOrderId"]) == ("limit", "bot-1")
     assert "needs --price" in cli.fails(2, "order", "BTC/USDT", "buy", "1", "--type", "limit")  # usage: exit 2
 
     assert "would be accepted" in cli.ok("can-execute", "BTC/USDT", "buy", "0.01")
     shows(cli.exits(1, "can-execute", "BTC/USDT", "buy", "1000").out, "refused", "InsufficientFunds")
-    assert data(cli("can-execute", "BTC/USDT", "buy", "1000", "--json").out)["ok"] is False
+    assert json_of(cli("can-execute", "BTC/USDT", "buy", "1000", "--json").out)["ok"] is False
 
     def ids(*args: str) -> list[str]:
-        return [o["id"] for o in data(cli.ok("orders", *args, "--json"))]
+        return [o["id"] for o in json_of(cli.ok("orders", *args, "--json"))]
 
     assert ids("--status", "filled") == ids("--status", "closed") == [bought["id"], ids()[1]]
     assert ids("--status", "open") == ids("--status", "new") == [resting["id"], by_price["id"]]
@@ -105,33 +93,33 @@ def test_orders_from_placement_to_cancel(cli: Cli) -> None:
     table = cli.ok("orders")
     shows(table, "Status", "open", "closed", "51000")
 
-    assert data(cli.ok("order-info", resting["id"], "--json"))["status"] == "open"
-    assert data(cli.ok("order-info", "bot-1", "--json"))["id"] == by_price["id"]
+    assert json_of(cli.ok("order-info", resting["id"], "--json"))["status"] == "open"
+    assert json_of(cli.ok("order-info", "bot-1", "--json"))["id"] == by_price["id"]
     assert f"Order {resting['id']}" in cli.ok("order-info", resting["id"])
     missing = one_line(cli.fails(1, "order-info", "999999"))
     assert missing.startswith("mockx: OrderNotFound: "), missing
 
     assert "canceled" in cli.ok("cancel", resting["id"])
-    assert data(cli.ok("cancel", "bot-1", "--json"))["status"] == "canceled"
+    assert json_of(cli.ok("cancel", "bot-1", "--json"))["status"] == "canceled"
     again = one_line(cli.fails(1, "cancel", resting["id"]))
     assert again.startswith("mockx: OrderNotFound: "), again
     assert ids("--status", "canceled") == ids("--status", "cancelled") == [resting["id"], by_price["id"]]
 
-    trades = data(cli.ok("trades", "--json"))
+    trades = json_of(cli.ok("trades", "--json"))
     assert [t["order"] for t in trades] == ids("--status", "filled")
     assert "taker" in cli.ok("trades", "--symbol", "BTC/USDT")
-    assert len(data(cli.ok("trades", "--tail", "1", "--json"))) == 1
+    assert len(json_of(cli.ok("trades", "--tail", "1", "--json"))) == 1
 
 
 def test_a_limit_order_fills_when_the_price_crosses_it(cli: Cli) -> None:
     cli.ok("fund", "USDT", "1000")
     cli.ok("set-price", "BTC/USDT", "50000")
-    order = data(cli.ok("order", "BTC/USDT", "buy", "0.01", "--price", "49000", "--json"))
-    assert data(cli.ok("balance", "USDT", "--json"))["used"] == Decimal("490.3675")
+    order = json_of(cli.ok("order", "BTC/USDT", "buy", "0.01", "--price", "49000", "--json"))
+    assert json_of(cli.ok("balance", "USDT", "--json"))["used"] == Decimal("490.3675")
     cli.ok("set-price", "BTC/USDT", "48500")
-    filled = data(cli.ok("order-info", order["id"], "--json"))
+    filled = json_of(cli.ok("order-info", order["id"], "--json"))
     assert (filled["status"], filled["price"], filled["filled"]) == ("closed", 49000, Decimal("0.01"))
-    assert data(cli.ok("balance", "--json"))["total"] == {"BTC": Decimal("0.01"), "USDT": Decimal("509.6325")}
+    assert json_of(cli.ok("balance", "--json"))["total"] == {"BTC": Decimal("0.01"), "USDT": Decimal("509.6325")}
 
 
 def test_overview_and_health(cli: Cli) -> None:
@@ -140,13 +128,13 @@ def test_overview_and_health(cli: Cli) -> None:
     cli.ok("order", "BTC/USDT", "buy", "0.1")
     cli.ok("set-price", "BTC/USDT", "51000")
 
-    assets = data(cli.ok("overview", "assets", "--json"))
+    assets = json_of(cli.ok("overview", "assets", "--json"))
     assert assets["totalValue"] == Decimal("10096.25")  # 4996.25 USDT + 0.1 BTC at 51000
-    stats = data(cli.ok("overview", "trades", "--json"))
+    stats = json_of(cli.ok("overview", "trades", "--json"))
     assert (stats["trades"], stats["buys"], stats["takers"]) == (1, 1, 1)
-    capital = data(cli.ok("overview", "capital", "--json"))
+    capital = json_of(cli.ok("overview", "capital", "--json"))
     assert (capital["deposits"], capital["profit"]) == (10000, Decimal("96.25"))
-    everything = data(cli.ok("overview", "--json"))
+    everything = json_of(cli.ok("overview", "--json"))
     assert list(everything) == ["assets", "trades", "capital"]
     assert everything["capital"] == capital
 
@@ -154,7 +142,7 @@ def test_overview_and_health(cli: Cli) -> None:
     for expected in ("Assets", "Trades", "Capital", "10096.25", "96.25", "BTC/USDT"):
         assert expected in shown, shown
 
-    health = data(cli.ok("health", "--json"))
+    health = json_of(cli.ok("health", "--json"))
     assert (health["status"], health["workersAlive"]) == ("ok", 1)
     assert "cli-test" in cli.ok("health")
     assert "degraded" in cli.exits(1, "health", "--min-workers", "3").out
@@ -164,13 +152,13 @@ def test_reset_data_asks_first(cli: Cli) -> None:
     cli.ok("fund", "USDT", "100")
     for answer in ("n\n", "", None):
         assert "nothing was wiped" in cli.fails(1, "reset-data", input=answer)
-    assert data(cli.ok("balance", "--json"))["total"] == {"USDT": 100}
+    assert json_of(cli.ok("balance", "--json"))["total"] == {"USDT": 100}
 
     assert "Reset" in cli.ok("reset-data", input="y\n")
-    assert data(cli.ok("balance", "--json"))["total"] == {}
+    assert json_of(cli.ok("balance", "--json"))["total"] == {}
     cli.ok("fund", "USDT", "1")
-    assert data(cli.ok("reset-data", "--yes", "--json"))["ok"] is True
-    assert data(cli.ok("balance", "--json"))["total"] == {}
+    assert json_of(cli.ok("reset-data", "--yes", "--json"))["ok"] is True
+    assert json_of(cli.ok("balance", "--json"))["total"] == {}
 
 
 def test_an_unreachable_api_is_one_sentence_naming_the_url(subprocess_env: dict[str, str]) -> None:
@@ -208,7 +196,7 @@ def test_the_api_key_comes_from_the_flag_the_environment_or_the_data_directory(
         (directory / "api-key").write_text("s3cret-key-for-cli-tests\n")
         (directory / "up.json").write_text(json.dumps({"url": server.url, "port": server.port}))
         bare = Cli({k: v for k, v in base.items() if k != "MOCKX_URL"})
-        assert data(bare.ok("balance", "--json"))["total"] == {"USDT": 5}
+        assert json_of(bare.ok("balance", "--json"))["total"] == {"USDT": 5}
     finally:
         server.kill()
 
