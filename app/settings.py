@@ -84,6 +84,11 @@ Asset = Annotated[
 ]
 Namespace = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$"), Rule("use 1-64 letters, digits, '_', '.' or '-'")]
 KeyName = Annotated[str, Meta(pattern=r"^\S+$"), Rule("must be a non-empty name without spaces")]
+Memory = Annotated[
+    str,
+    Meta(pattern=r"^[0-9]+(b|kb|mb|gb)?$"),
+    Rule("a size like 512mb or 2gb (b, kb, mb, gb), or bytes", before=str.lower),
+]
 Url = Annotated[
     str,
     Meta(pattern=r"^(redis|rediss|valkey|valkeys|unix)://"),
@@ -128,6 +133,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = None
     redis_timeout: Annotated[Seconds, Env("REDIS_TIMEOUT", "socket timeout, seconds")] = 5.0
     redis_max_connections: Annotated[Count, Env("REDIS_MAX_CONNECTIONS", "connection pool size per process")] = 64
+    maxmemory: Annotated[
+        Memory,
+        Env(
+            "MAXMEMORY",
+            "memory limit of the embedded Valkey (full: writes are refused, health warns from 90 %); "
+            "a server at `REDIS_URL` keeps its own `maxmemory`",
+        ),
+    ] = "1gb"
     namespace: Annotated[Namespace, Env("NAMESPACE", "key prefix (hash tag) of the exchange's state")] = "mockx"
     shards: Annotated[
         ShardCount,

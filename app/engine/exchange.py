@@ -131,7 +131,7 @@ class Exchange(Part):
         url = settings.redis_url
         if url is None:
             data_dir = Path(tempfile.mkdtemp(prefix="mockx-")) if throwaway else settings.data_dir
-            embedded = EmbeddedValkey(data_dir, persist=not throwaway, scratch=throwaway)
+            embedded = EmbeddedValkey(data_dir, persist=not throwaway, scratch=throwaway, maxmemory=settings.maxmemory)
             url = embedded.start()
         try:
             transport = await Transport.open(

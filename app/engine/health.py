@@ -43,6 +43,15 @@ class ValkeyStatus(msgspec.Struct, frozen=True, kw_only=True):
     server: str | None = None  # "valkey" or "redis"
     version: str | None = None
     error: str | None = None
+    memory_used: int | None = None  # bytes (INFO memory used_memory)
+    memory_max: int | None = None  # bytes; 0: no limit
+
+    @property
+    def memory_pct(self) -> float | None:
+        """How full Valkey's memory is, in % of maxmemory (None without a limit)."""
+        if not self.memory_max or self.memory_used is None:
+            return None
+        return round(100 * self.memory_used / self.memory_max, 1)
 
 
 class WorkerStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -121,10 +130,14 @@ async def check_health(exchange: Exchange, min_workers: int = 0) -> HealthReport
         (_worker(key[len(prefix) :], raw, ttl) for key, raw, ttl in probe.beats if raw is not None),
         key=lambda w: w.name,
     )
-    problems = degraded_reasons(workers, prices, min_workers)
+    valkey = ValkeyStatus(
+        reachable=True, latency_ms=probe.latency_ms, server=probe.server, version=probe.version,
+        memory_used=probe.memory_used, memory_max=probe.memory_max,
+    )  # fmt: skip
+    problems = memory_problems(valkey) + degraded_reasons(workers, prices, min_workers)
     return HealthReport(
         status="degraded" if problems else "ok",
-        valkey=ValkeyStatus(reachable=True, latency_ms=probe.latency_ms, server=probe.server, version=probe.version),
+        valkey=valkey,
         workers=workers,
         prices=prices,
         versions=versions,
@@ -138,6 +151,26 @@ def unavailable_reason(exc: Exception) -> str:
         if isinstance(exc, kind):
             return f"store unavailable: {why}"
     return "store unavailable"
+
+
+#: Above this share of maxmemory the exchange is degraded: writes will soon be refused.
+MEMORY_DEGRADED_PCT = 90.0
+
+
+def memory_problems(valkey: ValkeyStatus) -> list[str]:
+    """The store is nearly full (noeviction: at 100 % every write is refused)."""
+    pct = valkey.memory_pct
+    if pct is None or pct <= MEMORY_DEGRADED_PCT:
+        return []
+    return [
+        f"Valkey memory is {pct:g} % full ({_mb(valkey.memory_used)} of {_mb(valkey.memory_max)}): writes are refused "
+        "at 100 %; reset accounts (DELETE /admin/data), raise maxmemory (MAXMEMORY for the embedded Valkey) "
+        "or trim history"
+    ]
+
+
+def _mb(value: int | None) -> str:
+    return f"{(value or 0) / 2**20:.1f} MiB"
 
 
 def degraded_reasons(workers: list[WorkerStatus], prices: StreamBacklog, min_workers: int = 0) -> list[str]:
@@ -188,6 +221,8 @@ class _Probe(msgspec.Struct, frozen=True):
     server: str
     version: str
     beats: list[tuple[str, str | None, int]]  # heartbeat key, value (None: expired since SCAN), PTTL
+    memory_used: int | None = None
+    memory_max: int | None = None
 
 
 async def _probe(redis: Redis, heartbeat_pattern: str) -> _Probe:
@@ -197,19 +232,33 @@ async def _probe(redis: Redis, heartbeat_pattern: str) -> _Probe:
     latency = round((time.perf_counter() - started) * 1000, 3)
     server = "valkey" if "valkey_version" in info else "redis"
     version = str(info.get("valkey_version") or info.get("redis_version") or "")
+    memory = await redis.info("memory")
+    used, limit = _int(memory.get("used_memory")), _int(memory.get("maxmemory"))
     names: list[str] = []
     async for key in redis.scan_iter(match=heartbeat_pattern, count=500):
         names.append(key)
         if len(names) >= MAX_WORKERS_LISTED:
             break
     if not names:
-        return _Probe(latency, server, version, [])
+        return _Probe(latency, server, version, [], used, limit)
     async with redis.pipeline(transaction=False) as pipe:
         for key in names:
             pipe.get(key)
             pipe.pttl(key)
         replies = await pipe.execute()
-    return _Probe(latency, server, version, [(key, replies[2 * i], replies[2 * i + 1]) for i, key in enumerate(names)])
+    beats = [(key, replies[2 * i], replies[2 * i + 1]) for i, key in enumerate(names)]
+    return _Probe(latency, server, version, beats, used, limit)
+
+
+def _int(value: object) -> int | None:
+    """A number of INFO (a cluster client answers per node: the largest counts)."""
+    if isinstance(value, dict):
+        numbers = [n for n in (_int(v) for v in value.values()) if n is not None]
+        return max(numbers) if numbers else None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 async def read_backlog(redis: Redis, stream: str, group: str) -> StreamBacklog:

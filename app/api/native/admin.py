@@ -146,7 +146,15 @@ def health_response(report: HealthReport) -> Health:
     }
     return Health(
         status=report.status,
-        valkey=ValkeyHealth(reachable=v.reachable, latencyMs=v.latency_ms, version=v.version, error=v.error),
+        valkey=ValkeyHealth(
+            reachable=v.reachable,
+            latencyMs=v.latency_ms,
+            version=v.version,
+            error=v.error,
+            memoryUsed=v.memory_used,
+            memoryMax=v.memory_max,
+            memoryPct=v.memory_pct,
+        ),
         workersAlive=report.workers_alive,
         workers=[
             WorkerHealth(name=w.name, ttlMs=w.ttl_ms, healthy=w.healthy, heartbeat=w.heartbeat) for w in report.workers

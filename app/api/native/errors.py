@@ -18,6 +18,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from redis.exceptions import OutOfMemoryError
 
 from app.api.common.codec import ExactResponse
 from app.api.common.errors import UNAVAILABLE
@@ -135,8 +136,17 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     return error_response(status, code, message)
 
 
+#: What a write refused by a full Valkey (maxmemory reached, noeviction) answers: what happened and what to do.
+STORE_FULL = (
+    "the exchange's state store is full (Valkey reached its maxmemory): nothing was written. Free memory by "
+    "resetting accounts (DELETE /admin/data), raise maxmemory (MAXMEMORY for the embedded Valkey), or trim history"
+)
+
+
 def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning("Valkey is not available (%s %s): %s", request.method, request.url.path, exc)
+    if isinstance(exc, OutOfMemoryError):
+        return error_response(503, "ExchangeNotAvailable", STORE_FULL)
     return error_response(
         503,
         "ExchangeNotAvailable",

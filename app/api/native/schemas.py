@@ -226,6 +226,9 @@ class ValkeyHealth(msgspec.Struct, frozen=True):
     latencyMs: float | None = None
     version: str | None = None
     error: str | None = None
+    memoryUsed: int | None = None  # bytes
+    memoryMax: int | None = None  # bytes (maxmemory); 0: no limit
+    memoryPct: float | None = None  # % of maxmemory; degraded above 90
 
 
 class WorkerHealth(msgspec.Struct, frozen=True):

@@ -71,7 +71,9 @@ if #members > 0 then
   return {0, 0, #members}
 end
 
--- last: the balance rows, the ledger and the statistics of every symbol
+-- last: the balance rows, the ledger and the statistics of every symbol. The event goes first: with the
+-- store full (maxmemory), its XADD is refused before anything is deleted, so nothing changes half-way.
+emit(events, channel, maxlen, 'exchange.reset', '{"acct":' .. cjson.encode(acct) .. '}')
 local rows = redis.call('ZRANGEBYLEX', assets, lo, hi)
 local money = {}
 for _, m in ipairs(rows) do
@@ -91,5 +93,4 @@ for i = 5, #ARGV do
   end
   redis.call('HDEL', stats, unpack(f))
 end
-emit(events, channel, maxlen, 'exchange.reset', '{"acct":' .. cjson.encode(acct) .. '}')
 return {0, 1, 0}
