@@ -15,6 +15,7 @@ from app.engine.errors import BadRequest
 from app.engine.market_data import MarketData
 from app.engine.money import is_multiple, price_str
 from app.engine.ticks import Tick
+from app.store.keys import SIDES
 from app.store.protocol import SettlePhase
 from app.store.records import market_decoder
 from app.store.scripts import SettleStep
@@ -148,22 +149,34 @@ class Settlement(Part):
         return await self.core.shard_scripts[shard].settle_tick(keys, args)
 
     async def sweep(self) -> int:
-        """Re-check every shard's resting orders against its latest prices; returns the fills made."""
+        """Re-check the resting orders of every shard against its latest prices; returns the fills made.
+
+        Only books that hold orders are looked at (one pipelined count of every book first), so the cost does
+        not grow with the number of quiet symbols.
+        """
+        symbols = sorted(await self.markets.market_records())
+        books = [(symbol, shard) for symbol in symbols for shard in self.shards]
+        if not books:
+            return 0
+        counts = await self.transport.pipeline(
+            *(("ZCARD", self.core.shard_keys[shard].book(symbol, side)) for symbol, shard in books for side in SIDES)
+        )
         filled = 0
-        for symbol in await self.markets.market_records():
-            for shard in self.shards:
-                raw = await self.redis.hgetall(self.core.shard_keys[shard].ticker(symbol))
-                if not raw or not raw.get("id"):
-                    continue
-                tick = Tick(
-                    symbol=symbol,
-                    price=Decimal(raw["last"]),
-                    bid=Decimal(raw.get("bid") or raw["last"]),
-                    ask=Decimal(raw.get("ask") or raw["last"]),
-                    ts=int(raw.get("ts") or 0),
-                )
-                step = await self._settle_call(raw["id"], tick, SettlePhase.SWEEP, (0, 0), shard)
-                filled += (await self.finish_tick(raw["id"], tick, step, shard)).filled
+        for i, (symbol, shard) in enumerate(books):
+            if not (int(counts[2 * i]) or int(counts[2 * i + 1])):
+                continue
+            raw = await self.redis.hgetall(self.core.shard_keys[shard].ticker(symbol))
+            if not raw or not raw.get("id"):
+                continue
+            tick = Tick(
+                symbol=symbol,
+                price=Decimal(raw["last"]),
+                bid=Decimal(raw.get("bid") or raw["last"]),
+                ask=Decimal(raw.get("ask") or raw["last"]),
+                ts=int(raw.get("ts") or 0),
+            )
+            step = await self._settle_call(raw["id"], tick, SettlePhase.SWEEP, (0, 0), shard)
+            filled += (await self.finish_tick(raw["id"], tick, step, shard)).filled
         return filled
 
 

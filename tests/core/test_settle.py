@@ -4,6 +4,7 @@ import asyncio
 import statistics
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 
@@ -11,6 +12,7 @@ from app.engine.audit import audit
 from app.engine.exchange import Exchange
 from app.engine.ticks import Tick, parse_tick
 from app.settings import Settings
+from app.store.embedded import EmbeddedValkey
 
 D = Decimal
 
@@ -187,3 +189,35 @@ async def test_a_tick_crossing_nothing_costs_the_same_for_100_or_100_000_resting
     large = await _median_tick_ms(exchange)
     assert large < small * 3 + 0.5, f"median tick {small:.3f} ms with 100 resting, {large:.3f} ms with 100 000"
     assert await audit(exchange.redis, exchange.keys) == []
+
+
+async def test_the_sweep_looks_only_at_books_that_hold_orders(settings: Settings, tmp_path: Path) -> None:
+    """200 quiet symbols cost the sweep no settle call; a book with an order the last tick missed gets one.
+
+    On a Valkey of its own, so that its command counters count this test's calls only."""
+    own = EmbeddedValkey(tmp_path / "own", port=0, persist=False)
+    try:
+        async with Exchange.connect(msgspec.structs.replace(settings, redis_url=own.start())) as exchange:
+            await _sweep_case(exchange)
+    finally:
+        own.stop()
+
+
+async def _sweep_case(exchange: Exchange) -> None:
+    for i in range(200):
+        await exchange.push_price(f"C{i}/USDT", "10")
+    await exchange.deposit("USDT", "1000")
+    resting = await exchange.create_order("C7/USDT", "buy", "limit", "1", "9")
+    await exchange.redis.hset(exchange.keys.ticker("C7/USDT"), mapping={"last": "8.5", "bid": "8.5", "ask": "8.5"})
+
+    async def evalsha_calls() -> int:
+        stats = await exchange.redis.info("commandstats")
+        return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+    before = await evalsha_calls()
+    assert await exchange.sweep() == 1
+    assert await evalsha_calls() - before == 1, "one settle call: the only book with an order"
+    assert (await exchange.fetch_order(resting.id)).status == "closed"
+    before = await evalsha_calls()
+    assert await exchange.sweep() == 0
+    assert await evalsha_calls() == before, "every book empty: no settle call at all"
