@@ -207,8 +207,9 @@ class Exchange(Part):
 
     # admin ---------------------------------------------------------------------------------------------
     async def reset(self) -> None:
-        """Wipe this account's balances, orders and trades (its other data, markets and prices stay), in
-        chunks of ``SETTLE_CHUNK`` orders so no Lua call runs long."""
+        """Wipe this account's balances, orders and trades (other accounts, markets and prices stay), in chunks
+        of ``SETTLE_CHUNK`` orders (at least 100, so a tiny chunk does not make a reset crawl): no Lua call
+        runs long."""
         symbols = sorted(await self.markets.market_records())
         chunk = max(self.settings.settle_chunk, 100)
         while not (await self.scripts.reset_account(self.account.name, symbols, chunk))[0]:

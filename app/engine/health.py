@@ -26,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app import __version__
 from app.engine.exchange import Exchange
+from app.store.retry import UNAVAILABLE
 
 HealthStatus = Literal["ok", "degraded", "unavailable"]
 
@@ -206,8 +207,8 @@ def _worker(name: str, raw: str, ttl: int) -> WorkerStatus:
 
 
 # Valkey access -------------------------------------------------------------------------------------------
-#: Store errors that mean "Valkey is not available right now" (the API's ``UNAVAILABLE`` lists the same).
-UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OutOfMemoryError)
+#: Store errors that mean "Valkey is not available right now": the store's one list.
+UNREACHABLE = UNAVAILABLE
 _UNREACHABLE_WHY: tuple[tuple[type[Exception], str], ...] = (
     (RedisTimeoutError, "it did not answer in time"),
     (ReadOnlyError, "it is read-only"),

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
+
+#: Store errors that mean "the exchange is not available right now", not "the request was wrong": unreachable,
+#: too slow, read-only (a replica) or full (maxmemory). What a caller answers them with is its own.
+UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OutOfMemoryError)
 
 #: A run that lasted this long counts as recovered: the next failure starts the backoff from the beginning.
 _HEALTHY_SEC = 30.0

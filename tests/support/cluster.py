@@ -15,13 +15,9 @@ from types import TracebackType
 
 import redis
 
+from tests.support.ports import free_port
+
 SLOTS = 16384
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ValkeyCluster:
@@ -40,9 +36,9 @@ class ValkeyCluster:
 
         binary = str(get_binary_path())
         for i in range(self.masters):
-            port = _free_port()  # the cluster bus listens on port + 10000, which must be free too
+            port = free_port()  # the cluster bus listens on port + 10000, which must be free too
             while port + 10000 > 65535 or not _port_free(port + 10000):
-                port = _free_port()
+                port = free_port()
             node_dir = self.dir / f"node{i}"
             node_dir.mkdir(parents=True, exist_ok=True)
             conf = node_dir / "valkey.conf"

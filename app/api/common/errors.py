@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, ReadOnlyError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from app.store.retry import UNAVAILABLE
 
-#: Store errors that mean "the exchange is not available right now", not "the request was wrong".
-UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OutOfMemoryError)
+__all__ = ["UNAVAILABLE"]
