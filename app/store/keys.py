@@ -38,14 +38,19 @@ key                               type    contents                              
                                           ``<acct>:<ASSET>:deposited`` / ``:withdrawn``.
 ``S:stats``                       hash    fill statistics ``<acct>:<SYMBOL>:<side>:count``,        until reset
                                           ``:maker``, ``:base``, ``:quote``, ``:fee``.
-``S:orders``                      hash    order id -> order record (JSON with ``acct``).           until reset
-``S:order_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every order.            until reset
+``S:orders``                      hash    order id -> order record (JSON with ``acct``).           trimmed
+``S:order_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every order held (finds  trimmed
+                                          the first held id >= a ``fromId``).
+``S:order_index``                 zset    lex, the list indexes (see *History* below):              trimmed
+                                          ``<acct>|<dim>|<ts, 13 digits>|<id, 16 digits>``.
 ``S:open``                        zset    lex: ``<acct>|<id, 16 digits>``, open orders only.       until reset
-``S:cids``                        hash    ``<acct>|<clientOrderId>`` -> order id.                  until reset
+``S:cids``                        hash    ``<acct>|<clientOrderId>`` -> order id.                  trimmed
 ``S:book:<SYMBOL>:buy`` / ``sell`` zset   resting limit orders of every account of the shard,      until reset
                                           score = limit price, member = order id.
-``S:trades``                      hash    trade id -> trade record (JSON with ``acct``).           until reset
-``S:trade_ids``                   zset    lex: ``<acct>|<id, 16 digits>``.                         until reset
+``S:trades``                      hash    trade id -> trade record (JSON with ``acct``).           trimmed
+``S:trade_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every trade held.       trimmed
+``S:trade_index``                 zset    lex, the trade list indexes:                              trimmed
+                                          ``<acct>|<dim>|<ts, 13 digits>|<id, 16 digits>``.
 ``S:seq:order`` / ``S:seq:trade`` string  the shard's last order / trade sequence number.          permanent
 ``S:events``                      stream  every change of the shard's accounts, each entry         until reset
                                           ``type`` + ``data`` (JSON with ``acct``), capped with
@@ -55,6 +60,35 @@ key                               type    contents                              
                                           ``bid``, ``ask``, ``ts``) the shard's scripts check
                                           against. Shard 0's is the market ticker below.
 ================================  ======  =======================================================  ===========
+
+**History** (orders and trades) is listed, paged and trimmed through lexicographic indexes, so that a
+page costs O(log n + page) whatever the history size and whichever rows the filter matches. Each member is
+``<acct>|<dim>|<ts>|<id>`` (``ts``: 13-digit ms, ``id``: 16-digit id, both zero-padded), so one
+``ZRANGEBYLEX`` (or ``ZREVRANGEBYLEX``) between ``[<acct>|<dim>|<since>|`` and ``[<acct>|<dim>|<until>|~``
+is a page in time order (ties by id). ``S:order_index`` dims, written by every script that creates an
+order or changes its status (an order's ``ts`` is its creation time from the server clock, so per account
+time order is id order):
+
+=========================  ============================================================================
+dim                        members
+=========================  ============================================================================
+``all``                    every order held
+``st:<status>``            the orders of one status (``open``, ``closed``, ``canceled``, ``expired``,
+                           ``rejected``); moved when the status changes
+``sym:<SYMBOL>``           every order of one symbol
+``sym:<SYMBOL>:<status>``  the orders of one symbol and status; moved when the status changes
+``done``                   every order that is no longer open, with ``ts`` = the time it closed
+                           (``uts``): oldest first, what retention trims
+=========================  ============================================================================
+
+``S:trade_index`` dims: ``all`` and ``sym:<SYMBOL>``, with ``ts`` the trade's time. A list's ``fromId``
+is resolved to its position through the row's record (or, if it is gone, the first held id at or after it
+in ``S:order_ids`` / ``S:trade_ids``). **Retention**: the sweep trims, per account and in chunks of at most
+``HISTORY_CHUNK`` rows per call, the orders of the ``done`` dim that closed before now −
+``HISTORY_RETENTION`` or are beyond the newest ``HISTORY_MAX_ORDERS``, and likewise the trades (by trade
+time, beyond the newest ``HISTORY_MAX_ORDERS`` trades); every index member, record and clientOrderId of a
+trimmed row goes with it. Open orders are never trimmed; ``S:stats`` and ``S:ledger`` are never trimmed,
+so statistics and PnL do not change.
 
 Held once, under ``{ns}``:
 
@@ -171,6 +205,10 @@ class Keys:
         return f"{self.tag}:order_ids"
 
     @property
+    def order_index(self) -> str:
+        return f"{self.tag}:order_index"
+
+    @property
     def open(self) -> str:
         return f"{self.tag}:open"
 
@@ -188,6 +226,10 @@ class Keys:
     @property
     def trade_ids(self) -> str:
         return f"{self.tag}:trade_ids"
+
+    @property
+    def trade_index(self) -> str:
+        return f"{self.tag}:trade_index"
 
     @property
     def order_seq(self) -> str:
