@@ -75,6 +75,27 @@ Chunk = Annotated[
     int, Meta(gt=0, le=5000), Rule("must be a positive integer, at most 5000 (one Lua call must stay short)")
 ]
 Seconds = Annotated[float, Meta(gt=0), Rule("must be a positive number of seconds", check=math.isfinite)]
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> str:
+    """``90``, ``90s``, ``15m``, ``12h``, ``7d`` as seconds (a number msgspec then reads)."""
+    body = text.strip().lower()
+    unit = _UNITS.get(body[-1:]) if body else None
+    if unit is None:
+        return body
+    try:
+        return repr(float(body[:-1]) * unit)
+    except ValueError:
+        return text
+
+
+Duration = Annotated[
+    float,
+    Meta(gt=0),
+    Rule("must be a positive duration: seconds, or a number with s, m, h or d (7d)", before=_duration,
+         check=math.isfinite),
+]  # fmt: skip
 FeeRate = Annotated[Decimal, Rule("a fee rate must be at least 0 and below 1 (0.00075 is 0.075 %)", check=_fee_rate)]
 Flag = Annotated[bool, Rule("must be true or false", before=_bool_word)]
 Asset = Annotated[
@@ -164,6 +185,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Seconds,
         Env("TICK_LOOP_SEC", "period of the workers' sweep (re-check resting orders, pick up older price keys)"),
     ] = 10.0
+    history_retention: Annotated[
+        Duration,
+        Env("HISTORY_RETENTION", "how long closed orders and trades are kept (`30m`, `12h`, `7d`, or seconds)",
+            shown="`7d` (604800 s)"),
+    ] = 7 * 86400.0  # fmt: skip
+    history_max_orders: Annotated[
+        Count,
+        Env("HISTORY_MAX_ORDERS", "the most closed orders, and the most trades, each account keeps"),
+    ] = 100_000
+    history_chunk: Annotated[
+        Chunk,
+        Env("HISTORY_CHUNK", "most orders (and trades) one trim call removes (bounds how long one Lua call runs)"),
+    ] = 200
     data_dir: Annotated[
         Path,
         Env(
@@ -225,7 +259,7 @@ class Variable(msgspec.Struct, frozen=True):
     @property
     def shown_default(self) -> str:
         """The default as the README shows it."""
-        if self.default_text:
+        if self.default_text and not self.env.shown:
             return f"`{self.default_text}`"
         return self.env.shown or "—"
 

@@ -5,7 +5,8 @@ Per account (an account's state shares the shard with other accounts'; each is c
 1. No balance is negative.
 2. For every asset, ``used`` equals exactly what the open orders reserve in it.
 3. Value is conserved: for every asset, ``free + used`` equals deposits - withdrawals + what fills
-   brought in - what fills took out (fees included).
+   brought in - what fills took out (fees included), as the fill statistics count them (they are kept
+   when retention trims the trades); the trades still held never outnumber the fills counted.
 4. Indexes hold only open orders: every id in a book or in the open index is an open order, and every
    open order is in both.
 
@@ -32,7 +33,8 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
         pipe.hgetall(keys.orders)
         pipe.hvals(keys.trades)
         pipe.zrange(keys.open, 0, -1)
-        balances, ledger, orders, trades, open_members = await pipe.execute()
+        pipe.hgetall(keys.stats)
+        balances, ledger, orders, trades, open_members, stats = await pipe.execute()
     async with redis.pipeline(transaction=True) as pipe:
         for symbol in symbols:
             pipe.zrange(keys.book(symbol, "buy"), 0, -1)
@@ -65,16 +67,26 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
     for field, value in ledger.items():
         acct, asset, kind = field.split(":")
         expected[acct, asset] += int(value) if kind == "deposited" else -int(value)
+    held: dict[tuple[str, str, str], int] = defaultdict(int)
     for raw in trades:
         t = trade_decoder.decode(raw)
-        base, quote = t.sym.split("/")
-        amt, cost, fee = int(t.amt), int(t.cost), int(t.fee)
-        if t.side == "buy":
-            expected[t.acct, base] += amt
-            expected[t.acct, quote] -= cost + fee
-        else:
-            expected[t.acct, base] -= amt
-            expected[t.acct, quote] += cost - fee
+        held[t.acct, t.sym, t.side] += 1
+    counted: dict[tuple[str, str, str], int] = defaultdict(int)
+    for field, value in stats.items():
+        acct, symbol, side, kind = field.split(":")
+        base, quote = symbol.split("/")
+        sign = 1 if side == "buy" else -1
+        if kind == "base":
+            expected[acct, base] += sign * int(value)
+        elif kind == "quote":
+            expected[acct, quote] -= sign * int(value)
+        elif kind == "fee":
+            expected[acct, quote] -= int(value)
+        elif kind == "count":
+            counted[acct, symbol, side] = int(value)
+    for (acct, symbol, side), n in held.items():
+        if n > counted[acct, symbol, side]:
+            problems.append(f"{acct}: {n} {symbol} {side} trades held but {counted[acct, symbol, side]} fills counted")
     for key in set(expected) | set(free) | set(used):
         total = free[key] + used[key]
         if total != expected[key]:

@@ -35,6 +35,7 @@ from app.engine.inputs import normalize_asset, normalize_status
 from app.engine.market_data import MarketData
 from app.engine.orders import Orders
 from app.engine.planner import OrderPlan
+from app.engine.retention import Retention
 from app.engine.settlement import Settlement, SettleResult
 from app.settings import Settings
 from app.store.embedded import EmbeddedValkey
@@ -113,6 +114,8 @@ class Exchange(Part):
         self.settle_call_args = self.settlement.settle_call_args
         self.settle_batch_call_args = self.settlement.settle_batch_call_args
         self.sweep = self.settlement.sweep
+        # retention
+        self.trim_history = Retention(core).trim
 
     @property
     def fee_rate(self) -> Decimal:

@@ -20,7 +20,7 @@ from app.store.transport import Call, Script, Transport
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = (
     "place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset",
-    "reset_account",
+    "reset_account", "trim_history",
 )  # fmt: skip
 
 
@@ -216,6 +216,13 @@ class Scripts:
         reply = await self._call("reset_account", keys, [acct, str(chunk), k.channel, self.maxlen, *symbols], None)
         return int(reply[1]) == 1, int(reply[2])
 
+    # retention -------------------------------------------------------------------------------------
+    def trim_history(self, acct: str, cutoff_ms: int, keep: int, chunk: int) -> Call:
+        """A call of trim_history.lua for one account (pipelined with the others of the shard)."""
+        k = self.keys
+        keys = [k.orders, k.order_ids, k.order_index, k.cids, k.trades, k.trade_ids, k.trade_index]
+        return self.call("trim_history", keys, [acct, str(cutoff_ms), str(keep), str(chunk)])
+
     async def reset(self, symbols: list[str]) -> int:
         reply = await self._call("reset", self.keys.account_keys(symbols), [self.keys.channel, self.maxlen], None)
         return int(reply[1])
@@ -248,6 +255,22 @@ def batch_step(reply: list[Any]) -> BatchStep:
         buy_offset=int(reply[6]),
         sell_offset=int(reply[7]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TrimStep:
+    """What one trim_history call removed; ``more`` when it stopped at its chunk."""
+
+    orders: int
+    trades: int
+    more: bool
+
+
+def trim_step(reply: list[Any]) -> TrimStep:
+    code = Code(int(reply[0]))
+    if code is not Code.OK:  # trim_history has no other code
+        raise RuntimeError(f"trim_history returned {code!r}")
+    return TrimStep(orders=int(reply[1]), trades=int(reply[2]), more=int(reply[3]) == 1)
 
 
 def place_result(reply: list[Any]) -> PlaceResult:

@@ -19,8 +19,9 @@ Ticks are idempotent (see ``app/store/lua/settle_tick.lua``), so a redelivered o
 nothing twice, and two workers give the result of applying every tick once in stream order.
 
 A malformed entry is dead-lettered, acknowledged and counted at once. Every ``TICK_LOOP_SEC`` one worker
-(whoever takes the sweep lease) publishes prices written to the older keys and re-checks resting orders
-against the latest prices. Each worker keeps a heartbeat key with a TTL; ``mockx worker --check`` reads it.
+(whoever takes the sweep lease) publishes prices written to the older keys, re-checks resting orders
+against the latest prices and trims history past its retention (:mod:`app.engine.retention`). Each worker
+keeps a heartbeat key with a TTL; ``mockx worker --check`` reads it.
 """
 
 from __future__ import annotations
@@ -441,7 +442,7 @@ class Worker:
 
     # sweep and liveness --------------------------------------------------------------------------------
     async def _sweep(self, *, lease: bool) -> None:
-        """Publish prices written to the older keys, then re-check resting orders at the latest prices."""
+        """Publish prices written to the older keys, re-check resting orders at the latest prices, trim history."""
         if lease:
             px = max(1, int(self.settings.tick_loop_sec * 900))
             if not await self.redis.set(self.keys.sweep_lease, self.opts.name, nx=True, px=px):
@@ -450,6 +451,10 @@ class Worker:
         filled = await self.ex.sweep()
         if published or filled:
             log.info("sweep: %d prices picked up from older keys, %d orders filled", published, filled)
+        trimmed = await self.ex.trim_history()
+        if trimmed.orders or trimmed.trades:
+            more = " (more next sweep)" if trimmed.more else ""
+            log.info("sweep: history trimmed: %d orders, %d trades%s", trimmed.orders, trimmed.trades, more)
 
     async def _beat(self, *, force: bool = False) -> None:
         now = asyncio.get_running_loop().time()
