@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
@@ -125,13 +125,15 @@ def url_path(*parts: str) -> str:
 
 
 class Reply:
-    """A successful response: its status, its exact text (for ``--json``) and its decoded body."""
+    """A successful response: its status, its exact text (for ``--json``), its decoded body and the URL of
+    the next page of a list (its ``Link: <...>; rel="next"`` header), if any."""
 
-    __slots__ = ("_data", "status", "text")
+    __slots__ = ("_data", "next", "status", "text")
 
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, next: str | None = None) -> None:
         self.status = status
         self.text = text
+        self.next = next
         self._data: Any = None
 
     @property
@@ -203,11 +205,25 @@ class Api:
         except httpx.TransportError as exc:
             fail(f"could not reach the MockX API at {self.url} ({reason(exc)}): {START_HINT}", EXIT_UNREACHABLE)
         if response.is_success or response.status_code in accept:
-            return Reply(response.status_code, response.text)
+            following = response.links.get("next", {}).get("url")
+            return Reply(response.status_code, response.text, following)
         return refused(response.status_code, response.text, f"{method} {self.url}{path}")
 
     def get(self, path: str, **params: Any) -> Reply:
         return self.request("GET", path, params=params)
+
+    def pages(self, path: str, **params: Any) -> Iterator[Reply]:
+        """Every page of a list, following each reply's ``Link: rel="next"`` until the last page."""
+        from urllib.parse import parse_qsl, urlsplit
+
+        reply = self.get(path, **params)
+        yield reply
+        while reply.next:
+            parts = urlsplit(reply.next)
+            query = dict(parse_qsl(parts.query))
+            query.pop("account", None)  # every request of this client carries it already
+            reply = self.get(parts.path, **query)
+            yield reply
 
     def post(self, path: str, body: Any = None) -> Reply:
         return self.request("POST", path, body=body)

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import rich_click as click
 
-from cli.commands import accounts, admin, balances, feed, info, market, orders, overview, serve, up, watch, worker
+from cli.commands import (
+    accounts,
+    admin,
+    balances,
+    export,
+    feed,
+    info,
+    market,
+    orders,
+    overview,
+    serve,
+    up,
+    watch,
+    worker,
+)
 
 ALL: list[click.Command] = [
     *up.COMMANDS,
@@ -14,6 +28,7 @@ ALL: list[click.Command] = [
     *balances.COMMANDS,
     *market.COMMANDS,
     *orders.COMMANDS,
+    *export.COMMANDS,
     *overview.COMMANDS,
     *admin.COMMANDS,
     *accounts.COMMANDS,
