@@ -294,9 +294,11 @@ class Keys:
             self.stats,
             self.orders,
             self.order_ids,
+            self.order_index,
             self.open,
             self.cids,
             self.trades,
             self.trade_ids,
+            self.trade_index,
         ]
         return fixed + [self.book(s, side) for s in symbols for side in SIDES]
