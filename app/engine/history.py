@@ -134,13 +134,42 @@ class History(Part):
         self.markets = markets
         self.acct = account.name
 
-    async def fetch_orders(self, **filters: Any) -> list[Order]:
-        """The orders of :meth:`fetch_orders_page` (one page), without the cursor."""
-        return (await self.fetch_orders_page(**filters)).items
+    async def fetch_orders(
+        self,
+        *,
+        status: str | None = None,
+        symbol: str | None = None,
+        side: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        from_id: int | None = None,
+        to_id: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> list[Order]:
+        """The orders of :meth:`fetch_orders_page` (one page, oldest first), without the cursor."""
+        page = await self.fetch_orders_page(
+            status=status, symbol=symbol, side=side, since=since, until=until, from_id=from_id, to_id=to_id,
+            limit=limit, tail=tail,
+        )  # fmt: skip
+        return page.items
 
-    async def fetch_my_trades(self, **filters: Any) -> list[Trade]:
-        """The trades of :meth:`fetch_my_trades_page` (one page), without the cursor."""
-        return (await self.fetch_my_trades_page(**filters)).items
+    async def fetch_my_trades(
+        self,
+        *,
+        symbol: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        from_id: int | None = None,
+        to_id: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> list[Trade]:
+        """The trades of :meth:`fetch_my_trades_page` (one page, oldest first), without the cursor."""
+        page = await self.fetch_my_trades_page(
+            symbol=symbol, since=since, until=until, from_id=from_id, to_id=to_id, limit=limit, tail=tail
+        )
+        return page.items
 
     async def fetch_orders_page(
         self,
