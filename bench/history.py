@@ -11,7 +11,7 @@ trade keys (trades, trade_ids, trade_index) divided by N. First, the cost of the
 time (SLOWLOG) per place_order call, filled and resting.
 
     .venv/bin/python bench/history.py                 # N = 1 000, 10 000, 100 000
-    .venv/bin/python bench/history.py --million       # and 1 000 000 (about 4 GB of Valkey memory)
+    .venv/bin/python bench/history.py --million       # and 1 000 000 (about 2 GB of Valkey memory)
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def measure(url: str, n: int, rounds: int, data_dir: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated N (closed orders)")
-    parser.add_argument("--million", action="store_true", help="add N = 1 000 000 (needs about 4 GB)")
+    parser.add_argument("--million", action="store_true", help="add N = 1 000 000 (needs about 2 GB)")
     parser.add_argument("--rounds", type=int, default=5, help="requests per measurement (median)")
     parser.add_argument("--maxmemory", default="", help="the embedded Valkey's maxmemory [default: 2gb, 8gb]")
     args = parser.parse_args()
