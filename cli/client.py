@@ -125,16 +125,24 @@ def url_path(*parts: str) -> str:
 
 
 class Reply:
-    """A successful response: its status, its exact text (for ``--json``), its decoded body and the URL of
-    the next page of a list (its ``Link: <...>; rel="next"`` header), if any."""
+    """A successful response: its status, its exact text (for ``--json``), its decoded body and the query of
+    the next page its ``Link`` header names (a paged list; None on the last page)."""
 
-    __slots__ = ("_data", "next", "status", "text")
+    __slots__ = ("_data", "link", "status", "text")
 
-    def __init__(self, status: int, text: str, next: str | None = None) -> None:
+    def __init__(self, status: int, text: str, link: str | None = None) -> None:
         self.status = status
         self.text = text
-        self.next = next
+        self.link = link
         self._data: Any = None
+
+    @property
+    def next_query(self) -> dict[str, str] | None:
+        """The query parameters of the ``rel="next"`` URL of the Link header, or None when there is none."""
+        from urllib.parse import parse_qsl, urlsplit
+
+        match = re.match(r'\s*<([^>]*)>\s*;\s*rel="?next"?', self.link or "")
+        return dict(parse_qsl(urlsplit(match.group(1)).query)) if match else None
 
     @property
     def data(self) -> Any:
@@ -205,8 +213,7 @@ class Api:
         except httpx.TransportError as exc:
             fail(f"could not reach the MockX API at {self.url} ({reason(exc)}): {START_HINT}", EXIT_UNREACHABLE)
         if response.is_success or response.status_code in accept:
-            following = response.links.get("next", {}).get("url")
-            return Reply(response.status_code, response.text, following)
+            return Reply(response.status_code, response.text, response.headers.get("link"))
         return refused(response.status_code, response.text, f"{method} {self.url}{path}")
 
     def get(self, path: str, **params: Any) -> Reply:
@@ -214,15 +221,11 @@ class Api:
 
     def pages(self, path: str, **params: Any) -> Iterator[Reply]:
         """Every page of a list, following each reply's ``Link: rel="next"`` until the last page."""
-        from urllib.parse import parse_qsl, urlsplit
-
         reply = self.get(path, **params)
         yield reply
-        while reply.next:
-            parts = urlsplit(reply.next)
-            query = dict(parse_qsl(parts.query))
-            query.pop("account", None)  # every request of this client carries it already
-            reply = self.get(parts.path, **query)
+        while (following := reply.next_query) is not None:
+            following.pop("account", None)  # every request of this client carries it already
+            reply = self.get(path, **following)
             yield reply
 
     def post(self, path: str, body: Any = None) -> Reply:

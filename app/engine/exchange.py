@@ -31,6 +31,7 @@ from app.engine import markets as mk
 from app.engine.accounts import AccountRef, Accounts
 from app.engine.balances import Balances
 from app.engine.core import Core, Part
+from app.engine.history import History
 from app.engine.inputs import normalize_asset, normalize_status
 from app.engine.market_data import MarketData
 from app.engine.orders import Orders
@@ -82,6 +83,7 @@ class Exchange(Part):
         super().__init__(core, self.account.shard)
         self.balances = Balances(core, self.account)
         self.orders = Orders(core, self.markets, self.account)
+        self.history = History(core, self.markets, self.account)
         # markets and tickers
         self.declare_markets = self.markets.declare_markets
         self.market_records = self.markets.market_records
@@ -105,8 +107,10 @@ class Exchange(Part):
         self.place_copies = self.orders.place_copies
         self.cancel_order = self.orders.cancel_order
         self.fetch_order = self.orders.fetch_order
-        self.fetch_orders = self.orders.fetch_orders
-        self.fetch_my_trades = self.orders.fetch_my_trades
+        self.fetch_orders = self.history.fetch_orders
+        self.fetch_orders_page = self.history.fetch_orders_page
+        self.fetch_my_trades = self.history.fetch_my_trades
+        self.fetch_my_trades_page = self.history.fetch_my_trades_page
         # prices and settlement
         self.push_price = self.settlement.push_price
         self.apply_tick = self.settlement.apply_tick

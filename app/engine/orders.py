@@ -1,4 +1,5 @@
-"""Orders of the account: placing (and dry-running), cancelling, and reading orders and trades.
+"""Orders of the account: placing (and dry-running), cancelling, and reading one order (the lists are
+:mod:`app.engine.history`).
 
 Python plans an order (:mod:`app.engine.planner`) against the market and the current book; one
 ``place_order.lua`` call checks the funds and the book again and makes the change atomically. If the
@@ -12,7 +13,6 @@ from typing import Any
 
 from app.engine.accounts import AccountRef
 from app.engine.core import Core, Part
-from app.engine.enums import OrderStatus, Side
 from app.engine.errors import (
     BadRequest,
     BadSymbol,
@@ -22,24 +22,22 @@ from app.engine.errors import (
     InvalidOrder,
     OrderNotFound,
 )
-from app.engine.inputs import normalize_status, order_key, word
+from app.engine.inputs import order_key
 from app.engine.market_data import MarketData
-from app.engine.models import CanExecute, Order, Trade
+from app.engine.models import CanExecute, Order
 from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
 from app.engine.planner import OrderPlan, Quote, parse_order, plan
-from app.store.keys import account_range, member_id
 from app.store.protocol import Code, PlaceMode
 from app.store.records import OrderRecord, market_decoder, order_decoder, record_encoder, trade_decoder
 from app.store.scripts import PlaceResult
 from app.store.transport import Call
 
 _PRICE_RETRIES = 5
-_PAGE = 500
 OrderArgs = tuple[str, str, str, object, object, str | None, str | None]
 
 
 class Orders(Part):
-    """Placing, cancelling and reading the account's orders and trades."""
+    """Placing, cancelling and reading the account's orders."""
 
     def __init__(self, core: Core, markets: MarketData, account: AccountRef) -> None:
         super().__init__(core, account.shard)
@@ -122,7 +120,7 @@ class Orders(Part):
             if not rec.tid:
                 return result.record, None
             raw_trade = await self.transport.command("HGET", self.keys.trades, rec.tid)
-            return result.record, trade_decoder.decode(raw_trade)
+            return result.record, trade_decoder.decode(raw_trade) if raw_trade else None
         if code is Code.PRICE_MOVED:
             return None
         if code is Code.INSUFFICIENT_FUNDS:
@@ -199,10 +197,8 @@ class Orders(Part):
     async def fetch_order(self, order_id: str) -> Order:
         """An order by id or by clientOrderId."""
         record = await self._record(order_id)
-        trade = None
-        if record.tid:
-            trade = trade_decoder.decode(await self.redis.hget(self.keys.trades, record.tid))
-        return Order.from_record(record, trade)
+        raw = await self.redis.hget(self.keys.trades, record.tid) if record.tid else None
+        return Order.from_record(record, trade_decoder.decode(raw) if raw else None)  # its trade may be trimmed
 
     async def _record(self, order_id: str) -> OrderRecord:
         key = order_key(order_id)  # exactly as given: "abc\n" is not order "abc"
@@ -217,81 +213,6 @@ class Orders(Part):
         if record is None or record.acct != self.acct:
             raise OrderNotFound(f"order {order_id!r} does not exist")
         return record
-
-    async def fetch_orders(
-        self,
-        *,
-        status: str | None = None,
-        symbol: str | None = None,
-        side: str | None = None,
-        since: int | None = None,
-        limit: int | None = None,
-    ) -> list[Order]:
-        """Orders oldest first; ``limit`` keeps the most recent ones. Filters combine."""
-        status = normalize_status(status) if status else None
-        symbol = await self.markets.symbol(symbol) if symbol else None
-        if side is not None:
-            word(Side, "side", side)
-        index = self.keys.open if status is OrderStatus.OPEN else self.keys.order_ids
-
-        def keep(o: OrderRecord) -> bool:
-            return (
-                (status is None or o.st == status)
-                and (symbol is None or o.sym == symbol)
-                and (side is None or o.side == side)
-                and (since is None or int(o.ts) >= since)
-            )
-
-        records = await self._scan(index, self.keys.orders, order_decoder.decode, keep, since, limit)
-        tids = [r.tid for r in records if r.tid]
-        trades = {}
-        if tids:
-            raw = await self.redis.hmget(self.keys.trades, tids)
-            trades = {t.id: t for t in (trade_decoder.decode(x) for x in raw if x)}
-        return [Order.from_record(r, trades.get(r.tid)) for r in records]
-
-    async def fetch_my_trades(
-        self, *, symbol: str | None = None, since: int | None = None, limit: int | None = None
-    ) -> list[Trade]:
-        """The account's fills, oldest first; ``limit`` keeps the most recent ones."""
-        symbol = await self.markets.symbol(symbol) if symbol else None
-
-        def keep(t: Any) -> bool:
-            return (symbol is None or t.sym == symbol) and (since is None or int(t.ts) >= since)
-
-        records = await self._scan(self.keys.trade_ids, self.keys.trades, trade_decoder.decode, keep, since, limit)
-        return [Trade.from_record(t) for t in records]
-
-    async def _scan(
-        self, index: str, store: str, decode: Any, keep: Any, since: int | None, limit: int | None
-    ) -> list[Any]:
-        """Newest-first pages of the account's part of an index, filtered, until ``limit`` matches; returned
-        oldest first."""
-        if limit is not None and limit <= 0:
-            raise BadRequest("limit must be positive")
-        found: list[Any] = []
-        low, high = account_range(self.acct)
-        while limit is None or len(found) < limit:
-            members = await self.redis.zrevrangebylex(index, high, low, start=0, num=_PAGE)
-            if not members:
-                break
-            raws = await self.redis.hmget(store, [member_id(self.acct, m) for m in members])
-            older = False
-            for raw in raws:
-                if raw is None:
-                    continue
-                rec = decode(raw)
-                if since is not None and int(rec.ts) < since:
-                    older = True
-                if keep(rec):
-                    found.append(rec)
-                    if limit is not None and len(found) >= limit:
-                        break
-            if older or len(members) < _PAGE:
-                break
-            high = f"({members[-1]}"
-        found.reverse()
-        return found
 
 
 def _dec(value: str | None) -> Decimal | None:

@@ -147,8 +147,8 @@ def parse_tick(fields: dict[str, str], entry_id: str) -> Tick:
         raise MalformedTick(f"bid {price_str(bid)} is above ask {price_str(ask)}")
     raw_ts = fields.get("ts")
     if raw_ts:
-        if not raw_ts.isdigit():
-            raise MalformedTick(f"ts must be milliseconds since the epoch, got {raw_ts!r}")
+        if not raw_ts.isdigit() or len(raw_ts.lstrip("0")) > 13:  # the trade index holds 13-digit times
+            raise MalformedTick(f"ts must be milliseconds since the epoch (at most 13 digits), got {raw_ts!r}")
         ts = int(raw_ts)
     else:
         ts = entry_ms(entry_id)

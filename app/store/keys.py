@@ -83,7 +83,9 @@ dim                        members
 
 ``S:trade_index`` dims: ``all`` and ``sym:<SYMBOL>``, with ``ts`` the trade's time. A list's ``fromId``
 is resolved to its position through the row's record (or, if it is gone, the first held id at or after it
-in ``S:order_ids`` / ``S:trade_ids``). **Retention**: the sweep trims, per account and in chunks of at most
+in ``S:order_ids`` / ``S:trade_ids``; a ``toId``, the last at or before it). The members of a record are
+derived by ``lib/history.lua`` (``order_index_members(o)``, ``trade_index_members(t)``), the one place the
+scripts format them. **Retention**: the sweep trims, per account and in chunks of at most
 ``HISTORY_CHUNK`` rows per call, the orders of the ``done`` dim that closed before now −
 ``HISTORY_RETENTION`` or are beyond the newest ``HISTORY_MAX_ORDERS``, and likewise the trades (by trade
 time, beyond the newest ``HISTORY_MAX_ORDERS`` trades); every index member, record and clientOrderId of a
@@ -294,9 +296,11 @@ class Keys:
             self.stats,
             self.orders,
             self.order_ids,
+            self.order_index,
             self.open,
             self.cids,
             self.trades,
             self.trade_ids,
+            self.trade_index,
         ]
         return fixed + [self.book(s, side) for s in symbols for side in SIDES]

@@ -138,7 +138,8 @@ class Scripts:
         k = self.keys
         keys = [
             k.balances, k.orders, k.order_ids, k.open, k.cids, k.order_seq, k.book(symbol, side),
-            k.ticker(symbol), k.trades, k.trade_ids, k.trade_seq, k.stats, k.events, k.assets,
+            k.ticker(symbol), k.trades, k.trade_ids, k.trade_seq, k.stats, k.events, k.assets, k.order_index,
+            k.trade_index,
         ]  # fmt: skip
         args = [
             mode, record, debit_asset, str(debit), credit_asset, str(credit), guard, "1" if dry_run else "0",
@@ -151,7 +152,7 @@ class Scripts:
 
     async def cancel_order(self, acct: str, order_id: str, symbol: str, side: str) -> PlaceResult:
         k = self.keys
-        keys = [k.balances, k.orders, k.open, k.book(symbol, side), k.events]
+        keys = [k.balances, k.orders, k.open, k.book(symbol, side), k.events, k.order_index]
         code, payload = await self._call("cancel_order", keys, [order_id, k.channel, self.maxlen, acct], None)
         return PlaceResult(Code(int(code)), payload)
 
@@ -169,6 +170,7 @@ class Scripts:
             keys = self._settle_keys[symbol] = [
                 k.ticker(symbol), ohlc, k.book(symbol, "buy"), k.book(symbol, "sell"), k.orders, k.open,
                 k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, markets, k.assets,
+                k.order_index, k.trade_index,
             ]  # fmt: skip
         return keys
 
@@ -208,10 +210,10 @@ class Scripts:
 
     # reset -------------------------------------------------------------------------------------------
     async def reset_account(self, acct: str, symbols: list[str], chunk: int) -> tuple[bool, int]:
-        """One call of reset_account.lua: (done, orders and trades removed)."""
+        """One call of reset_account.lua: (done, orders, trades or leftover index members removed)."""
         k = self.keys
         keys = [k.balances, k.assets, k.ledger, k.stats, k.orders, k.order_ids, k.open, k.cids, k.trades,
-                k.trade_ids, k.events]  # fmt: skip
+                k.trade_ids, k.events, k.order_index, k.trade_index]  # fmt: skip
         keys += [k.book(sym, side) for sym in symbols for side in ("buy", "sell")]
         reply = await self._call("reset_account", keys, [acct, str(chunk), k.channel, self.maxlen, *symbols], None)
         return int(reply[1]) == 1, int(reply[2])

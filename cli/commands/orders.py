@@ -8,6 +8,7 @@ reached exits 3.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ import rich_click as click
 from cli.client import COUNT, NUMBER, Api, NumberCommand, account_api_options, json_option, url_path
 from cli.render import answer, orders_table, show_order, trades_table
 
+PAGE = 100  # rows per page the commands ask for: a table a person can read, printed in well under a second
+MAX_PAGE = 1000
 STATUSES = ("open", "closed", "canceled", "expired", "rejected", "new", "filled", "partially_filled", "cancelled")
 
 
@@ -132,6 +135,70 @@ def can_execute(api: Api, body: dict[str, Any], as_json: bool) -> None:
         raise SystemExit(1)
 
 
+def _paged(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The paging options of a list: --since, --until, --from-id, --to-id, --limit, --all."""
+    options = (
+        click.option("--since", type=Since(), help="The oldest rows at or after this time (ms or ISO 8601)."),
+        click.option("--until", type=Since(), help="Only rows at or before this time (ms or ISO 8601)."),
+        click.option("--from-id", metavar="ID", type=click.IntRange(min=0), help="The oldest rows from this id on."),
+        click.option("--to-id", metavar="ID", type=click.IntRange(min=0), help="Only this id and older rows."),
+        click.option(
+            "--limit",
+            "--tail",
+            "limit",
+            type=COUNT,
+            default=PAGE,
+            show_default=True,
+            help=f"Rows per page (at most {MAX_PAGE}).",
+        ),
+        click.option("--all", "every", is_flag=True, help="Every matching row, oldest first, a page at a time."),
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def list_pages(api: Api, path: str, query: dict[str, Any], as_json: bool, every: bool, what: str) -> None:
+    """One page of a paged list (the newest rows, or from --since / --from-id), or with ``every`` all of them.
+
+    A page is a table, oldest first; when there are more rows, stderr says how to see them. ``--all`` walks
+    from the oldest row (or --since / --from-id) to the newest following the ``Link`` headers, printing each
+    page as it arrives; with ``--json`` it prints one JSON array, written page by page.
+    """
+    from cli.output import echo_json, note, show
+
+    table = orders_table if what == "orders" else trades_table
+    if every and query.get("since") is None and query.get("fromId") is None:
+        query = {**query, "fromId": 0}
+    first, shown, following = True, 0, None
+    if as_json and every:
+        sys.stdout.write("[")
+    for reply in api.pages(path, **query) if every else [api.get(path, **query)]:
+        rows = reply.data
+        if as_json and every:
+            inner = reply.text.strip()[1:-1].strip()
+            if inner:
+                sys.stdout.write(("," if shown else "") + inner)
+                sys.stdout.flush()
+        elif as_json:
+            echo_json(reply.text)
+        elif rows:
+            grid = table(rows)
+            grid.show_header = first
+            show(grid)
+            first = False
+        shown += len(rows)
+        following = reply.next_query
+    if as_json and every:
+        sys.stdout.write("]\n")
+    elif not as_json and not shown:
+        note("No orders match." if what == "orders" else "No trades yet.")
+    if not every and following is not None:
+        cursor = " ".join(f"--{k.replace('Id', '-id')} {v}" for k, v in following.items() if k in ("fromId", "toId"))
+        more = "older" if "toId" in following else "newer"
+        note(f"More {what}: {more} ones with `mockx {what} ... {cursor}`, every one with --all.")
+
+
 @click.command("orders")
 @click.option(
     "--status",
@@ -140,8 +207,7 @@ def can_execute(api: Api, body: dict[str, Any], as_json: bool) -> None:
 )
 @click.option("--symbol", metavar="SYMBOL", help="Only this symbol.")
 @click.option("--side", type=click.Choice(["buy", "sell"], case_sensitive=False), help="Only this side.")
-@click.option("--since", type=Since(), help="Only orders placed at or after this time (ms or ISO 8601).")
-@click.option("--limit", "--tail", "limit", type=COUNT, help="Only the most recent N.")
+@_paged
 @json_option
 @account_api_options
 def orders(
@@ -149,15 +215,16 @@ def orders(
     status: str | None,
     symbol: str | None,
     side: str | None,
-    since: int | None,
-    limit: int | None,
     as_json: bool,
+    every: bool,
+    **window: Any,
 ) -> None:
-    """List orders, oldest first; the filters combine."""
-    from cli.output import show
+    """List orders: the newest page (or from --since / --from-id), oldest first; the filters combine.
 
-    reply = api.get("/orders", status=status, symbol=symbol, side=side, since=since, limit=limit)
-    answer(reply, as_json, lambda data: show(orders_table(data)), empty="No orders match.")
+    --all prints every matching order, oldest first, as the pages arrive (--json: one JSON array).
+    """
+    query = {"status": status, "symbol": symbol, "side": side, **_window(window)}
+    list_pages(api, "/orders", query, as_json, every, "orders")
 
 
 @click.command("order-info")
@@ -180,16 +247,21 @@ def cancel(api: Api, order_id: str, as_json: bool) -> None:
 
 @click.command("trades")
 @click.option("--symbol", metavar="SYMBOL", help="Only this symbol.")
-@click.option("--since", type=Since(), help="Only fills at or after this time (ms or ISO 8601).")
-@click.option("--limit", "--tail", "limit", type=COUNT, help="Only the most recent N.")
+@_paged
 @json_option
 @account_api_options
-def trades(api: Api, symbol: str | None, since: int | None, limit: int | None, as_json: bool) -> None:
-    """List the account's fills, oldest first."""
-    from cli.output import show
+def trades(api: Api, symbol: str | None, as_json: bool, every: bool, **window: Any) -> None:
+    """List the account's fills: the newest page (or from --since / --from-id), oldest first.
 
-    reply = api.get("/trades", symbol=symbol, since=since, limit=limit)
-    answer(reply, as_json, lambda data: show(trades_table(data)), empty="No trades yet.")
+    --all prints every fill, oldest first, as the pages arrive (--json: one JSON array).
+    """
+    list_pages(api, "/trades", {"symbol": symbol, **_window(window)}, as_json, every, "trades")
+
+
+def _window(options: dict[str, Any]) -> dict[str, Any]:
+    """The paging options as the API's query parameters."""
+    names = {"since": "since", "until": "until", "from_id": "fromId", "to_id": "toId", "limit": "limit"}
+    return {names[k]: v for k, v in options.items() if k in names}
 
 
 COMMANDS: list[click.Command] = [

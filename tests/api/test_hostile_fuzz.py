@@ -44,7 +44,7 @@ HOSTILE = [
 MONEY_FIELDS = {"amount", "price", "free", "bid", "ask"}
 CURSORS = {"since"}
 SKIP_QUERY = {"minWorkers"}  # answered 503 "degraded" on purpose by a valid value; still checked below
-DEPENDENCIES = {"exchange", "shared", "caller", "hub", "last_event_id"}  # injected, not query parameters
+DEPENDENCIES = {"exchange", "shared", "caller", "hub", "last_event_id", "request"}  # injected, not query parameters
 
 
 def _routes(app: Litestar) -> list[tuple[str, str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from app.engine.exchange import Exchange
+from app.settings import Settings
 from tests.support.cli import Cli, shows
 from tests.support.cli_output import json_of, one_line
 from tests.support.ports import free_port
@@ -263,3 +266,37 @@ def test_the_commands_look_for_mockx_up_in_the_servers_data_directory(monkeypatc
     assert data_dir() == Settings.from_env({}).data_dir
     monkeypatch.setenv("MOCKX_DATA_DIR", "~/elsewhere")
     assert data_dir() == Settings.from_env({"MOCKX_DATA_DIR": "~/elsewhere"}).data_dir
+
+
+def test_orders_and_trades_are_paged(cli: Cli, settings: Settings) -> None:
+    cli.ok("fund", "USDT", "1000000")
+    cli.ok("set-price", "BTC/USDT", "100")
+
+    async def seed() -> None:
+        ex = await Exchange.open(settings)
+        try:
+            await ex.place_copies(await ex.plan_order("BTC/USDT", "buy", "market", "0.01", None, None, None), 250)
+        finally:
+            await ex.close()
+
+    asyncio.run(seed())
+    page = cli("orders", "--json")
+    assert [int(o["id"]) for o in json_of(page.out)] == list(range(151, 251))  # the newest 100, oldest first
+    assert "--to-id 150" in page.err
+    assert "--all" in page.err
+    older = cli("orders", "--to-id", "150", "--limit", "200", "--json")
+    assert [int(o["id"]) for o in json_of(older.out)] == list(range(1, 151))
+    assert older.err == ""  # the last page: nothing more to say
+    every = json_of(cli.ok("orders", "--all", "--limit", "60", "--json"))
+    assert [int(o["id"]) for o in every] == list(range(1, 251))
+    table = cli("orders", "--all", "--limit", "100")
+    assert table.out.count("closed") == 250
+    assert table.out.count("Status") == 1  # one header, pages appended as they arrive
+    newer = cli("orders", "--from-id", "200", "--limit", "20", "--json")
+    assert [int(o["id"]) for o in json_of(newer.out)] == list(range(200, 220))
+    assert "--from-id 220" in newer.err
+    trades = cli("trades", "--limit", "10", "--json")
+    assert len(json_of(trades.out)) == 10
+    assert "--to-id" in trades.err
+    assert len(json_of(cli.ok("trades", "--all", "--limit", "1000", "--json"))) == 250
+    assert "BadRequest" in cli.fails(1, "orders", "--limit", "5000")

@@ -107,6 +107,28 @@ async def test_every_shard_settles_its_accounts_and_ids_never_collide(sharded: S
         assert await problems(ex) == []
 
 
+async def test_an_account_reset_empties_it_on_every_shard(sharded: Settings) -> None:
+    """Ids of shard 2 and above have 15+ digits: the reset must name them exactly, not as 1.4e+14."""
+    async with Exchange.connect(sharded) as ex:
+        await ex.push_price("BTC/USDT", "100")
+        views = []
+        for name in names_on_every_shard(3):
+            view = await ex.for_account((await ex.accounts.create(name)).name)
+            await view.deposit("USDT", "1000")
+            await view.create_order("BTC/USDT", "buy", "market", "1")
+            await view.create_order("BTC/USDT", "buy", "limit", "1", "90", client_order_id="mine")
+            views.append(view)
+        for view in views:
+            await view.reset()
+            keys = ex.core.shard_keys[view.account.shard]
+            assert await view.fetch_orders() == []
+            assert await ex.redis.hlen(keys.orders) == 0, f"shard {view.account.shard} kept orders"
+            assert await ex.redis.hlen(keys.trades) == 0
+            assert await ex.redis.hlen(keys.cids) == 0
+            assert await ex.redis.zcard(keys.order_index) == 0
+        assert await problems(ex) == []
+
+
 async def test_a_tick_costs_one_call_per_shard_whatever_the_number_of_accounts(settings: Settings) -> None:
     chunk = 200
     async with Exchange.connect(msgspec.structs.replace(settings, settle_chunk=chunk)) as ex:

@@ -3,7 +3,9 @@ snapshots to compare runs, and a property machine of random operations that must
 
 The machine checks, after each step, against what Valkey holds: no balance is negative; for each asset
 ``used`` equals exactly what open orders reserve; value is conserved to the last minor unit (total =
-deposits - withdrawals + trade flows - fees); books and the open index hold exactly the open orders.
+deposits - withdrawals + trade flows - fees); books and the open index hold exactly the open orders; the
+history indexes (``S:order_index``, ``S:trade_index``) hold exactly the members the order and trade records
+give, no stale one and none missing (:func:`index_problems`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.store.embedded import redis_client
 from app.store.keys import Keys
-from app.store.records import order_decoder, trade_decoder
+from app.store.records import OrderRecord, TradeRecord, order_decoder, trade_decoder
 from app.workers.settlement import Worker, WorkerOptions
 
 
@@ -35,6 +37,53 @@ async def audit_problems(settings: Settings) -> list[str]:
         return await audit(redis, Keys(settings.namespace))
     finally:
         await redis.aclose()
+
+
+def _member(acct: str, dim: str, ts: str, id_: str) -> str:
+    return f"{acct}|{dim}|{int(ts):013d}|{int(id_):016d}"
+
+
+def order_members(o: OrderRecord) -> set[str]:
+    """The ``S:order_index`` members of an order record, derived here on their own (the keyspace doc's rule)."""
+    dims = ["all", f"st:{o.st}", f"sym:{o.sym}", f"sym:{o.sym}:{o.st}"]
+    found = {_member(o.acct, dim, o.ts, o.id) for dim in dims}
+    if o.st != "open":
+        found.add(_member(o.acct, "done", o.uts, o.id))
+    return found
+
+
+def trade_members(t: TradeRecord) -> set[str]:
+    """The ``S:trade_index`` members of a trade record."""
+    return {_member(t.acct, dim, t.ts, t.id) for dim in ("all", f"sym:{t.sym}")}
+
+
+async def index_problems(redis: Any, keys: Keys) -> list[str]:
+    """The history indexes of the shard against the records: exactly the derived members, per index."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hvals(keys.orders)
+        pipe.hvals(keys.trades)
+        pipe.zrange(keys.order_index, 0, -1)
+        pipe.zrange(keys.trade_index, 0, -1)
+        pipe.zrange(keys.order_index, 0, -1, withscores=True)
+        orders, trades, order_index, trade_index, scored = await pipe.execute()
+    want_orders: set[str] = set()
+    for raw in orders:
+        want_orders |= order_members(order_decoder.decode(raw))
+    want_trades: set[str] = set()
+    for raw in trades:
+        want_trades |= trade_members(trade_decoder.decode(raw))
+    problems = []
+    for name, held, want in (
+        ("order_index", set(order_index), want_orders),
+        ("trade_index", set(trade_index), want_trades),
+    ):
+        if held - want:
+            problems.append(f"{name} holds stale members {sorted(held - want)[:5]} ({len(held - want)})")
+        if want - held:
+            problems.append(f"{name} misses members {sorted(want - held)[:5]} ({len(want - held)})")
+    if any(score != 0 for _, score in scored):
+        problems.append("order_index has a member with a score other than 0 (lexicographic ranges need 0)")
+    return problems
 
 
 async def money_problems(ex: Exchange) -> list[str]:
@@ -210,10 +259,21 @@ def run_machine(url: str, tmp_path: Any, examples: int, *, accounts: int = 1, sh
         def sweep(self) -> None:
             self.run(self.ex.sweep())
 
+        @rule(i=who, often=st.integers(0, 3))
+        def reset(self, i: int, often: int) -> None:
+            """An account reset (rarely: it wipes what the other rules built), chunked by reset_account.lua."""
+            if often == 0:
+                self.run(self.views[i].reset())
+
         @invariant()
         def books_balance(self) -> None:
             for keys in self.ex.core.shard_keys:
                 assert self.run(audit(self.ex.redis, keys)) == []
+
+        @invariant()
+        def history_indexed(self) -> None:
+            for keys in self.ex.core.shard_keys:
+                assert self.run(index_problems(self.ex.redis, keys)) == []
 
     Machine.TestCase.settings = settings(
         max_examples=examples,

@@ -1,23 +1,61 @@
-"""Orders and the account's trades, in ccxt's shapes."""
+"""Orders and the account's trades, in ccxt's shapes; the lists are paged (see :mod:`app.engine.history`).
+
+A list is a bare JSON array, oldest first, of at most ``limit`` rows (default 500, at most 1000): the newest
+rows, or with ``since`` / ``fromId`` the oldest rows from there. When there is more, the ``Link`` header
+(RFC 8288) gives the next page: ``<URL>; rel="next"``, the same query with ``toId`` (older rows) or
+``fromId`` (newer rows) set to the first row of that page. The last page has no ``Link``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import delete, get, post
+from litestar import Request, Response, delete, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.params import QueryParameter
 
+from app.api.common.codec import ExactResponse
 from app.api.common.deps import ExchangeDep
 from app.api.native import ccxt
 from app.api.native.ccxt import CanExecute, Order, Trade
 from app.api.native.errors import responses
 from app.api.native.request import NativeController
 from app.api.native.schemas import OrderBody, OrderIdPath
-from app.engine.errors import BadRequest
+from app.engine.history import MAX_LIMIT, Cursor
 
-Since = Annotated[int | None, QueryParameter(ge=0, description="Only items at or after this time (ms since the epoch)")]
-Limit = Annotated[int | None, QueryParameter(ge=1, description="Keep only the most recent N")]
+Since = Annotated[
+    int | None,
+    QueryParameter(ge=0, description="The oldest rows at or after this time (ms since the epoch)"),
+]
+Until = Annotated[int | None, QueryParameter(ge=0, description="Only rows at or before this time (ms since the epoch)")]
+FromId = Annotated[
+    int | None,
+    QueryParameter(name="fromId", ge=0, description="The oldest rows from the row with this id on"),
+]
+ToId = Annotated[
+    int | None,
+    QueryParameter(name="toId", ge=0, description="Only the row with this id and older ones"),
+]
+Limit = Annotated[
+    int | None, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Rows per page (default 500, at most {MAX_LIMIT})")
+]
+Tail = Annotated[int | None, QueryParameter(ge=1, le=MAX_LIMIT, description="The same as limit")]
+SIDE_DOC = "buy or sell; filters the page read, so a page may hold fewer than limit rows"
 STATUS_DOC = "open, closed, canceled, expired, rejected; also new, filled, partially_filled, cancelled"
+LINK = [ResponseHeader(name="Link", documentation_only=True, description='The next page: <URL>; rel="next"')]
+
+
+def paged(request: Request[Any, Any, Any], rows: Sequence[Any], cursor: Cursor | None) -> Response[Any]:
+    """``rows`` as a bare array, with the ``Link`` of the next page when there is one."""
+    headers = {}
+    if cursor is not None:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("fromId", "toId")]
+        query.append(("fromId", cursor.from_id) if cursor.from_id is not None else ("toId", cursor.to_id or ""))
+        url = request.url.with_replacements(query=urlencode(query))
+        headers["Link"] = f'<{url}>; rel="next"'
+    return ExactResponse(list(rows), headers=headers)
 
 
 class OrderController(NativeController):
@@ -34,24 +72,31 @@ class OrderController(NativeController):
         """Dry run of the same body: ``{"ok": true}`` or ``{"ok": false, "reason": ...}``; nothing changes."""
         return ccxt.can_execute(await exchange.can_execute(**data.arguments()))
 
-    @get("/", responses=responses())
+    @get("/", responses=responses(), response_headers=LINK)
     async def list_orders(
         self,
+        request: Request[Any, Any, Any],
         exchange: ExchangeDep,
         status: Annotated[str | None, QueryParameter(description=STATUS_DOC, max_length=32)] = None,
         symbol: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        side: Annotated[str | None, QueryParameter(description="buy or sell", max_length=8)] = None,
+        side: Annotated[
+            str | None, QueryParameter(description="buy or sell; filters the page read", max_length=8)
+        ] = None,
         since: Since = None,
+        until: Until = None,
+        from_id: FromId = None,
+        to_id: ToId = None,
         limit: Limit = None,
-        tail: Annotated[int | None, QueryParameter(ge=1, description="The same as limit")] = None,
-    ) -> list[Order]:
-        """Orders oldest first; filters combine; ``limit`` (or ``tail``) keeps the most recent ones."""
-        if limit is not None and tail is not None and limit != tail:
-            raise BadRequest("limit and tail mean the same thing: send one of them")
-        orders = await exchange.fetch_orders(
-            status=status, symbol=symbol, side=side, since=since, limit=limit if limit is not None else tail
-        )
-        return [ccxt.order(o) for o in orders]
+        tail: Tail = None,
+    ) -> Response[list[Order]]:
+        """One page of orders, oldest first: the newest ``limit`` (or ``tail``) matching, or the oldest from
+        ``since`` / ``fromId``; filters combine (``side`` filters the page read, so a page may be short).
+        The ``Link`` header gives the next page."""
+        page = await exchange.fetch_orders_page(
+            status=status, symbol=symbol, side=side, since=since, until=until, from_id=from_id, to_id=to_id,
+            limit=limit, tail=tail,
+        )  # fmt: skip
+        return paged(request, [ccxt.order(o) for o in page.items], page.next)
 
     @get("/{order_id:str}", responses=responses(404))
     async def get_order(self, exchange: ExchangeDep, order_id: OrderIdPath) -> Order:
@@ -73,13 +118,21 @@ class TradeController(NativeController):
     path = "/trades"
     tags = ("Orders",)
 
-    @get("/", responses=responses())
+    @get("/", responses=responses(), response_headers=LINK)
     async def list_trades(
         self,
+        request: Request[Any, Any, Any],
         exchange: ExchangeDep,
         symbol: Annotated[str | None, QueryParameter(max_length=64)] = None,
         since: Since = None,
+        until: Until = None,
+        from_id: FromId = None,
+        to_id: ToId = None,
         limit: Limit = None,
-    ) -> list[Trade]:
-        """The account's fills, oldest first, in ccxt's trade shape."""
-        return [ccxt.trade(t) for t in await exchange.fetch_my_trades(symbol=symbol, since=since, limit=limit)]
+        tail: Tail = None,
+    ) -> Response[list[Trade]]:
+        """One page of the account's fills in ccxt's trade shape, oldest first, paged as ``GET /orders``."""
+        page = await exchange.fetch_my_trades_page(
+            symbol=symbol, since=since, until=until, from_id=from_id, to_id=to_id, limit=limit, tail=tail
+        )
+        return paged(request, [ccxt.trade(t) for t in page.items], page.next)

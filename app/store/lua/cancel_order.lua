@@ -5,6 +5,7 @@ KEYS[2]  orders        S:orders
 KEYS[3]  open          S:open
 KEYS[4]  book          S:book:<SYMBOL>:<side> of this order
 KEYS[5]  events        S:events
+KEYS[6]  order_index   S:order_index
 
 ARGV[1]  order id
 ARGV[2]  channel       Pub/Sub channel for events
@@ -16,6 +17,8 @@ Returns {code, order record JSON or ""}:
   5  NOT_FOUND  no order with this id of this account
   6  NOT_OPEN   the order is closed, canceled or expired already (the record shows which); nothing changed
 
+Indexes: the order moves from open to canceled in S:order_index (and joins its done dim).
+
 Events: order.canceled, balance.changed.
 ]]
 
@@ -23,8 +26,9 @@ Events: order.canceled, balance.changed.
 --@include lib/account.lua
 --@include lib/events.lua
 --@include lib/fills.lua
+--@include lib/history.lua
 
-local balances, orders, open, book, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local balances, orders, open, book, events, order_index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, channel, maxlen, acct = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local raw = redis.call('HGET', orders, id)
@@ -44,6 +48,7 @@ o.res = '0'
 o.uts = now_ms
 local canceled = cjson.encode(o)
 redis.call('HSET', orders, id, canceled)
+order_index_move(order_index, o, 'open')
 emit(events, channel, maxlen, 'order.canceled', order_data(canceled))
 emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {o.ra}))
 return {0, canceled}

@@ -17,6 +17,8 @@ KEYS[11] trade_seq     S:seq:trade
 KEYS[12] stats         S:stats
 KEYS[13] events        S:events
 KEYS[14] assets        S:assets
+KEYS[15] order_index   S:order_index
+KEYS[16] trade_index   S:trade_index
 
 ARGV[1]  mode          "rest" | "fill" | "expire"
 ARGV[2]  record        order record (JSON, every value a string, `acct` the account; no id or timestamps yet)
@@ -41,6 +43,9 @@ Returns {code, order record JSON or ""}:
   3  PRICE_MOVED          rest: the ticker now crosses the limit; re-price and retry
   4  BALANCE_LIMIT        fill: the credit would take a balance above the largest supported value
 
+Indexes: the order's members of S:order_index (all, st:<status>, sym:<SYMBOL>, sym:<SYMBOL>:<status>, and
+done unless it rests open) and, for a fill, its trade's members of S:trade_index (lib/history.lua).
+
 Events: order.created, then order.filled (fill) or order.expired (expire); balance.changed when money moved.
 ]]
 
@@ -48,10 +53,11 @@ Events: order.created, then order.filled (fill) or order.expired (expire); balan
 --@include lib/account.lua
 --@include lib/events.lua
 --@include lib/fills.lua
+--@include lib/history.lua
 
 local balances, orders, order_ids, open, cids, order_seq, book, ticker, trades, trade_ids, trade_seq, stats, events =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
-local assets = KEYS[14]
+local assets, order_index, trade_index = KEYS[14], KEYS[15], KEYS[16]
 local mode, record, da, debit, ca, credit, guard, dry, channel, maxlen, max_minor =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local fill_px, fill_cost, fill_fee, id_base = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
@@ -105,6 +111,7 @@ if mode == 'rest' then
   redis.call('ZADD', open, 0, member(acct, id))
   local created = cjson.encode(o)
   redis.call('HSET', orders, id, created)
+  history_add(order_index, order_index_members(o))
   emit(events, channel, maxlen, 'order.created', order_data(created))
   emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {da}))
   return {0, created}
@@ -116,6 +123,7 @@ if mode == 'expire' then
   o.st = 'expired'
   local expired = cjson.encode(o)
   redis.call('HSET', orders, id, expired)
+  history_add(order_index, order_index_members(o))
   emit(events, channel, maxlen, 'order.expired', order_data(expired))
   return {0, expired}
 end
@@ -136,6 +144,7 @@ local tid = issue_id(trade_seq, id_base)
 local trade = stamp_fill(o, tid, now_ms, now_ms, 'taker')
 redis.call('HSET', trades, tid, trade)
 redis.call('ZADD', trade_ids, 0, member(acct, tid))
+history_add(trade_index, trade_index_members({acct = acct, id = tid, ts = now_ms, sym = o.sym}))
 local prefix = acct .. ':' .. o.sym .. ':' .. o.side .. ':'
 redis.call('HINCRBY', stats, prefix .. 'count', 1)
 redis.call('HINCRBY', stats, prefix .. 'base', o.filled)
@@ -143,6 +152,7 @@ redis.call('HINCRBY', stats, prefix .. 'quote', o.cost)
 redis.call('HINCRBY', stats, prefix .. 'fee', o.fee)
 local filled = cjson.encode(o)
 redis.call('HSET', orders, id, filled)
+history_add(order_index, order_index_members(o))
 emit(events, channel, maxlen, 'order.filled', order_data(filled, trade))
 emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {da, ca}))
 return {0, filled}

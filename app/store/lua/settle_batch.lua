@@ -15,10 +15,10 @@ from `applied + 1` on, if any.
 
 Events differ from settle_tick's only in number: ticker.updated once before the fills of each tick that
 fills and once at the end (the ticker as it stands then), not once per tick; balance.changed once per call
-and account.
+and account. The history indexes change as with settle_tick.
 
 KEYS     as settle_tick: ticker, ohlc, book buy, book sell, orders, open, balances, stats, trades,
-         trade_ids, trade_seq, events, markets, assets
+         trade_ids, trade_seq, events, markets, assets, order_index, trade_index
 
 ARGV[1]  symbol
 ARGV[2]  channel       Pub/Sub channel for events
@@ -39,12 +39,13 @@ Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
 --@include lib/events.lua
 --@include lib/ticker.lua
 --@include lib/fills.lua
+--@include lib/history.lua
 --@include lib/settle.lua
 
 local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
-  events = KEYS[12], markets = KEYS[13], assets = KEYS[14],
+  events = KEYS[12], markets = KEYS[13], assets = KEYS[14], order_index = KEYS[15], trade_index = KEYS[16],
 }
 local sym, channel, maxlen, market, budget = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local id_base = ARGV[6]

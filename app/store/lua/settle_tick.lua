@@ -31,6 +31,8 @@ KEYS[11] trade_seq     S:seq:trade
 KEYS[12] events        S:events
 KEYS[13] markets       S:markets
 KEYS[14] assets        S:assets
+KEYS[15] order_index   S:order_index
+KEYS[16] trade_index   S:trade_index
 
 ARGV[1]  symbol
 ARGV[2]  entry id      price-stream entry id "ms-seq"
@@ -59,6 +61,9 @@ Returns {code, filled, buy offset, sell offset, done, mode, examined}:
 Events: market.created (first price of a symbol), ticker.updated (when the ticker or its 24 h buckets
 changed), order.filled per fill (with its trade), order.expired (a fill that would overflow a balance),
 balance.changed once per call and account with fills.
+
+Indexes: each filled (or expired) order moves from open to its new status in S:order_index and joins its
+done dim; each trade joins S:trade_index (all, sym:<SYMBOL>), written in slices (lib/history.lua).
 ]]
 
 --@include lib/uint.lua
@@ -66,12 +71,13 @@ balance.changed once per call and account with fills.
 --@include lib/events.lua
 --@include lib/ticker.lua
 --@include lib/fills.lua
+--@include lib/history.lua
 --@include lib/settle.lua
 
 local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
-  events = KEYS[12], markets = KEYS[13], assets = KEYS[14],
+  events = KEYS[12], markets = KEYS[13], assets = KEYS[14], order_index = KEYS[15], trade_index = KEYS[16],
 }
 local sym, phase = ARGV[1], ARGV[10]
 local buy_off, sell_off, chunk = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])

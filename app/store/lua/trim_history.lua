@@ -26,7 +26,6 @@ Events: none (history leaving is not a change of the account's state).
 ]]
 
 --@include lib/account.lua
---@include lib/fills.lua
 --@include lib/history.lua
 
 local orders, order_ids, order_index, cids, trades, trade_ids, trade_index =
@@ -42,7 +41,7 @@ local function doomed(index, dim)
   local ids, read, at = {}, {}, #acct + #dim + 3  -- `at`: where the 13-digit time starts
   for i, m in ipairs(members) do
     if i > excess and tonumber(string.sub(m, at, at + 12)) >= cutoff then break end
-    ids[i] = tostring(tonumber(string.sub(m, at + 14)))
+    ids[i] = string.format('%.0f', tonumber(string.sub(m, at + 14)))  -- no exponent, whatever the id
     read[i] = m
   end
   return ids, read, #ids == chunk
@@ -61,20 +60,20 @@ local function remove(store, id_index, index, ids, read, members_of, also)
     end
     id_members[i] = member(acct, id)
   end
-  call_sliced('ZREM', index, members, 1000)
-  call_sliced('ZREM', id_index, id_members, 1000)
-  call_sliced('HDEL', store, ids, 1000)
+  history_remove(index, members)
+  history_remove(id_index, id_members)
+  redis.call('HDEL', store, unpack(ids))
 end
 
 local names = {}
 local order_gone, order_read, order_more = doomed(order_index, 'done')
-remove(orders, order_ids, order_index, order_gone, order_read, order_members, function(o)
+remove(orders, order_ids, order_index, order_gone, order_read, order_index_members, function(o)
   if o.cid ~= '' then names[#names + 1] = acct .. '|' .. o.cid end
 end)
-if #names > 0 then call_sliced('HDEL', cids, names, 1000) end
+if #names > 0 then redis.call('HDEL', cids, unpack(names)) end
 
 local trade_gone, trade_read, trade_more = doomed(trade_index, 'all')
-remove(trades, trade_ids, trade_index, trade_gone, trade_read, trade_members, nil)
+remove(trades, trade_ids, trade_index, trade_gone, trade_read, trade_index_members, nil)
 
 local more = 0
 if order_more or trade_more then more = 1 end

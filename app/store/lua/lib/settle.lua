@@ -9,10 +9,10 @@
 -- One settlement gathers the money moves and statistics of every tick it fills for and writes them once,
 -- in settlement_finish. The book holds the orders of every account of the shard: money, statistics and
 -- balance.changed events are kept per account. Needs lib/uint.lua, lib/account.lua, lib/events.lua,
--- lib/fills.lua.
+-- lib/fills.lua, lib/history.lua.
 
 -- `k` holds the keys book_buy, book_sell, orders, open, balances, stats, trades, trade_ids, trade_seq,
--- events, assets. Trade ids are `id_base` + the shard's trade sequence.
+-- events, assets, order_index, trade_index. Trade ids are `id_base` + the shard's trade sequence.
 local function settlement_open(k, sym, channel, maxlen, id_base)
   return {
     k = k, sym = sym, channel = channel, maxlen = maxlen, id_base = tonumber(id_base),
@@ -60,6 +60,7 @@ local function settle_book(s, t, mode, side, offset, budget)
   local cutoff_us = t.ms * 1000
   local raws = redis.call('HMGET', k.orders, unpack(ids))
   local gone, closed, order_writes, trade_writes, trade_index = {}, {}, {}, {}, {}
+  local index_out, index_in, trade_members = {}, {}, {}  -- S:order_index moves, S:trade_index members
   for i, oid in ipairs(ids) do
     local raw = raws[i]
     local o = raw and cjson.decode(raw)
@@ -76,6 +77,7 @@ local function settle_book(s, t, mode, side, offset, budget)
         -- the credit would overflow a 64-bit balance: give the reservation back and expire the order
         sum_add(s.free_in[ra], o.res)
         o.st = 'expired'; o.res = '0'; o.uts = s.now_ms
+        order_index_move(k.order_index, o, 'open', index_out, index_in)
         local expired = cjson.encode(o)
         order_writes[#order_writes + 1] = oid
         order_writes[#order_writes + 1] = expired
@@ -86,6 +88,8 @@ local function settle_book(s, t, mode, side, offset, budget)
         s.next_tid = s.next_tid + 1
         local tid = string.format('%.0f', s.id_base + s.next_tid)
         local trade = stamp_fill(o, tid, t.ts, s.now_ms, 'maker')
+        order_index_move(k.order_index, o, 'open', index_out, index_in)
+        history_append(trade_members, trade_index_members({acct = o.acct, id = tid, ts = t.ts, sym = o.sym}))
         local done_json = cjson.encode(o)
         order_writes[#order_writes + 1] = oid
         order_writes[#order_writes + 1] = done_json
@@ -113,7 +117,10 @@ local function settle_book(s, t, mode, side, offset, budget)
   if #trade_writes > 0 then
     call_sliced('HSET', k.trades, trade_writes, 1000)
     call_sliced('ZADD', k.trade_ids, trade_index, 1000)
+    history_add(k.trade_index, trade_members)
   end
+  history_remove(k.order_index, index_out)
+  history_add(k.order_index, index_in)
   return offset, #ids < budget, #ids
 end
 
