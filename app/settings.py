@@ -197,7 +197,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     history_chunk: Annotated[
         Chunk,
         Env("HISTORY_CHUNK", "most orders (and trades) one trim call removes (bounds how long one Lua call runs)"),
-    ] = 200
+    ] = 100
     data_dir: Annotated[
         Path,
         Env(

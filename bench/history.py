@@ -8,7 +8,8 @@ only the oldest rows), GET /trades, and `mockx orders` end to end (a child proce
 Memory: Valkey's used_memory before and after seeding the fills divided by N (events stream included,
 capped by EVENTS_MAXLEN), and MEMORY USAGE of the order keys (orders, order_ids, order_index) and of the
 trade keys (trades, trade_ids, trade_index) divided by N. First, the cost of the index writes: Valkey's own
-time (SLOWLOG) per place_order call, filled and resting.
+time (SLOWLOG) per place_order call, filled and resting; last, retention: Valkey's own time per
+trim_history call while up to 100 000 closed orders and their trades are trimmed.
 
     .venv/bin/python bench/history.py                 # N = 1 000, 10 000, 100 000
     .venv/bin/python bench/history.py --million       # and 1 000 000 (about 2 GB of Valkey memory)
@@ -73,15 +74,15 @@ async def seed(s: Settings, n: int) -> dict[str, float]:
             await asyncio.gather(*(ex.cancel_order(str(i)) for i in range(start, start + 100)))
         k = ex.keys
         before = await used_memory(ex)
-        orders_before = await key_bytes(ex, k.orders, k.order_ids, getattr(k, "order_index", k.orders + ":x"))
-        trades_before = await key_bytes(ex, k.trades, k.trade_ids, getattr(k, "trade_index", k.trades + ":x"))
+        orders_before = await key_bytes(ex, k.orders, k.order_ids, k.order_index)
+        trades_before = await key_bytes(ex, k.trades, k.trade_ids, k.trade_index)
         plan = await ex.plan_order("BTC/USDT", "buy", "market", "0.01", None, None, None)
         started = time.perf_counter()
         await ex.place_copies(plan, n)
         seeded = time.perf_counter() - started
         after = await used_memory(ex)
-        orders_after = await key_bytes(ex, k.orders, k.order_ids, getattr(k, "order_index", k.orders + ":x"))
-        trades_after = await key_bytes(ex, k.trades, k.trade_ids, getattr(k, "trade_index", k.trades + ":x"))
+        orders_after = await key_bytes(ex, k.orders, k.order_ids, k.order_index)
+        trades_after = await key_bytes(ex, k.trades, k.trade_ids, k.trade_index)
         return {
             "seed_s": seeded,
             "used_per_fill": (after - before) / n,
@@ -107,6 +108,33 @@ async def place_cost(url: str, data_dir: Path, count: int = 20_000) -> str:
             out.append(f"{kind} {statistics.mean(took):.0f} µs")
         await ex.redis.config_set("slowlog-log-slower-than", 10_000)
     return "place_order, Valkey time per call: " + ", ".join(out)
+
+
+async def trim_cost(url: str, data_dir: Path, n: int) -> str:
+    """Retention: trim ``n`` closed orders and their trades (default HISTORY_CHUNK); Valkey's own time
+    (SLOWLOG) of each trim_history call, the longest and the mean, and the wall time to trim them all."""
+    async with Exchange.connect(settings(url, data_dir)) as ex:
+        await ex.deposit("USDT", "1000000000")
+        await ex.push_price("BTC/USDT", "100")
+        await ex.place_copies(await ex.plan_order("BTC/USDT", "buy", "market", "0.01", None, None, None), n)
+        await ex.redis.config_set("slowlog-log-slower-than", 0)
+        await ex.redis.config_set("slowlog-max-len", 100_000)
+        await ex.redis.slowlog_reset()
+        later, removed = int(time.time() * 1000) + 30 * 86_400_000, 0
+        started = time.perf_counter()
+        while True:
+            done = await ex.trim_history(now_ms=later, rounds=1)
+            removed += done.orders
+            if not done.more:
+                break
+        wall = time.perf_counter() - started
+        took = sorted(e["duration"] for e in await ex.redis.slowlog_get(100_000) if "EVALSHA" in str(e["command"]))
+        await ex.redis.config_set("slowlog-log-slower-than", 10_000)
+    return (
+        f"trim_history ({ex.settings.history_chunk} orders + trades per call): {removed} orders in {len(took)} "
+        f"calls, {wall:.2f} s; Valkey time per call: p50 {took[len(took) // 2] / 1000:.2f} ms, "
+        f"p99 {took[len(took) * 99 // 100] / 1000:.2f} ms, longest {took[-1] / 1000:.2f} ms"
+    )
 
 
 def timed_get(http: httpx.Client, path: str, rounds: int) -> tuple[float, int]:
@@ -163,6 +191,7 @@ def main() -> int:
         try:
             cost = asyncio.run(place_cost(url, Path(tmp) / "place"))
             rows = [(n, measure(url, n, args.rounds, Path(tmp) / f"data{n}")) for n in sizes]
+            trim = asyncio.run(trim_cost(url, Path(tmp) / "trim", min(max(sizes), 100_000)))
         finally:
             valkey.stop()
     heads = ["/orders", "closed&symbol", "canceled&limit=1", "/trades", "mockx orders", "seed s", "B/fill", "B/order",
@@ -173,6 +202,7 @@ def main() -> int:
         cells += [f"{r[k]:.0f}" for k in ("used_per_fill", "order_bytes", "trade_bytes")]
         print(f"{n:>9}  " + "  ".join(f"{c:>16}" for c in cells))
     print(cost)
+    print(trim)
     print("rows per answer: " + ", ".join(f"{q} {int(rows[-1][1][q + ' rows'])}" for q in QUERIES))
     return 0
 
