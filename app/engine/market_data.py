@@ -8,7 +8,6 @@ so reading every ticker is one round trip of one ``HMGET`` per symbol, and each 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -16,7 +15,7 @@ from app.engine import markets as mk
 from app.engine.core import Core, Part
 from app.engine.errors import BadSymbol
 from app.engine.models import Market, Ticker
-from app.engine.money import CTX, PLAIN_NUMBER, tidy
+from app.engine.money import CTX, tidy
 from app.store.records import MarketRecord, market_decoder, record_encoder
 
 
@@ -122,16 +121,17 @@ class MarketData(Part):
 TICKER_FIELDS = ("last", "ts", "bid", "bidVolume", "ask", "askVolume", "volume", "open", "high", "low")
 _OPEN = TICKER_FIELDS.index("open")
 _PERCENT = Decimal("0.0001")
-# Every decimal field of a row ("|"-joined, "" for a missing one) already in its shortest plain form, as the
-# settle scripts store them: no field needs tidying.
-_PLAIN_ROW = re.compile(rf"(?:{PLAIN_NUMBER.pattern})?(?:\|(?:{PLAIN_NUMBER.pattern})?)*")
+# Stored decimal text -> the number in its shortest form. Prices and volumes repeat from row to row (bid and
+# ask are often the price, and the statistics change rarely), so most fields of a changed row are found here.
+# Cleared when full, which bounds it.
+_numbers: dict[str, Decimal] = {}
+_NUMBERS_MAX = 100_000
 
 
 def ticker_of(symbol: str, row: list[str | None]) -> Ticker:
     """A ticker from its hash fields (:data:`TICKER_FIELDS`): the latest tick and the 24 h statistics."""
     last_s, ts, bid, bid_volume, ask, ask_volume, volume, open_s, high, low = row
-    texts = (last_s, bid, bid_volume, ask, ask_volume, volume, open_s, high, low)
-    number = _plain if _PLAIN_ROW.fullmatch("|".join([t or "" for t in texts])) else _number
+    number = _number
     last = number(last_s)
     assert last is not None
     open_ = number(open_s)
@@ -171,11 +171,13 @@ def window_row(row: list[str | None], ohlc: dict[str, str]) -> list[str | None]:
     return [*row[:_OPEN], *stats]
 
 
-def _plain(value: str | None) -> Decimal | None:
-    """A stored decimal string already in its shortest form; None for a missing or empty field."""
-    return Decimal(value) if value else None
-
-
 def _number(value: str | None) -> Decimal | None:
     """A stored decimal string in its shortest form; None for a missing or empty field."""
-    return tidy(Decimal(value)) if value else None
+    if not value:
+        return None
+    number = _numbers.get(value)
+    if number is None:
+        if len(_numbers) >= _NUMBERS_MAX:
+            _numbers.clear()
+        number = _numbers[value] = tidy(Decimal(value))
+    return number

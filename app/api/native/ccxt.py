@@ -223,9 +223,9 @@ def ticker(t: m.Ticker) -> Ticker:
     )
 
 
-# symbol -> (the domain ticker, its '"<symbol>":{ccxt ticker}' JSON): the engine hands out the same ticker
-# object until the symbol's ticker changes, so each is encoded once.
-_encoded_tickers: dict[str, tuple[m.Ticker, bytes]] = {}
+# symbol -> (the domain ticker, the symbol's JSON key '"<symbol>":', the key and the ccxt ticker's JSON):
+# the engine hands out the same ticker object until the symbol's ticker changes, so each is encoded once.
+_encoded_tickers: dict[str, tuple[m.Ticker, bytes, bytes]] = {}
 
 
 def tickers_json(tickers: dict[str, m.Ticker]) -> bytes:
@@ -235,8 +235,9 @@ def tickers_json(tickers: dict[str, m.Ticker]) -> bytes:
     for symbol, t in tickers.items():
         cached = _encoded_tickers.get(symbol)
         if cached is None or cached[0] is not t:
-            cached = _encoded_tickers[symbol] = (t, encode_json({symbol: ticker(t)})[1:-1])
-        parts.append(cached[1])
+            key = cached[1] if cached is not None else encode_json(symbol) + b":"
+            cached = _encoded_tickers[symbol] = (t, key, key + encode_json(ticker(t)))
+        parts.append(cached[2])
     return b"{" + b",".join(parts) + b"}"
 
 
