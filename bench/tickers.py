@@ -13,8 +13,10 @@ each size, in a namespace of its own:
    app in this process, so the time is the server's own: routing, auth, the handler's reads, the ccxt shape
    and the JSON encoding, nothing of a client or socket. ``--requests`` requests after 20 to warm up; p50
    and p99. The response is checked: one ticker per symbol with its 24 h high and low.
-3. **GET /tickers/{symbol}**: the same for one symbol.
-4. **sweep**: what the worker's periodic sweep does (publish prices of the older keys, then re-check the
+3. **GET /tickers, every ticker changed**: before each of ``--changed`` requests, one tick per symbol is
+   published and drained (untimed), so no ticker is as the last request saw it.
+4. **GET /tickers/{symbol}**: the same as 2 for one symbol.
+5. **sweep**: what the worker's periodic sweep does (publish prices of the older keys, then re-check the
    books that hold orders at the latest prices), ``--sweeps`` times; p50 and max.
 
 Then **ticks/s**: ``--ticks`` ticks crossing nothing, spread round-robin over 1 and over the largest size of
@@ -126,6 +128,22 @@ async def time_get(app: Any, path: str, requests: int, check: Callable[[bytes], 
     return p(samples, 0.5), p(samples, 0.99)
 
 
+async def time_changed(ex: Any, app: Any, names: list[str], requests: int, now_ms: int) -> tuple[float, float]:
+    """p50 and p99 in ms of GET /tickers when every symbol has had a tick since the request before."""
+    samples = []
+    for r in range(requests):
+        ticks = [
+            {"symbol": s, "price": f"{10 + ((i * 7 + r * 29) % 200 - 100) / 100:.2f}", "ts": str(now_ms + r + 1)}
+            for i, s in enumerate(names)
+        ]
+        await publish(ex, ticks)
+        await drain(ex, len(ticks))
+        seconds, status, _ = await asgi_get(app, "/tickers")
+        assert status == 200
+        samples.append(seconds * 1000)
+    return p(samples, 0.5), p(samples, 0.99)
+
+
 async def time_sweep(ex: Any, sweeps: int) -> tuple[float, float]:
     """p50 and max in ms of the worker's sweep: older price keys, then the books that hold orders."""
     from app.workers.legacy import publish_legacy_prices
@@ -169,10 +187,11 @@ async def size_case(url: str, n: int, args: argparse.Namespace, now_ms: int) -> 
         app = create_app(exchange=ex)
         async with AsyncTestClient(app=app):  # runs the lifespan
             all50, all99 = await time_get(app, "/tickers", args.requests, check_tickers(names))
+            new50, new99 = await time_changed(ex, app, names, args.changed, now_ms)
             one50, one99 = await time_get(app, f"/tickers/{names[-1]}", args.requests, lambda body: None)
         sweep50, sweep_max = await time_sweep(ex, args.sweeps)
-        return {"all_p50": all50, "all_p99": all99, "one_p50": one50, "one_p99": one99, "sweep": sweep50,
-                "sweep_max": sweep_max}  # fmt: skip
+        return {"all_p50": all50, "all_p99": all99, "new_p50": new50, "new_p99": new99, "one_p50": one50,
+                "one_p99": one99, "sweep": sweep50, "sweep_max": sweep_max}  # fmt: skip
     finally:
         await ex.close()
 
@@ -214,15 +233,16 @@ async def main(args: argparse.Namespace) -> None:
         spent = [b - a for a, b in zip(before, after, strict=True)]
         busy = f"; machine busy {100 * (sum(spent) - spent[3] - spent[4]) / max(1, sum(spent)):.0f} %"
     print(f"Valkey AOF: {'everysec' if args.aof else 'off'}; medians of {args.rounds} round(s){busy}")
-    head = f"{'GET /tickers p50 / p99':>24} | {'GET /tickers/{s} p50 / p99':>27} | {'sweep p50 / max':>18}"
-    print(f"{'symbols':>8} | {head}")
+    head = f"{'GET /tickers p50 / p99':>22} | {'all changed p50 / p99':>22} | {'/tickers/{s} p50 / p99':>22}"
+    print(f"{'symbols':>8} | {head} | {'sweep p50 / max':>18}")
     summary: dict[str, Any] = {"aof": args.aof, "rounds": args.rounds}
     for n, results in rows.items():
         med = {k: statistics.median(r[k] for r in results) for k in results[0]}
         summary[str(n)] = med
         print(
-            f"{n:>8,} | {med['all_p50']:>9.2f} / {med['all_p99']:>6.2f} ms | {med['one_p50']:>12.2f} / "
-            f"{med['one_p99']:>6.2f} ms | {med['sweep']:>7.2f} / {med['sweep_max']:>6.2f} ms"
+            f"{n:>8,} | {med['all_p50']:>7.2f} / {med['all_p99']:>6.2f} ms | {med['new_p50']:>7.2f} / "
+            f"{med['new_p99']:>6.2f} ms | {med['one_p50']:>7.2f} / {med['one_p99']:>6.2f} ms | "
+            f"{med['sweep']:>7.2f} / {med['sweep_max']:>6.2f} ms"
         )
     for n, values in rates.items():
         summary[f"ticks_per_s_{n}"] = statistics.median(values)
@@ -234,6 +254,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000], help="numbers of symbols")
     parser.add_argument("--requests", type=int, default=200, help="timed GETs per size and route")
+    parser.add_argument("--changed", type=int, default=50, help="timed GETs per size after a tick of every symbol")
     parser.add_argument("--sweeps", type=int, default=20, help="timed sweeps per size")
     parser.add_argument("--ticks", type=int, default=20_000, help="ticks of each ticks/s run")
     parser.add_argument("--rounds", type=int, default=1)
