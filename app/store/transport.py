@@ -166,20 +166,10 @@ def reply_error(message: str) -> RedisError:
     return kind(rest) if kind is not None else ResponseError(message)
 
 
-class _Batch:
-    """The replies of ``count`` commands written together, gathered for one future (a pipeline's)."""
-
-    __slots__ = ("count", "future", "replies")
-
-    def __init__(self, future: asyncio.Future[list[Any]], count: int) -> None:
-        self.future, self.count = future, count
-        self.replies: list[Any] = []
-
-
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.waiting: collections.deque[asyncio.Future[Any] | _Batch] = collections.deque()
+        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.reader = hiredis.Reader(encoding="utf-8", replyError=reply_error, notEnoughData=Ellipsis)
         self.lost: Exception | None = None
 
@@ -193,20 +183,12 @@ class _Protocol(asyncio.Protocol):
             if not waiting:  # a reply nobody asked for: the stream is out of step, drop the connection
                 self._fail(RedisConnectionError("Valkey sent an unexpected reply"))
                 return
-            head = waiting[0]
-            if isinstance(head, _Batch):  # an error reply stays in its place among the batch's replies
-                head.replies.append(reply)
-                if len(head.replies) == head.count:
-                    waiting.popleft()
-                    if not head.future.done():
-                        head.future.set_result(head.replies)
-                continue
-            waiting.popleft()
-            if not head.done():
+            future = waiting.popleft()
+            if not future.done():
                 if isinstance(reply, Exception):
-                    head.set_exception(reply)
+                    future.set_exception(reply)
                 else:
-                    head.set_result(reply)
+                    future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(RedisConnectionError(f"connection to Valkey lost: {exc or 'closed by the server'}"))
@@ -216,8 +198,7 @@ class _Protocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
         while self.waiting:
-            waiter = self.waiting.popleft()
-            future = waiter.future if isinstance(waiter, _Batch) else waiter
+            future = self.waiting.popleft()
             if not future.done():
                 future.set_exception(error)
 
@@ -258,24 +239,10 @@ class Link:
         return (await self.pipeline(args))[0]
 
     async def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Send commands in one write; return their replies in order, or raise the first error among them.
-
-        The replies are gathered for one future (not one per command, as :meth:`write` makes), which keeps
-        a pipeline of a thousand reads cheap."""
-        if not commands:
-            return []
-        protocol = self._protocol
-        if protocol is None or protocol.lost is not None:
-            protocol = await self._connect()
-        batch = _Batch(asyncio.get_running_loop().create_future(), len(commands))
-        protocol.waiting.append(batch)
-        assert protocol.transport is not None
-        protocol.transport.write(b"".join([hiredis.pack_command(c) for c in commands]))
-        try:
-            async with asyncio.timeout(self.timeout):
-                replies = await batch.future
-        except TimeoutError as exc:  # asyncio's, raised as redis-py's; the replies are read and dropped later
-            raise RedisTimeoutError(f"no reply from Valkey within {self.timeout:g} s") from exc
+        """Send commands in one write; return their replies in order, or raise the first error among them."""
+        replies = await self.collect(
+            await self.write(b"".join([hiredis.pack_command(c) for c in commands]), len(commands))
+        )
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply

@@ -74,31 +74,6 @@ async def test_a_late_reply_times_out_and_keeps_the_pairing(valkey_url: str) -> 
         await link.aclose()
 
 
-async def test_a_pipeline_shares_the_link_with_single_commands(valkey_url: str, namespace: str) -> None:
-    """A pipeline's replies come back together; calls sent around it, an error inside it and a pipeline that
-    timed out leave every other caller's pairing right."""
-    link = open_link(valkey_url, timeout=0.2)
-    assert link is not None
-    key = "{" + namespace + "}:p"
-    try:
-        await link.call("SET", key, "v")
-        replies = await asyncio.gather(
-            link.call("ECHO", "before"),
-            link.pipeline(*(("ECHO", str(i)) for i in range(1000))),
-            link.call("ECHO", "after"),
-        )
-        assert replies == ["before", [str(i) for i in range(1000)], "after"]
-        with pytest.raises(ResponseError, match="WRONGTYPE"):
-            await link.pipeline(("ECHO", "a"), ("HGET", key, "f"), ("ECHO", "b"))
-        assert await link.pipeline() == []
-        with pytest.raises(RedisTimeoutError):
-            await link.pipeline(("ECHO", "x"), ("BLPOP", "{nothing}:here", 1))  # answers after 1 s
-        link.timeout = 5
-        assert await link.pipeline(("ECHO", "next"), ("GET", key)) == ["next", "v"]
-    finally:
-        await link.aclose()
-
-
 def test_error_replies_become_redis_py_exceptions() -> None:
     from redis.exceptions import BusyLoadingError, ReadOnlyError
 
