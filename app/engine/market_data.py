@@ -1,7 +1,9 @@
 """The market registry and the tickers: which symbols trade, with which filters, at which prices.
 
 Markets are declared up front (``MARKETS``) or registered by a symbol's first price; a ticker is the
-latest tick applied plus the 24 h statistics of the hourly buckets. Shared by every account.
+latest tick applied plus the 24 h statistics the settle calls keep next to it (see :mod:`app.store.keys`),
+so reading every ticker is one round trip of one ``HMGET`` per symbol, and each row is made into a
+:class:`Ticker` once: an unchanged row gives the same object again. Shared by every account.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class MarketData(Part):
         super().__init__(core)
         self._markets: dict[str, MarketRecord] = {}
         self._market_cache: dict[str, str] = {}
+        self._symbols: list[str] = []
+        self._reads: list[tuple[str, ...]] = []  # the HMGET of each symbol's ticker row
+        self._seen: dict[str, tuple[list[str | None], Ticker]] = {}  # symbol -> (row, ticker)
 
     async def declare_markets(self, records: Iterable[MarketRecord]) -> None:
         records = list(records)
@@ -60,67 +65,119 @@ class MarketData(Part):
             encoded = self._market_cache[symbol] = record_encoder.encode(market).decode()
         return encoded
 
+    async def symbols(self) -> list[str]:
+        """Every market's symbol, sorted; the names are read again only when the number of markets changed
+        (markets are never deleted, so the same number of them is the same markets)."""
+        if int(await self.transport.command("HLEN", self.keys.markets)) != len(self._symbols):
+            await self._read_symbols()
+        return self._symbols
+
+    async def _read_symbols(self) -> None:
+        self._symbols = sorted(await self.redis.hkeys(self.keys.markets))
+        self._reads = [("HMGET", self.keys.ticker(s), *TICKER_FIELDS) for s in self._symbols]
+
+    async def _ticker_rows(self) -> tuple[list[str], list[list[str | None]]]:
+        """Every market's symbol and its ticker row (:data:`TICKER_FIELDS`): one round trip while the markets
+        stay the same (the count of markets comes with the rows)."""
+        while True:
+            count, *rows = await self.transport.pipeline(("HLEN", self.keys.markets), *self._reads)
+            if count == len(self._symbols):
+                return self._symbols, rows
+            await self._read_symbols()
+
     async def fetch_ticker(self, symbol: str) -> Ticker:
         symbol = await self.symbol(symbol)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.ticker(symbol))
-            pipe.hgetall(self.keys.ohlc(symbol))
-            raw, ohlc = await pipe.execute()
-        if not raw:
+        row = await self.transport.command("HMGET", self.keys.ticker(symbol), *TICKER_FIELDS)
+        if row[0] is None:
             raise BadSymbol(f"{symbol} has no price yet")
-        return _ticker(symbol, raw, ohlc)
+        return (await self._tickers_of({symbol: row}))[symbol]
 
     async def fetch_tickers(self) -> dict[str, Ticker]:
-        symbols = sorted(await self.market_records())
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for s in symbols:
-                pipe.hgetall(self.keys.ticker(s))
-                pipe.hgetall(self.keys.ohlc(s))
-            replies = await pipe.execute()
-        out = {}
-        for i, s in enumerate(symbols):
-            raw, ohlc = replies[2 * i], replies[2 * i + 1]
-            if raw:
-                out[s] = _ticker(s, raw, ohlc)
-        return out
+        symbols, rows = await self._ticker_rows()
+        return await self._tickers_of({s: row for s, row in zip(symbols, rows, strict=True) if row[0] is not None})
+
+    async def _tickers_of(self, rows: dict[str, list[str | None]]) -> dict[str, Ticker]:
+        """Tickers from their rows, each made once per row seen; a ticker written before the statistics were
+        kept in its hash gets them from its buckets (each time: a late tick may change them)."""
+        out: dict[str, Ticker] = {}
+        old: list[str] = []
+        seen = self._seen
+        for s, row in rows.items():
+            if row[_OPEN] is None:
+                old.append(s)
+                continue
+            cached = seen.get(s)
+            if cached is None or cached[0] != row:
+                cached = seen[s] = (row, ticker_of(s, row))
+            out[s] = cached[1]
+        if old:
+            buckets = await self.transport.pipeline(*(("HGETALL", self.keys.ohlc(s)) for s in old))
+            for s, flat in zip(old, buckets, strict=True):
+                out[s] = ticker_of(s, window_row(rows[s], dict(zip(flat[::2], flat[1::2], strict=True))))
+        return out if not old else {s: out[s] for s in rows}
 
 
-def _ticker(symbol: str, raw: dict[str, str], ohlc: dict[str, str]) -> Ticker:
-    """A ticker from the ticker hash and the hourly buckets of the last 24 h."""
-    last = tidy(Decimal(raw["last"]))
-    ts = int(raw.get("ts") or 0)
-    newest_hour = ts // 3_600_000
-    hours = sorted(
-        {int(f.split(":", 1)[0]) for f in ohlc if newest_hour - 23 <= int(f.split(":", 1)[0]) <= newest_hour}
-    )
-    high = low = open_ = None
-    if hours:
-        high = max(Decimal(ohlc[f"{h}:h"]) for h in hours)
-        low = min(Decimal(ohlc[f"{h}:l"]) for h in hours)
-        open_ = tidy(Decimal(ohlc[f"{hours[0]}:o"]))
-        high, low = tidy(high), tidy(low)
-    change = tidy(last - open_) if open_ is not None else None
-    percentage = (
-        tidy(CTX.divide(change * 100, open_).quantize(Decimal("0.0001"))) if open_ and change is not None else None
-    )
-    average = tidy(CTX.divide(open_ + last, 2)) if open_ is not None else None
+#: The ticker hash fields a read takes, in this order (see :mod:`app.store.keys`).
+TICKER_FIELDS = ("last", "ts", "bid", "bidVolume", "ask", "askVolume", "volume", "open", "high", "low")
+_OPEN = TICKER_FIELDS.index("open")
+_PERCENT = Decimal("0.0001")
+# Stored decimal text -> the number in its shortest form. Prices and volumes repeat from row to row (bid and
+# ask are often the price, and the statistics change rarely), so most fields of a changed row are found here.
+# Cleared when full, which bounds it.
+_numbers: dict[str, Decimal] = {}
+_NUMBERS_MAX = 100_000
+
+
+def ticker_of(symbol: str, row: list[str | None]) -> Ticker:
+    """A ticker from its hash fields (:data:`TICKER_FIELDS`): the latest tick and the 24 h statistics."""
+    last_s, ts, bid, bid_volume, ask, ask_volume, volume, open_s, high, low = row
+    number = _number
+    last = number(last_s)
+    assert last is not None
+    open_ = number(open_s)
+    change = percentage = average = None
+    if open_ is not None:
+        change = tidy(last - open_)
+        percentage = tidy(CTX.divide(change * 100, open_).quantize(_PERCENT)) if open_ else None
+        average = tidy(CTX.divide(open_ + last, 2))
     return Ticker(
         symbol=symbol,
-        timestamp=ts,
+        timestamp=int(ts or 0),
         last=last,
-        bid=_dec_tidy(raw.get("bid")),
-        bid_volume=_dec_tidy(raw.get("bidVolume")),
-        ask=_dec_tidy(raw.get("ask")),
-        ask_volume=_dec_tidy(raw.get("askVolume")),
-        high=high,
-        low=low,
+        bid=number(bid),
+        bid_volume=number(bid_volume),
+        ask=number(ask),
+        ask_volume=number(ask_volume),
+        high=number(high),
+        low=number(low),
         open=open_,
         change=change,
         percentage=percentage,
         average=average,
-        base_volume=_dec_tidy(raw.get("volume")),
+        base_volume=number(volume),
     )
 
 
-def _dec_tidy(value: str | None) -> Decimal | None:
-    return tidy(Decimal(value)) if value else None
+def window_row(row: list[str | None], ohlc: dict[str, str]) -> list[str | None]:
+    """``row`` with the 24 h statistics computed from the hourly buckets ``ohlc`` (for a ticker written
+    before they were kept in its hash): the buckets of the 24 hours ending with the hour of its ``ts``."""
+    newest_hour = int(row[1] or 0) // 3_600_000
+    hours = sorted({h for h in (int(f.split(":", 1)[0]) for f in ohlc) if newest_hour - 23 <= h <= newest_hour})
+    stats: list[str | None] = ["", "", ""]
+    if hours:
+        high = max((ohlc[f"{h}:h"] for h in hours), key=Decimal)
+        low = min((ohlc[f"{h}:l"] for h in hours), key=Decimal)
+        stats = [ohlc[f"{hours[0]}:o"], high, low]
+    return [*row[:_OPEN], *stats]
+
+
+def _number(value: str | None) -> Decimal | None:
+    """A stored decimal string in its shortest form; None for a missing or empty field."""
+    if not value:
+        return None
+    number = _numbers.get(value)
+    if number is None:
+        if len(_numbers) >= _NUMBERS_MAX:
+            _numbers.clear()
+        number = _numbers[value] = tidy(Decimal(value))
+    return number

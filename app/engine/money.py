@@ -125,8 +125,7 @@ def tidy(number: Decimal) -> Decimal:
     if number == 0:
         return Decimal(0)
     normal = number.normalize(CTX)
-    exponent = normal.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
+    if "E+" in str(normal):  # a positive exponent: the only case a normalized Decimal prints so
         return normal.quantize(Decimal(1), context=CTX)
     return normal
 

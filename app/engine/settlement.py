@@ -20,6 +20,9 @@ from app.store.protocol import SettlePhase
 from app.store.records import market_decoder
 from app.store.scripts import SettleStep
 
+#: Books one ``EXISTS`` of the sweep counts at once.
+BOOK_GROUP = 64
+
 
 @dataclass(frozen=True, slots=True)
 class SettleResult:
@@ -39,6 +42,7 @@ class Settlement(Part):
     def __init__(self, core: Core, markets: MarketData) -> None:
         super().__init__(core)
         self.markets = markets
+        self._groups: tuple[list[str] | None, list[list[tuple[tuple[str, int], str]]]] = (None, [])
 
     async def push_price(
         self,
@@ -151,20 +155,11 @@ class Settlement(Part):
     async def sweep(self) -> int:
         """Re-check the resting orders of every shard against its latest prices; returns the fills made.
 
-        Only books that hold orders are looked at (one pipelined count of every book first), so the cost does
-        not grow with the number of quiet symbols.
+        Only books that hold orders are looked at (:meth:`books_with_orders`): a quiet symbol costs the sweep
+        no settle call and no command of its own.
         """
-        symbols = sorted(await self.markets.market_records())
-        books = [(symbol, shard) for symbol in symbols for shard in self.shards]
-        if not books:
-            return 0
-        counts = await self.transport.pipeline(
-            *(("ZCARD", self.core.shard_keys[shard].book(symbol, side)) for symbol, shard in books for side in SIDES)
-        )
         filled = 0
-        for i, (symbol, shard) in enumerate(books):
-            if not (int(counts[2 * i]) or int(counts[2 * i + 1])):
-                continue
+        for symbol, shard in await self.books_with_orders():
             raw = await self.redis.hgetall(self.core.shard_keys[shard].ticker(symbol))
             if not raw or not raw.get("id"):
                 continue
@@ -178,6 +173,35 @@ class Settlement(Part):
             step = await self._settle_call(raw["id"], tick, SettlePhase.SWEEP, (0, 0), shard)
             filled += (await self.finish_tick(raw["id"], tick, step, shard)).filled
         return filled
+
+    async def books_with_orders(self) -> list[tuple[str, int]]:
+        """(symbol, shard) of every book side that holds an order, sorted.
+
+        Valkey deletes a sorted set when its last member goes, so a book exists only while it holds orders:
+        one ``EXISTS`` counts a group of :data:`BOOK_GROUP` books of a shard (one slot), and only the books of
+        a group that has any are asked one by one. Two round trips, and a number of commands that grows with
+        the symbols / ``BOOK_GROUP`` and with the books that hold orders.
+        """
+        groups = self._book_groups(await self.markets.symbols())
+        if not groups:
+            return []
+        counts = await self.transport.pipeline(*(("EXISTS", *(key for _, key in group)) for group in groups))
+        candidates = [book for group, n in zip(groups, counts, strict=True) if int(n) for book in group]
+        if not candidates:
+            return []
+        held = await self.transport.pipeline(*(("EXISTS", key) for _, key in candidates))
+        return sorted({book for (book, _), n in zip(candidates, held, strict=True) if int(n)})
+
+    def _book_groups(self, symbols: list[str]) -> list[list[tuple[tuple[str, int], str]]]:
+        """The book keys of ``symbols`` on every shard in groups of one shard each (built once per list)."""
+        if self._groups[0] is not symbols:
+            groups = []
+            for shard in self.shards:
+                keys = self.core.shard_keys[shard]
+                books = [((symbol, shard), keys.book(symbol, side)) for symbol in symbols for side in SIDES]
+                groups += [books[i : i + BOOK_GROUP] for i in range(0, len(books), BOOK_GROUP)]
+            self._groups = (symbols, groups)
+        return self._groups[1]
 
 
 def _combined(results: list[SettleResult]) -> SettleResult:

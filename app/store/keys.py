@@ -109,16 +109,33 @@ key                               type    contents                              
 ``{ns}:ticker:<SYMBOL>``          hash    latest tick applied: ``id`` (price-stream entry id),      permanent
                                           ``last``, ``bid``, ``ask``, ``bidVolume``, ``askVolume``,
                                           ``volume``, ``ts`` (ms). Only a newer entry id
-                                          overwrites it. Survives reset.
+                                          overwrites it. Survives reset. Also the 24 h statistics,
+                                          kept by the same settle call (see *Ticker statistics*):
+                                          ``open``, ``high``, ``low`` and ``openHour`` (the hour
+                                          of the bucket ``open`` comes from), all ``""`` when no
+                                          bucket is in the window.
 ``{ns}:ohlc:<SYMBOL>``            hash    hourly buckets for the 24 h ticker statistics:            25 hours
                                           ``<hour>:o|oid|h|l|c|cid``, each update idempotent (max,
-                                          min, first-by-id, last-by-id).
+                                          min, first-by-id, last-by-id). A tick reads only its own
+                                          hour's bucket; the whole hash is read when a new hour
+                                          starts (to drop buckets older than 24 h) or the window
+                                          moves. Never read by the API.
 ``{ns}:heartbeat:<consumer>``     string  settlement worker liveness, JSON, with a TTL.            TTL
 ``{ns}:prices:dead``              stream  dead-lettered price entries with the reason (capped).    capped
 ``{ns}:prices:stats``             hash    counters of the settlement workers.                      permanent
 ``{ns}:prices:legacy``            hash    older price keys -> fingerprint of what was published.   permanent
 ``{ns}:prices:sweep``             string  name of the worker running this period's sweep.          TTL
 ================================  ======  =======================================================  ===========
+
+**Ticker statistics.** ``<hour>`` is ``ts // 3 600 000``. The window of a ticker is the 24 hours that end
+with the hour of its ``ts`` (``hour - 23`` … ``hour``); ``open`` is the first price (by entry id) of its
+oldest bucket in the window, ``high`` / ``low`` the highest / lowest of its buckets there. The settle call
+that changes a bucket or the ticker keeps them: a tick in an unchanged window only widens ``high`` /
+``low`` and may move ``open``; when the window moves (the ticker's hour changes) or a bucket in it is
+dropped, they are recomputed from the buckets. So a read is one hash per symbol, and exactly what the
+buckets say; a symbol with no tick for a day keeps the statistics of the day before its last tick. A ticker
+written before these fields existed has none of them until its next tick; a reader computes them from the
+buckets meanwhile.
 
 The price stream itself (default ``<NAMESPACE>:prices``, so ``mockx:prices``; setting ``PRICE_STREAM``) is
 a public contract for publishers and deliberately has no hash tag: no script touches it. Its entries are

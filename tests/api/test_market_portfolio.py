@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,6 +28,22 @@ async def test_tickers_and_every_symbol_spelling(client: Any) -> None:
         assert t["bid"] == 64000
         assert t["ask"] == 64001
     assert tickers["BTC/USDT"] == (await client.get("/tickers/BTCUSDT")).json()
+
+
+async def test_tickers_follow_every_price_exactly(client: Any) -> None:
+    """Each ticker is encoded once per change: a new price shows at once, in plain exact numbers."""
+    await set_price(client, "BTC/USDT", "0.00000003")
+    await set_price(client, "ETH/USDT", 2500)
+    r = await client.get("/tickers")
+    assert r.headers["content-type"].startswith("application/json")
+    assert b'"last":0.00000003' in r.content
+    assert b"E-" not in r.content
+    await set_price(client, "BTC/USDT", "0.00000004")
+    tickers = (await client.get("/tickers")).json(parse_float=Decimal)
+    assert (tickers["BTC/USDT"]["last"], tickers["BTC/USDT"]["open"]) == (Decimal("4E-8"), Decimal("3E-8"))
+    assert tickers["BTC/USDT"]["percentage"] == Decimal("33.3333")
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        assert tickers[symbol] == (await client.get(f"/tickers/{symbol}")).json(parse_float=Decimal)
 
 
 @pytest.mark.parametrize("path", ["DOGE/USDT", "DOGEUSDT", "not-a-pair-at-all", "BTC/BTC", "%20"])

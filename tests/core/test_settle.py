@@ -10,6 +10,7 @@ import msgspec
 
 from app.engine.audit import audit
 from app.engine.exchange import Exchange
+from app.engine.settlement import BOOK_GROUP
 from app.engine.ticks import Tick, parse_tick
 from app.settings import Settings
 from app.store.embedded import EmbeddedValkey
@@ -192,7 +193,8 @@ async def test_a_tick_crossing_nothing_costs_the_same_for_100_or_100_000_resting
 
 
 async def test_the_sweep_looks_only_at_books_that_hold_orders(settings: Settings, tmp_path: Path) -> None:
-    """200 quiet symbols cost the sweep no settle call; a book with an order the last tick missed gets one.
+    """200 quiet symbols cost the sweep no settle call and no command of their own (one EXISTS per group of
+    books); a book with an order the last tick missed gets one settle call.
 
     On a Valkey of its own, so that its command counters count this test's calls only."""
     own = EmbeddedValkey(tmp_path / "own", port=0, persist=False)
@@ -214,10 +216,16 @@ async def _sweep_case(exchange: Exchange) -> None:
         stats = await exchange.redis.info("commandstats")
         return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
 
+    async def command_calls() -> int:
+        stats = await exchange.redis.info("commandstats")
+        return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
+
     before = await evalsha_calls()
     assert await exchange.sweep() == 1
     assert await evalsha_calls() - before == 1, "one settle call: the only book with an order"
     assert (await exchange.fetch_order(resting.id)).status == "closed"
-    before = await evalsha_calls()
+    before, commands = await evalsha_calls(), await command_calls()
     assert await exchange.sweep() == 0
     assert await evalsha_calls() == before, "every book empty: no settle call at all"
+    groups = -(-400 // BOOK_GROUP)  # 200 symbols, two book sides each
+    assert await command_calls() - commands == 1 + groups, "one HLEN, one EXISTS per group of books"

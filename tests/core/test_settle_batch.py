@@ -17,6 +17,7 @@ from app.engine.exchange import Exchange
 from app.engine.ticks import Tick, parse_tick
 from app.settings import Settings
 from app.store.scripts import BatchStep
+from tests.support.tickers import check_window
 
 HOUR = 3_600_000
 
@@ -215,6 +216,7 @@ async def compare(
                 }
             )
             assert await audit(ex.redis, k) == []
+            await check_window(ex, symbol)
         assert outcomes[0] == outcomes[1]
     finally:
         for ex in pair:

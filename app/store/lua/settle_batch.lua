@@ -1,8 +1,8 @@
 --[[ settle_batch: apply a run of price ticks of one symbol in one call, with the effect of applying them
 one by one with settle_tick, in the order given.
 
-Most ticks fill nothing, and for those settle_tick's work is the ticker and its hourly buckets; a run
-reads and writes those once. The best resting buy and sell are read once (and again after each tick that
+Most ticks fill nothing, and for those settle_tick's work is the ticker, its 24 h statistics and its
+hourly buckets; a run reads and writes those once. The best resting buy and sell are read once (and again after each tick that
 fills), so a tick at price p strictly between them is known to cross nothing without looking further. A
 tick that may cross is settled exactly as settle_tick would (see lib/settle.lua): in normal mode when it
 is newer than the ticker, in late mode when it is not.

@@ -9,7 +9,8 @@ blocks the server for long.
 Applying a tick is idempotent and order-insensitive, which gives exactly-once effects with any number of
 workers and redeliveries:
   * the ticker only moves forward: it takes the tick only if its entry id is newer than the one shown;
-  * the hourly 24 h buckets keep max / min / first-by-id / last-by-id, which a repeat cannot change;
+  * the hourly 24 h buckets keep max / min / first-by-id / last-by-id, which a repeat cannot change, and
+    the ticker's 24 h statistics (open, high, low) are what the buckets say (see lib/ticker.lua);
   * an order fills at most once (only an open order fills);
   * a tick that is not newer than the ticker (a redelivery, or a tick overtaken by a later one on another
     worker) only fills orders placed before the tick was published (created before its entry id time),
