@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_PAGE = 500  # entries one XREAD takes
+_PAGE = 500  # entries one read takes, at most
 _BLOCK_MS = 1000  # below the reader's socket timeout
 RING = 512  # recent entries kept for subscribers that join a little behind
 #: After a read, the reader lets entries gather a moment before the next one: every subscriber then gets
@@ -255,6 +255,9 @@ class EventHub:
         self._fee_rate = fee_rate
         self._queue = queue
         self._ring = ring
+        # A read hands its entries to the subscribers in one step: with every shard's read in between two turns
+        # of a subscriber, that must leave room in the queue of one that keeps up.
+        self._count = max(1, min(_PAGE, queue // (2 * len(keys))))
         self._reader: Redis | None = None
         self._run: _Run | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -270,7 +273,14 @@ class EventHub:
 
     @property
     def subscribers(self) -> int:
+        """Open subscriptions (catching up or live)."""
         return self._subscribers
+
+    @property
+    def live(self) -> int:
+        """Subscribers on the live feed."""
+        run = self._run
+        return 0 if run is None or run.over else sum(len(group) for group in run.groups.values())
 
     @contextlib.asynccontextmanager
     async def subscribe(self, cursor: str, flt: EventFilter) -> AsyncIterator[Subscription]:
@@ -416,11 +426,11 @@ class EventHub:
         """Read one shard's stream while anyone subscribes; every entry goes to the subscribers at once."""
         key = self._keys[shard]
         while self._reading(run):
-            reply = await redis.xread({key: run.positions[shard]}, count=_PAGE, block=_BLOCK_MS)
+            reply = await redis.xread({key: run.positions[shard]}, count=self._count, block=_BLOCK_MS)
             if reply and self._reading(run):
                 entries = reply[0][1]
                 self._publish(run, shard, entries)
-                if len(entries) < _PAGE:
+                if len(entries) < self._count:
                     await asyncio.sleep(min(LINGER_MAX, LINGER_PER_SUBSCRIBER * self._subscribers))
         run.over = True  # the last subscriber left (a new one starts another run)
 

@@ -144,6 +144,10 @@ class EventController(NativeController):
         ``gap`` (``since``, ``first``: the oldest id still held). An id after the newest event is a 400. A
         comment line every 15 s keeps proxies open. Only the caller's account's events and market data
         (``ticker.*``, ``market.*``) come through.
+
+        A client that falls more than ``EVENTS_QUEUE`` events behind (or is connected at shutdown) gets a last
+        message ``event: closed`` with ``{"type": "closed", "reason", "lastId"}`` and the response ends:
+        reconnect with ``lastId`` as ``Last-Event-ID`` to resume right after the last event it received.
         """
         flt, cursor, gap = await _subscription(shared, caller, account, types, symbol, last_event_id or since)
 
@@ -183,7 +187,9 @@ class EventController(NativeController):
 
         A bad filter, account or id (also one after the newest event) closes the socket with code 1008 and the
         reason; Valkey unreachable, 1011. A cursor older than the capped stream holds gets a first ``gap``
-        frame, as on ``GET /events``.
+        frame, as on ``GET /events``. A client more than ``EVENTS_QUEUE`` events behind gets a last frame
+        ``{"type": "closed", "reason", "lastId"}`` and the socket closes with 1013 (1001 at shutdown): resume
+        with ``since=<lastId>``.
         """
         try:  # the cursor is fixed before the handshake completes: nothing after it is missed
             flt, cursor, gap = await _subscription(shared, caller, account, types, symbol, since)
