@@ -73,6 +73,11 @@ class EventFilter:
     def wants_account(self, account: str | None) -> bool:
         return account is None or self.account in (EVERY_ACCOUNT, account)
 
+    @property
+    def everything(self) -> bool:
+        """Whether every event passes."""
+        return not self.types and self.symbol is None and self.account == EVERY_ACCOUNT
+
     def wants(self, envelope: Envelope) -> bool:
         """Whether the event passes every part of the filter."""
         event = envelope.event

@@ -46,7 +46,7 @@ _BLOCK_MS = 1000  # below the reader's socket timeout
 RING = 512  # recent entries kept for subscribers that join a little behind
 #: After a read, the reader lets entries gather a moment before the next one: every subscriber then gets
 #: them in one write instead of many. The pause grows with the subscribers (a wake-up costs one write each).
-LINGER_PER_SUBSCRIBER = 0.0001
+LINGER_PER_SUBSCRIBER = 0.0002
 LINGER_MAX = 0.05
 _SKIPPED = (UnknownEvent, ValueError, ArithmeticError, msgspec.MsgspecError)
 
@@ -81,6 +81,25 @@ class HubEntry:
             return cast(T, self._wire[fmt.name])
         except KeyError:
             value = self._wire[fmt.name] = fmt.encode(self)
+            return value
+
+
+class Chunk:
+    """Entries handed out together: what one read brought that a filter wants. Every subscriber of that filter
+    gets the same chunk, so a format's encodings of its entries are also joined once for all of them."""
+
+    __slots__ = ("_joined", "entries")
+
+    def __init__(self, entries: list[HubEntry]) -> None:
+        self.entries = entries
+        self._joined: dict[str, bytes] = {}
+
+    def joined(self, fmt: WireFormat[bytes]) -> bytes:
+        """Its entries' encodings in one piece (a stream's wire form, like SSE)."""
+        try:
+            return self._joined[fmt.name]
+        except KeyError:
+            value = self._joined[fmt.name] = b"".join([entry.wire(fmt) for entry in self.entries])
             return value
 
 
@@ -130,7 +149,8 @@ class Subscription:
         self._hub = hub
         self._positions = split_cursor(cursor)  # while catching up: where it stands in each shard
         self._queue = queue
-        self._items: deque[HubEntry] = deque()
+        self._items: deque[Chunk] = deque()
+        self._queued = 0  # events in _items
         self._backlog: list[HubEntry] = []
         self._aligned = False  # its ids are the hub's own (not before the first live entry it gets)
         self._waiting = False
@@ -138,12 +158,13 @@ class Subscription:
         self._error: BaseException | None = None
         self._run: _Run | None = None
 
-    def offer(self, entry: HubEntry) -> bool:
-        """Queue a live entry; False when the queue is full (the hub then drops this subscriber)."""
-        items = self._items
-        if len(items) >= self._queue:
+    def offer(self, chunk: Chunk) -> bool:
+        """Queue live entries; False when the queue is full (the hub then drops this subscriber)."""
+        queued = self._queued + len(chunk.entries)
+        if queued > self._queue:
             return False
-        items.append(entry)
+        self._queued = queued
+        self._items.append(chunk)
         if self._waiting:
             self._waiting = False
             self._wake.set()
@@ -162,26 +183,27 @@ class Subscription:
         self._run = run
         self._backlog = backlog
 
-    async def batches(self, idle: float) -> AsyncIterator[list[HubEntry] | None]:
-        """Its events, a batch at a time (``None`` after ``idle`` quiet seconds), until the stream ends.
-
-        Raises the store's error when Valkey was lost; :attr:`closed` tells a stream the hub ended.
+    async def batches(self, idle: float) -> AsyncIterator[list[Chunk] | None]:
+        """Its events, as many as are waiting at a time (``None`` after ``idle`` quiet seconds), until the stream
+        ends. Raises the store's error when Valkey was lost; :attr:`closed` tells a stream the hub ended.
         """
-        async for batch in self._hub.catch_up(self, self._positions):
-            yield self._handed(batch)
+        async for entries in self._hub.catch_up(self, self._positions):
+            yield self._handed([Chunk(entries)])
         if self._backlog:
             backlog, self._backlog = self._backlog, []
-            if batch := self._align(backlog):
-                yield self._handed(batch)
+            if entries := self._align(backlog):
+                yield self._handed([Chunk(entries)])
         while True:
             items = self._items
             if items:
-                batch = list(items)
+                chunks = list(items)
                 items.clear()
+                self._queued = 0
                 if not self._aligned:
-                    batch = self._align(batch)
-                if batch:
-                    yield self._handed(batch)
+                    entries = self._align([entry for chunk in chunks for entry in chunk.entries])
+                    chunks = [Chunk(entries)] if entries else []
+                if chunks:
+                    yield self._handed(chunks)
                 continue
             if self._error is not None:
                 raise self._error
@@ -198,9 +220,9 @@ class Subscription:
             finally:
                 self._waiting = False
 
-    def _handed(self, batch: list[HubEntry]) -> list[HubEntry]:
-        self.last_id = batch[-1].id
-        return batch
+    def _handed(self, chunks: list[Chunk]) -> list[Chunk]:
+        self.last_id = chunks[-1].entries[-1].id
+        return chunks
 
     def _align(self, batch: list[HubEntry]) -> list[HubEntry]:
         """Entries of the hub for a subscriber that joined at a cursor of its own: skip what it had already,
@@ -438,8 +460,10 @@ class EventHub:
         return not run.over and self._subscribers > 0
 
     def _publish(self, run: _Run, shard: int, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """Decode one read's entries (once), remember them, and hand each filter's share to its subscribers."""
         several = len(self._keys) > 1
         positions = run.positions
+        read: list[HubEntry] = []
         for entry_id, fields in entries:
             positions[shard] = entry_id
             envelope = self._decode(entry_id, fields)
@@ -449,13 +473,13 @@ class EventHub:
                 envelope = Envelope(join_cursor(positions), envelope.event)
             entry = HubEntry(shard, entry_id, envelope)
             run.remember(entry, self._ring)
-            self._fan_out(run, entry)
-
-    def _fan_out(self, run: _Run, entry: HubEntry) -> None:
+            read.append(entry)
         dropped: list[Subscription] = []
         for flt, group in run.groups.items():
-            if flt.wants(entry.envelope):
-                dropped += [sub for sub in group if not sub.offer(entry)]
+            wanted = read if flt.everything else [e for e in read if flt.wants(e.envelope)]
+            if wanted:
+                chunk = Chunk(wanted)
+                dropped += [sub for sub in group if not sub.offer(chunk)]
         for sub in dropped:
             sub.leave()
             sub.end(SLOW.format(queue=self._queue))

@@ -163,7 +163,7 @@ class EventController(NativeController):
                         if batch is None:
                             yield ServerSentEventMessage(comment="keep-alive", data=None)
                         else:
-                            yield _Encoded(raw=b"".join([entry.wire(NATIVE_SSE) for entry in batch]))
+                            yield _Encoded(raw=b"".join([chunk.joined(NATIVE_SSE) for chunk in batch]))
                     if sub.closed is not None:
                         yield ServerSentEventMessage(data=_closed(sub.closed), event="closed")
             except UNAVAILABLE as exc:
@@ -211,8 +211,9 @@ class EventController(NativeController):
                     if batch is None:
                         await socket.send_json({"type": "keep-alive"})
                     else:
-                        for entry in batch:
-                            await socket.send_data(entry.wire(NATIVE_TEXT))
+                        for chunk in batch:
+                            for entry in chunk.entries:
+                                await socket.send_data(entry.wire(NATIVE_TEXT))
             if sub.closed is not None:
                 await socket.send_data(_closed(sub.closed))
                 going_away = sub.closed.reason == SHUTDOWN
