@@ -4,8 +4,9 @@ One :class:`EventHub` per process does the only reads of the shards' events stre
 a blocking ``XREAD`` per shard on a small Valkey client of its own, started with the first subscriber and
 stopped with the last. Each entry is decoded once (:func:`app.engine.events.decode`) into a
 :class:`HubEntry`, which encodes itself once per wire format (:class:`WireFormat`: a dialect's encoder under
-a name) for every subscriber of that format, and is offered to every :class:`Subscription` whose
-:class:`~app.api.common.events.EventFilter` wants it.
+a name) for every subscriber of that format. What one read brings goes out as one :class:`Chunk` per
+:class:`~app.api.common.events.EventFilter` (the entries it wants), shared by every :class:`Subscription` of
+that filter: one queue slot, one wake-up and one write per subscriber per read, however many events.
 
 Each subscription has a bounded queue (``EVENTS_QUEUE``). The reader never waits for a subscriber: one
 whose queue is full is dropped from the hub at once, and its stream ends with a :class:`Closed` notice that
@@ -287,11 +288,6 @@ class EventHub:
         self._idle = asyncio.Event()  # set while no one subscribes
         self._idle.set()
         self._closing = False
-
-    @property
-    def closing(self) -> bool:
-        """The app is shutting down: event streams end, so the server can finish their responses."""
-        return self._closing
 
     @property
     def subscribers(self) -> int:
