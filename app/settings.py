@@ -176,6 +176,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Count,
         Env("EVENTS_MAXLEN", "approximate cap of the events stream (how far `Last-Event-ID` can resume)"),
     ] = 100_000
+    events_queue: Annotated[
+        Count,
+        Env(
+            "EVENTS_QUEUE",
+            "events one `/events` subscriber may have waiting unread; more, and its stream is closed with the id "
+            "to resume from",
+        ),
+    ] = 1000
     consumer_group: Annotated[KeyName, Env("CONSUMER_GROUP", "consumer group of the settlement workers")] = "settlement"
     settle_chunk: Annotated[
         Chunk,

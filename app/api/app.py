@@ -17,7 +17,7 @@ from app import __version__
 from app.api.common.auth import HEADER, PUBLIC, account_guard
 from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
 from app.api.common.deps import DEPENDENCIES
-from app.api.common.events import EventHub
+from app.api.common.hub import EventHub
 from app.api.native.accounts import AccountController
 from app.api.native.admin import AdminController
 from app.api.native.errors import EXCEPTION_HANDLERS
@@ -79,7 +79,14 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ex = exchange if exchange is not None else await _open(settings)
-        hub = EventHub(ex.url, [keys.events for keys in ex.core.shard_keys], timeout=settings.redis_timeout)
+        hub = EventHub(
+            ex.redis,
+            ex.url,
+            [keys.events for keys in ex.core.shard_keys],
+            timeout=settings.redis_timeout,
+            fee_rate=ex.fee_rate,
+            queue=settings.events_queue,
+        )
         app.state.exchange, app.state.hub = ex, hub
         try:
             yield

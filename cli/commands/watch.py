@@ -3,7 +3,9 @@
 The watcher keeps the id of the last event it printed (the API also sends the starting point of the
 stream as an id before any event). When the connection drops it reconnects with backoff and sends that id
 as ``Last-Event-ID``, so the API resumes right after it: no event is missed (as long as the capped events
-stream still holds it) and none is printed twice.
+stream still holds it) and none is printed twice. A stream the API ends itself (a ``closed`` message: the
+watcher fell too far behind, or the API is shutting down) is resumed the same way, from its ``lastId``.
+With several shards an id is one position per shard joined by ``,``; each is compared on its own.
 """
 
 from __future__ import annotations
@@ -73,6 +75,16 @@ def event_key(event_id: str) -> tuple[int, int]:
         return int(ms), int(seq or 0)
     except ValueError:
         return (-1, -1)
+
+
+def already_seen(event_id: str, last_id: str) -> bool:
+    """Whether ``event_id`` is at or before ``last_id``: in every shard's position (``,``-joined) when there are
+    several. An id the watcher cannot compare counts as new."""
+    new, last = event_id.split(","), last_id.split(",")
+    if len(new) != len(last):
+        return False
+    pairs = [(event_key(n), event_key(o)) for n, o in zip(new, last, strict=True)]
+    return all(n != (-1, -1) and n <= o for n, o in pairs)
 
 
 @click.command("watch")
@@ -186,9 +198,12 @@ class Watcher:
         """Print the events of one connection; True when ``--count`` events have been printed."""
         for message in parse_sse(lines):
             if message.id is not None:
-                if self.last_id is not None and event_key(message.id) <= event_key(self.last_id):
+                if self.last_id is not None and already_seen(message.id, self.last_id):
                     continue  # already printed (or the resume point repeated)
                 self.last_id = message.id
+            if message.event == "closed":  # the API ended the stream: resume from where it says
+                self._closed(message.data)
+                return False
             if message.data is None:
                 continue
             self._print(message)
@@ -197,6 +212,20 @@ class Watcher:
                 if self.remaining <= 0:
                     return True
         return False
+
+    def _closed(self, data: str | None) -> None:
+        from cli.client import decode
+        from cli.output import note
+
+        try:
+            notice = decode(data or "{}")
+        except ValueError:
+            notice = {}
+        last = notice.get("lastId") if isinstance(notice, dict) else None
+        if isinstance(last, str) and last:
+            self.last_id = last
+        reason = notice.get("reason") if isinstance(notice, dict) else None
+        note(f"mockx watch: the API ended the event stream ({reason or 'no reason given'})")
 
     def _print(self, message: Message) -> None:
         import sys

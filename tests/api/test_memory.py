@@ -47,6 +47,9 @@ async def test_a_filling_store_degrades_health_refuses_writes_clearly_and_a_rese
                     break
             assert refused is not None, "the store never filled up"
             assert error(refused, 503, "ExchangeNotAvailable") == STORE_FULL
+            # used memory moves with connection buffers: keep the store well over its limit from here on
+            limit = int((await ex.redis.config_get("maxmemory"))["maxmemory"])
+            await ex.redis.config_set("maxmemory", int((await ex.redis.info("memory"))["used_memory"]) // 2)
             orders = len((await client.get("/orders", params={"status": "open"})).json())
             before = (await client.get("/balance")).json()["total"]
             funding = await client.post("/admin/fund", json={"asset": "USDT", "amount": 1})
@@ -55,6 +58,7 @@ async def test_a_filling_store_degrades_health_refuses_writes_clearly_and_a_rese
             assert len((await client.get("/orders", params={"status": "open"})).json()) == orders
 
             # a reset of every account (orders, trades and the events they wrote) makes room again
+            await ex.redis.config_set("maxmemory", limit)
             assert (await client.delete("/admin/data", params={"all": "true"})).status_code == 200
             for _ in range(50):  # UNLINK frees in the background
                 if (health := await client.get("/admin/health")).json()["status"] == "ok":

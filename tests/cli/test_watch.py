@@ -144,3 +144,23 @@ def test_watch_prints_one_line_per_event_and_filters(cli: Cli, tmp_path: Path) -
     bad = cli.fails(1, "watch", "--types", "no such type!")
     assert bad.strip().startswith("mockx: BadRequest: "), bad
     assert "BadRequest" in cli.fails(1, "watch", "--since", "yesterday")
+
+
+def test_watch_resumes_after_a_closed_notice_and_compares_every_shards_position(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli.commands.watch import Watcher
+
+    watcher = Watcher(None, None, None, None, None, as_json=True)  # type: ignore[arg-type]  # no API: lines given
+    lines = [
+        *("id: 7-0,5-0", ""),  # the opening message: where the stream starts
+        *("id: 7-0,6-0", "event: order.created", 'data: {"type":"order.created","n":1}', ""),
+        *("id: 8-0,6-0", "event: order.filled", 'data: {"type":"order.filled","n":2}', ""),
+        *("id: 7-0,6-0", "event: order.created", 'data: {"type":"order.created","n":1}', ""),  # repeated: skipped
+        *("event: closed", 'data: {"type":"closed","reason":"too slow","lastId":"8-0,6-0"}', ""),
+        *("id: 9-0,6-0", "event: order.created", 'data: {"type":"order.created","n":3}', ""),  # after the end
+    ]
+    assert watcher._follow(iter(lines)) is False  # the stream ended: the watcher reconnects
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [p["n"] for p in printed] == [1, 2]
+    assert watcher.last_id == "8-0,6-0"  # resumes right after the last event printed

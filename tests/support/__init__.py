@@ -8,6 +8,7 @@
 - ``http``: the API's error shape, admin shortcuts, the app under a real HTTP server.
 - ``accounts``: accounts made through the admin API, their key headers, the app's route table as requests.
 - ``sse``: Server-Sent Events parsed off an httpx stream.
+- ``ws``: a WebSocket client on a bare socket, that reads only when told to.
 - ``money``: the money invariants, state snapshots, the random-operations property machine.
 - ``tickers``: the 24 h ticker statistics recomputed from the hourly buckets, to check the stored ones.
 - ``deploy``: the deployment files of the repository and what MockX reads from the environment.

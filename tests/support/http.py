@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -39,14 +40,24 @@ async def set_price(client: Any, symbol: str, price: Any, **extra: Any) -> dict[
 
 
 class LiveServer:
-    """An app under uvicorn in a background thread (its own event loop), on a free port."""
+    """An app under uvicorn in a background thread (its own event loop), on a free port.
 
-    def __init__(self, app: Litestar) -> None:
+    ``send_buffer`` fixes the kernel send buffer of its connections (bytes; default: the kernel's, which grows to
+    megabytes on the loopback), so a client that stops reading stalls the server's writes soon.
+    """
+
+    def __init__(self, app: Litestar, *, send_buffer: int | None = None) -> None:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="live-api", daemon=True)
+        sockets = None
+        if send_buffer is not None:  # accepted connections inherit the listening socket's buffer size
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+            listener.bind(("127.0.0.1", 0))
+            sockets = [listener]
+        self.thread = threading.Thread(target=self.server.run, args=(sockets,), name="live-api", daemon=True)
         self.url = ""
 
     def start(self) -> LiveServer:

@@ -1,4 +1,5 @@
-"""Server-Sent Events read off an httpx stream: parsed events, and taking them until a condition holds."""
+"""Server-Sent Events read off an httpx stream: parsed events (or every message), and taking them until a condition
+holds."""
 
 from __future__ import annotations
 
@@ -34,3 +35,17 @@ async def take(
             if until(seen):
                 return seen
     raise AssertionError(f"the stream ended after {seen}")
+
+
+async def messages(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """Every SSE message with an id or data (the opening message too), as dicts: id, event, data (JSON or None)."""
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if "data" in fields or "id" in fields:
+                data = json.loads(fields["data"]) if "data" in fields else None
+                yield {"id": fields.get("id"), "event": fields.get("event"), "data": data}
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")

@@ -22,3 +22,12 @@ async def wait_until(check: Callable[[], Awaitable[bool]], what: str, seconds: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def eventually(check: Callable[[], object], what: str, seconds: float = 30.0) -> None:
+    """Poll ``check`` (a plain function) without blocking the event loop; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+        await asyncio.sleep(0.02)

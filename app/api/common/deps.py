@@ -17,7 +17,7 @@ from litestar.params import QueryParameter
 from litestar.types import Scope
 
 from app.api.common.auth import Caller, caller_of
-from app.api.common.events import EventHub
+from app.api.common.hub import EventHub
 from app.engine.exchange import Exchange
 
 ExchangeDep = NamedDependency[Exchange]

@@ -1,9 +1,16 @@
-"""``GET /events`` (Server-Sent Events) and ``/events/ws`` (WebSocket): every event as it happens."""
+"""``GET /events`` (Server-Sent Events) and ``/events/ws`` (WebSocket): every event as it happens.
+
+Both are subscriptions to the process's event hub (:mod:`app.api.common.hub`). The native dialect's wire
+formats are registered with it once: :data:`NATIVE` (the ccxt-shaped JSON), :data:`NATIVE_TEXT` (the same
+as text, for WebSocket frames) and :data:`NATIVE_SSE` (a whole SSE message), so an event is encoded once
+per format, whatever the number of subscribers.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -16,21 +23,13 @@ from app.api.common.auth import Caller
 from app.api.common.codec import encode_json
 from app.api.common.deps import CallerDep, HubDep, SharedDep, on_behalf
 from app.api.common.errors import UNAVAILABLE
-from app.api.common.events import (
-    EVERY_ACCOUNT,
-    EventFilter,
-    EventHub,
-    Gap,
-    check_cursor,
-    latest_event_id,
-    parse_cursor,
-    read_events,
-)
+from app.api.common.events import EVERY_ACCOUNT, EventFilter, Gap, check_cursor, latest_event_id, parse_cursor
+from app.api.common.hub import SHUTDOWN, Closed, HubEntry, WireFormat
 from app.api.native import ccxt
 from app.api.native.errors import responses
 from app.api.native.request import NativeController
 from app.engine.errors import ExchangeError
-from app.engine.events import EVENT_TYPES, Envelope
+from app.engine.events import EVENT_TYPES
 from app.engine.exchange import Exchange
 
 log = logging.getLogger(__name__)
@@ -96,6 +95,32 @@ def _gap(gap: Gap) -> str:
     return encode_json(GapNotice("gap", gap.since, gap.first, gap.message())).decode()
 
 
+def _sse(entry: HubEntry) -> bytes:
+    """One SSE message: ``id`` (the cursor that resumes after it), ``event`` (its type), ``data`` (JSON)."""
+    head = f"id: {entry.id}\r\nevent: {entry.envelope.type}\r\ndata: ".encode()
+    return head + entry.wire(NATIVE) + b"\r\n\r\n"
+
+
+#: The ccxt-shaped JSON of an event (:func:`app.api.native.ccxt.event`).
+NATIVE: WireFormat[bytes] = WireFormat("native", lambda entry: encode_json(ccxt.event(entry.envelope)))
+NATIVE_TEXT: WireFormat[str] = WireFormat("native.text", lambda entry: entry.wire(NATIVE).decode())
+NATIVE_SSE: WireFormat[bytes] = WireFormat("native.sse", _sse)
+
+
+@dataclass
+class _Encoded(ServerSentEventMessage):
+    """SSE messages already on their wire form (the hub's shared encodings), written as they are."""
+
+    raw: bytes = b""
+
+    def encode(self) -> bytes:
+        return self.raw
+
+
+def _closed(closed: Closed) -> str:
+    return encode_json(closed).decode()
+
+
 class EventController(NativeController):
     path = "/events"
     tags = ("Events",)
@@ -119,6 +144,10 @@ class EventController(NativeController):
         ``gap`` (``since``, ``first``: the oldest id still held). An id after the newest event is a 400. A
         comment line every 15 s keeps proxies open. Only the caller's account's events and market data
         (``ticker.*``, ``market.*``) come through.
+
+        A client that falls more than ``EVENTS_QUEUE`` events behind (or is connected at shutdown) gets a last
+        message ``event: closed`` with ``{"type": "closed", "reason", "lastId"}`` and the response ends:
+        reconnect with ``lastId`` as ``Last-Event-ID`` to resume right after the last event it received.
         """
         flt, cursor, gap = await _subscription(shared, caller, account, types, symbol, last_event_id or since)
 
@@ -129,12 +158,14 @@ class EventController(NativeController):
             if gap is not None:
                 yield ServerSentEventMessage(data=_gap(gap), event="gap")
             try:
-                async for event in _events(shared, hub, flt, cursor):
-                    if event is None:
-                        yield ServerSentEventMessage(comment="keep-alive", data=None)
-                    else:
-                        data = encode_json(ccxt.event(event)).decode()
-                        yield ServerSentEventMessage(data=data, event=event.type, id=event.id)
+                async with hub.subscribe(cursor, flt) as sub:
+                    async for batch in sub.batches(KEEPALIVE_SECONDS):
+                        if batch is None:
+                            yield ServerSentEventMessage(comment="keep-alive", data=None)
+                        else:
+                            yield _Encoded(raw=b"".join([chunk.joined(NATIVE_SSE) for chunk in batch]))
+                    if sub.closed is not None:
+                        yield ServerSentEventMessage(data=_closed(sub.closed), event="closed")
             except UNAVAILABLE as exc:
                 log.warning("closing an event stream: Valkey is not available (%s)", exc)
 
@@ -156,7 +187,9 @@ class EventController(NativeController):
 
         A bad filter, account or id (also one after the newest event) closes the socket with code 1008 and the
         reason; Valkey unreachable, 1011. A cursor older than the capped stream holds gets a first ``gap``
-        frame, as on ``GET /events``.
+        frame, as on ``GET /events``. A client more than ``EVENTS_QUEUE`` events behind gets a last frame
+        ``{"type": "closed", "reason", "lastId"}`` and the socket closes with 1013 (1001 at shutdown): resume
+        with ``since=<lastId>``.
         """
         try:  # the cursor is fixed before the handshake completes: nothing after it is missed
             flt, cursor, gap = await _subscription(shared, caller, account, types, symbol, since)
@@ -173,16 +206,19 @@ class EventController(NativeController):
         try:
             if gap is not None:
                 await socket.send_data(_gap(gap))
-            async for event in _events(shared, hub, flt, cursor):
-                if event is None:
-                    await socket.send_json({"type": "keep-alive"})
-                else:
-                    await socket.send_data(encode_json(ccxt.event(event)).decode())
+            async with hub.subscribe(cursor, flt) as sub:
+                async for batch in sub.batches(KEEPALIVE_SECONDS):
+                    if batch is None:
+                        await socket.send_json({"type": "keep-alive"})
+                    else:
+                        for chunk in batch:
+                            for entry in chunk.entries:
+                                await socket.send_data(entry.wire(NATIVE_TEXT))
+            if sub.closed is not None:
+                await socket.send_data(_closed(sub.closed))
+                going_away = sub.closed.reason == SHUTDOWN
+                await socket.close(code=1001 if going_away else 1013, reason=sub.closed.reason.split(";")[0][:120])
         except WebSocketDisconnect:
             return
         except UNAVAILABLE:
             await socket.close(code=1011, reason="Valkey is not available")
-
-
-def _events(exchange: Exchange, hub: EventHub, flt: EventFilter, cursor: str) -> AsyncIterator[Envelope | None]:
-    return read_events(exchange.redis, hub, _streams(exchange), cursor, flt, exchange.fee_rate, idle=KEEPALIVE_SECONDS)
