@@ -70,6 +70,7 @@ def _fee_rate(value: Decimal) -> bool:
 # The constraints settings share; a constraint's sentence is the one an invalid value is answered with.
 Port = Annotated[int, Meta(ge=1, le=65535), Rule("a port must be between 1 and 65535")]
 Count = Annotated[int, Meta(gt=0), Rule("must be a positive integer")]
+Levels = Annotated[int, Meta(ge=1, le=1000), Rule("must be a whole number from 1 to 1000")]
 ShardCount = Annotated[int, Meta(ge=1, le=64), Rule("must be a whole number from 1 to 64")]
 Chunk = Annotated[
     int, Meta(gt=0, le=5000), Rule("must be a positive integer, at most 5000 (one Lua call must stay short)")
@@ -184,6 +185,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "to resume from",
         ),
     ] = 1000
+    book_levels: Annotated[
+        Levels,
+        Env("BOOK_LEVELS", "book levels kept per side from a tick's `bids` / `asks` (the rest is dropped)"),
+    ] = 20
     consumer_group: Annotated[KeyName, Env("CONSUMER_GROUP", "consumer group of the settlement workers")] = "settlement"
     settle_chunk: Annotated[
         Chunk,

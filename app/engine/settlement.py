@@ -77,7 +77,7 @@ class Settlement(Part):
         entry_id = await self.redis.xadd(
             self.settings.price_stream, fields, maxlen=self.settings.price_stream_maxlen, approximate=True
         )
-        return await self.apply_tick(entry_id, parse_tick(fields, entry_id))
+        return await self.apply_tick(entry_id, parse_tick(fields, entry_id, book_levels=self.settings.book_levels))
 
     async def _check_tick_size(self, tick: Tick) -> None:
         """Refuse a price, bid or ask off the price tick of the symbol's market (if it has one yet)."""

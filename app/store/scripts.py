@@ -184,7 +184,7 @@ class Scripts:
         chunk: int,
         market: str,
     ) -> tuple[list[str], list[str]]:
-        """Keys and args of one settle_tick call; ``tick`` is price, bid, ask, ts, volume, bid qty, ask qty."""
+        """Keys and args of one settle_tick call; ``tick`` is ``Tick.settle_values()`` (price ... asks)."""
         keys = self._settle_keys_of(symbol)
         args = [symbol, entry_id, *tick, phase, str(offsets[0]), str(offsets[1]), str(chunk), self.keys.channel,
                 self.maxlen, market, self.keys.id_base]  # fmt: skip

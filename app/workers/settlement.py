@@ -279,7 +279,7 @@ class Worker:
                 batch.dead.append(_DeadLetter(entry_id, fields, reason, "deliveries"))
                 continue
             try:
-                tick = parse_tick(fields, entry_id)
+                tick = parse_tick(fields, entry_id, book_levels=self.settings.book_levels)
             except MalformedTick as exc:
                 batch.dead.append(_DeadLetter(entry_id, fields, str(exc), "malformed"))
                 continue

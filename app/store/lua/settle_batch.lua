@@ -27,8 +27,8 @@ ARGV[4]  market        market record (JSON) registered if the symbol has none ye
                        than shard 0, which keeps only a copy of the ticker (no market data, no ticker events)
 ARGV[5]  chunk         most orders to examine in this call
 ARGV[6]  id base       the shard's id base (trade ids are base + the shard's trade sequence)
-ARGV[7…] ticks         8 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
-                       ask qty (as for settle_tick; "" for a missing volume or qty)
+ARGV[7…] ticks         11 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
+                       ask qty, qty, bids, asks (as for settle_tick; "" for a missing one)
 
 Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
   0  OK        see above; `filled` and `examined` count this call's orders.
@@ -63,7 +63,7 @@ local s = settlement_open(k, sym, channel, maxlen, id_base)
 local best_buy, best_sell = best()
 local applied, done, mode, buy_off, sell_off = 0, 1, '', 0, 0
 
-for i = 7, #ARGV, 8 do
+for i = 7, #ARGV, TICK_VALUES do
   local tick = tick_at(i)
   local crosses = tick.p <= best_buy or tick.p >= best_sell
   if crosses and budget == 0 then break end  -- the next call settles it

@@ -44,16 +44,19 @@ ARGV[6]  ts            tick time, ms (trades of this tick carry it)
 ARGV[7]  volume        24 h base volume reported by the source, or ""
 ARGV[8]  bid qty       or ""
 ARGV[9]  ask qty       or ""
-ARGV[10] phase         "first": update the ticker and decide the mode; "n" / "l": continue in normal /
+ARGV[10] qty           quantity traded at price by this tick (a trade print), or "" (a quote only)
+ARGV[11] bids          the published book's bids, JSON [["price","qty"],...] best first, or ""
+ARGV[12] asks          the published book's asks, likewise, or ""
+ARGV[13] phase         "first": update the ticker and decide the mode; "n" / "l": continue in normal /
                        late mode; "sweep": fill at this price in normal mode, leave the ticker alone
-ARGV[11] buy offset    crossed buys to skip (late mode: orders placed after the tick)
-ARGV[12] sell offset   crossed sells to skip
-ARGV[13] chunk         most orders to examine in this call
-ARGV[14] channel       Pub/Sub channel for events
-ARGV[15] maxlen        events stream MAXLEN ~
-ARGV[16] market        market record (JSON) registered if the symbol has none yet; "" on a shard other
+ARGV[14] buy offset    crossed buys to skip (late mode: orders placed after the tick)
+ARGV[15] sell offset   crossed sells to skip
+ARGV[16] chunk         most orders to examine in this call
+ARGV[17] channel       Pub/Sub channel for events
+ARGV[18] maxlen        events stream MAXLEN ~
+ARGV[19] market        market record (JSON) registered if the symbol has none yet; "" on a shard other
                        than shard 0, which keeps only a copy of the ticker (no market data, no ticker events)
-ARGV[17] id base       the shard's id base (trade ids are base + the shard's trade sequence)
+ARGV[20] id base       the shard's id base (trade ids are base + the shard's trade sequence)
 
 Returns {code, filled, buy offset, sell offset, done, mode, examined}:
   0  OK        `filled` orders filled; call again with the offsets and `mode` as phase unless done == 1.
@@ -80,9 +83,9 @@ local k = {
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
   events = KEYS[12], markets = KEYS[13], assets = KEYS[14], order_index = KEYS[15], trade_index = KEYS[16],
 }
-local sym, phase = ARGV[1], ARGV[10]
-local buy_off, sell_off, chunk = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
-local channel, maxlen, market = ARGV[14], ARGV[15], ARGV[16]
+local sym, phase = ARGV[1], ARGV[13]
+local buy_off, sell_off, chunk = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+local channel, maxlen, market = ARGV[17], ARGV[18], ARGV[19]
 local tick = tick_at(2)
 
 local mode = phase
@@ -94,7 +97,7 @@ elseif phase == 'sweep' then
   mode = 'n'
 end
 
-local s = settlement_open(k, sym, channel, maxlen, ARGV[17])
+local s = settlement_open(k, sym, channel, maxlen, ARGV[20])
 local done
 buy_off, sell_off, done = settle_tick_fills(s, tick, mode, buy_off, sell_off, chunk)
 settlement_finish(s)

@@ -28,14 +28,18 @@ local function id_order(ams, aseq, bms, bseq)
   return 0
 end
 
--- A tick from the ARGV of a script: 8 values from position `i`.
+-- The values of one tick in a script's ARGV: entry id, price, bid, ask, ts, volume, bid qty, ask qty,
+-- qty, bids, asks (app/engine/ticks.py: Tick.settle_values, after the entry id).
+local TICK_VALUES = 11
+
+-- A tick from the ARGV of a script: TICK_VALUES values from position `i`.
 local function tick_at(i)
   local id, price, ts = ARGV[i], ARGV[i + 1], ARGV[i + 4]
   local ms, seq = parse_id(id)
   return {
     id = id, ms = ms, seq = seq, price = price, p = tonumber(price), bid = ARGV[i + 2], ask = ARGV[i + 3],
     ts = ts, hour = math.floor(tonumber(ts) / HOUR), volume = ARGV[i + 5], bid_qty = ARGV[i + 6],
-    ask_qty = ARGV[i + 7],
+    ask_qty = ARGV[i + 7], qty = ARGV[i + 8], bids = ARGV[i + 9], asks = ARGV[i + 10],
   }
 end
 
