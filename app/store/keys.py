@@ -120,6 +120,22 @@ key                               type    contents                              
                                           hour's bucket; the whole hash is read when a new hour
                                           starts (to drop buckets older than 24 h) or the window
                                           moves. Never read by the API.
+``{ns}:candles:<SYMBOL>``         hash    the OHLCV candles of the symbol at three stored         retention
+                                          resolutions, one field per candle: ``1m:<i>``,           (``CANDLES_``
+                                          ``1h:<i>``, ``1d:<i>`` (``i`` = ``ts // interval``, UTC)  ``1M`` / ``1H``
+                                          -> ``o|oo|oid|h|l|c|co|cid|v|q|n`` (see *Candles*);      / ``1D``)
+                                          ``1m:first`` / ``1h:first`` / ``1d:first``: the oldest
+                                          ``i`` that may be held (where the trim starts). Written
+                                          by the shard-0 settle call (one HMGET and one HSET per
+                                          call) and by ``store_candles.lua`` (backfill).
+``{ns}:candles:counted``          zset    price-stream entry ids whose ``qty`` the candles         see *Candles*
+                                          counted: score = the entry id's ms while the entry may
+                                          still be delivered, ``-<ack ms>`` once the group
+                                          acknowledged it.
+``{ns}:candles:events``           stream  ``candle.updated`` entries (``type`` + ``data``), at     capped
+                                          most one per settle call and symbol, capped with
+                                          ``MAXLEN ~`` (``EVENTS_MAXLEN``); no Pub/Sub. Kept out of
+                                          ``{ns}:events``, which order events resume from.
 ``{ns}:heartbeat:<consumer>``     string  settlement worker liveness, JSON, with a TTL.            TTL
 ``{ns}:prices:dead``              stream  dead-lettered price entries with the reason (capped).    capped
 ``{ns}:prices:stats``             hash    counters of the settlement workers.                      permanent
@@ -136,6 +152,35 @@ dropped, they are recomputed from the buckets. So a read is one hash per symbol,
 buckets say; a symbol with no tick for a day keeps the statistics of the day before its last tick. A ticker
 written before these fields existed has none of them until its next tick; a reader computes them from the
 buckets meanwhile.
+
+**Candles.** Every tick of shard 0's settle call (phase ``first`` of settle_tick, every tick of
+settle_batch; never on shard > 0, whose calls run with market ``""``) goes into the three candles of its
+``ts`` (publisher time, not arrival: a replayed or late tick updates an older candle). A candle value is
+``o|oo|oid|h|l|c|co|cid|v|q|n``: open and close are the ticks first and last by the order key
+(``ts``, entry id) — ``oo`` / ``co`` are their ``ts`` minus the candle's open time, ``oid`` / ``cid``
+their entry ids; ``h`` / ``l`` the highest / lowest price; ``v`` = Σ ``qty`` of its prints (ticks with a
+``qty``), ``q`` = Σ ``qty × price`` and ``n`` the number of prints, exact decimal strings summed in Lua
+(``lib/candles.lua``). Price fields are idempotent and order-insensitive (max, min, first / last by order
+key). A backfilled candle (``store_candles.lua``) has ``oid`` ``~`` and ``cid`` ``0-0``, ``oo`` the end
+of its interval and ``co`` ``-1``: any live tick in it takes precedence for open and close, and its
+volume is its own. A backfill writes only candles not held yet, so importing twice changes nothing.
+Coarser intervals (``3m`` … ``1M``) are aggregated on read by :mod:`app.engine.candles` from the
+finest stored resolution that divides them (1m for minutes, 1h for hours, 1d for days, weeks, months).
+
+*Volume without double counting.* Σ qty and the count are not idempotent, so a print is counted at most
+once per entry id: the settle call looks the run's print ids up in ``{ns}:candles:counted`` (one
+``ZMSCORE``), counts only those absent (and only once within the call), and adds them (one ``ZADD``,
+score = the entry's ms) in the same atomic call. A worker, in the pipeline of its ``XACK`` and after it,
+rewrites the scores of the ids it acknowledged to ``-<now ms>`` (``ZADD XX``); the sweep removes ids
+acknowledged more than ``COUNTED_GRACE`` ago (a consumer that had claimed the entry before the ack may
+still apply it meanwhile, and finds it recorded) and ids older than the first entry left in the price
+stream (an entry trimmed away cannot be delivered again; this also clears what the in-process
+``Exchange.apply_tick`` recorded, with no group, and what a crash between ``XACK`` and ``ZADD XX``
+left). So a redelivered, reclaimed or re-applied entry never counts twice, and the set holds at most the
+prints of the stream.
+
+*Retention*: the sweep trims, per symbol and resolution, the fields from ``<res>:first`` up to now −
+``CANDLES_1M`` / ``CANDLES_1H`` / ``CANDLES_1D`` in chunks (``trim_candles.lua``).
 
 The price stream itself (default ``<NAMESPACE>:prices``, so ``mockx:prices``; setting ``PRICE_STREAM``) is
 a public contract for publishers and deliberately has no hash tag: no script touches it. Its entries are
@@ -278,6 +323,17 @@ class Keys:
 
     def ohlc(self, symbol: str) -> str:
         return f"{self.market_tag}:ohlc:{symbol}"
+
+    def candles(self, symbol: str) -> str:
+        return f"{self.market_tag}:candles:{symbol}"
+
+    @property
+    def candles_counted(self) -> str:
+        return f"{self.market_tag}:candles:counted"
+
+    @property
+    def candle_events(self) -> str:
+        return f"{self.market_tag}:candles:events"
 
     # settlement workers ----------------------------------------------------------------------------
     def heartbeat(self, consumer: str) -> str:
