@@ -211,6 +211,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Chunk,
         Env("HISTORY_CHUNK", "most orders (and trades) one trim call removes (bounds how long one Lua call runs)"),
     ] = 100
+    candles_1m: Annotated[
+        Duration,
+        Env("CANDLES_1M", "how long one-minute candles are kept (at least 2 days: freqtrade asks for 1 000)",
+            shown="`3d` (259200 s)"),
+    ] = 3 * 86400.0  # fmt: skip
+    candles_1h: Annotated[
+        Duration,
+        Env("CANDLES_1H", "how long hourly candles are kept", shown="`400d` (34560000 s)"),
+    ] = 400 * 86400.0
+    candles_1d: Annotated[
+        Duration,
+        Env("CANDLES_1D", "how long daily candles are kept", shown="`400d` (34560000 s)"),
+    ] = 400 * 86400.0
     data_dir: Annotated[
         Path,
         Env(

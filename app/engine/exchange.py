@@ -30,6 +30,7 @@ import msgspec
 from app.engine import markets as mk
 from app.engine.accounts import AccountRef, Accounts
 from app.engine.balances import Balances
+from app.engine.candles import Candles
 from app.engine.core import Core, Part
 from app.engine.history import History
 from app.engine.inputs import normalize_asset, normalize_status
@@ -120,6 +121,9 @@ class Exchange(Part):
         self.sweep = self.settlement.sweep
         # retention
         self.trim_history = Retention(core).trim
+        candles = Candles(core, self.markets)
+        self.fetch_ohlcv = candles.fetch_ohlcv
+        self.trim_candles = candles.trim
 
     @property
     def fee_rate(self) -> Decimal:

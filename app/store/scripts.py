@@ -20,7 +20,7 @@ from app.store.transport import Call, Script, Transport
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = (
     "place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset",
-    "reset_account", "trim_history",
+    "reset_account", "trim_history", "trim_candles",
 )  # fmt: skip
 
 
@@ -172,6 +172,12 @@ class Scripts:
                 k.balances, k.stats, k.trades, k.trade_ids, k.trade_seq, k.events, markets, k.assets,
                 k.order_index, k.trade_index,
             ]  # fmt: skip
+            # candles (KEYS[17..19]): market data, on shard 0 only; a shard > 0 names its own tag's keys
+            if k.shard == 0:
+                keys += [k.candles(symbol), k.candles_counted, k.candle_events]
+            else:
+                keys += [f"{k.tag}:candles:{symbol}", f"{k.tag}:candles:counted", f"{k.tag}:candles:events"]
+            # end candles
         return keys
 
     def settle_args(
@@ -224,6 +230,10 @@ class Scripts:
         k = self.keys
         keys = [k.orders, k.order_ids, k.order_index, k.cids, k.trades, k.trade_ids, k.trade_index]
         return self.call("trim_history", keys, [acct, str(cutoff_ms), str(keep), str(chunk)])
+
+    def trim_candles(self, symbol: str, cutoffs: tuple[int, int, int], chunk: int) -> Call:
+        """A call of trim_candles.lua for one symbol (shard 0; pipelined with the others)."""
+        return self.call("trim_candles", [self.keys.candles(symbol)], [str(chunk), *map(str, cutoffs)])
 
     async def reset(self, symbols: list[str]) -> int:
         reply = await self._call("reset", self.keys.account_keys(symbols), [self.keys.channel, self.maxlen], None)

@@ -416,6 +416,9 @@ class Worker:
         ids = ack + [d.entry_id for d in dead]
         if ids:
             commands.append(command("XACK", self.stream, self.opts.group, *ids))
+        if ack:  # after the XACK: the candles' counted ids of these entries are marked acknowledged
+            stamp = -_now_ms()
+            commands.append(command("ZADD", self.keys.candles_counted, "XX", *(x for i in ack for x in (stamp, i))))
         if commands:
             for reply in await self.transport.execute(commands):
                 if isinstance(reply, Exception):
@@ -455,6 +458,9 @@ class Worker:
         if trimmed.orders or trimmed.trades:
             more = " (more next sweep)" if trimmed.more else ""
             log.info("sweep: history trimmed: %d orders, %d trades%s", trimmed.orders, trimmed.trades, more)
+        candles, more_candles = await self.ex.trim_candles()
+        if candles:
+            log.info("sweep: %d candles past their retention trimmed%s", candles, " (more next sweep)" * more_candles)
 
     async def _beat(self, *, force: bool = False) -> None:
         now = asyncio.get_running_loop().time()

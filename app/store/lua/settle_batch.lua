@@ -18,7 +18,11 @@ fills and once at the end (the ticker as it stands then), not once per tick; bal
 and account. The history indexes change as with settle_tick.
 
 KEYS     as settle_tick: ticker, ohlc, book buy, book sell, orders, open, balances, stats, trades,
-         trade_ids, trade_seq, events, markets, assets, order_index, trade_index
+         trade_ids, trade_seq, events, markets, assets, order_index, trade_index,
+         -- candles: candles, counted, candle events -- end candles
+
+Candles: every tick applied (and the tick under way) goes into its candles, written once at the end of
+the call (lib/candles.lua): one candle.updated per call on the candle events stream.
 
 ARGV[1]  symbol
 ARGV[2]  channel       Pub/Sub channel for events
@@ -38,6 +42,7 @@ Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
 --@include lib/account.lua
 --@include lib/events.lua
 --@include lib/ticker.lua
+--@include lib/candles.lua
 --@include lib/fills.lua
 --@include lib/history.lua
 --@include lib/settle.lua
@@ -46,6 +51,9 @@ local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
   events = KEYS[12], markets = KEYS[13], assets = KEYS[14], order_index = KEYS[15], trade_index = KEYS[16],
+  -- candles (KEYS[17..19])
+  candles = KEYS[17], counted = KEYS[18], candle_events = KEYS[19],
+  -- end candles
 }
 local sym, channel, maxlen, market, budget = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local id_base = ARGV[6]
@@ -59,6 +67,7 @@ local function best()
 end
 
 local shown = ticker_open(k, sym, market, channel, maxlen)
+local cs = candles_open(k, market)
 local s = settlement_open(k, sym, channel, maxlen, id_base)
 local best_buy, best_sell = best()
 local applied, done, mode, buy_off, sell_off = 0, 1, '', 0, 0
@@ -68,6 +77,7 @@ for i = 7, #ARGV, TICK_VALUES do
   local crosses = tick.p <= best_buy or tick.p >= best_sell
   if crosses and budget == 0 then break end  -- the next call settles it
   local newer = ticker_add(shown, tick)
+  candles_add(cs, tick)
   if crosses then
     ticker_flush(shown)  -- the ticker shows this tick before its fills, as with settle_tick
     mode = newer and 'n' or 'l'
@@ -84,4 +94,5 @@ end
 
 settlement_finish(s)
 ticker_flush(shown)
+candles_flush(cs, sym, maxlen)
 return {0, applied, s.filled, s.examined, done, mode, buy_off, sell_off}

@@ -34,6 +34,11 @@ KEYS[13] markets       S:markets
 KEYS[14] assets        S:assets
 KEYS[15] order_index   S:order_index
 KEYS[16] trade_index   S:trade_index
+-- candles (shard 0 only; a shard > 0 names its own tag's keys, never touched: market is "")
+KEYS[17] candles       {ns}:candles:<SYMBOL>
+KEYS[18] counted       {ns}:candles:counted
+KEYS[19] candle events {ns}:candles:events
+-- end candles
 
 ARGV[1]  symbol
 ARGV[2]  entry id      price-stream entry id "ms-seq"
@@ -62,6 +67,9 @@ Returns {code, filled, buy offset, sell offset, done, mode, examined}:
   0  OK        `filled` orders filled; call again with the offsets and `mode` as phase unless done == 1.
                `examined` is how many resting orders this call looked at (0 when nothing crosses).
 
+Candles: phase "first" puts the tick into its 1m, 1h and 1d candles and counts its qty once per entry id
+(lib/candles.lua); candle.updated goes to the candle events stream (KEYS[19]), not to S:events.
+
 Events: market.created (first price of a symbol), ticker.updated (when the ticker or its 24 h buckets
 changed), order.filled per fill (with its trade), order.expired (a fill that would overflow a balance),
 balance.changed once per call and account with fills.
@@ -74,6 +82,7 @@ done dim; each trade joins S:trade_index (all, sym:<SYMBOL>), written in slices 
 --@include lib/account.lua
 --@include lib/events.lua
 --@include lib/ticker.lua
+--@include lib/candles.lua
 --@include lib/fills.lua
 --@include lib/history.lua
 --@include lib/settle.lua
@@ -82,6 +91,9 @@ local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
   events = KEYS[12], markets = KEYS[13], assets = KEYS[14], order_index = KEYS[15], trade_index = KEYS[16],
+  -- candles (KEYS[17..19])
+  candles = KEYS[17], counted = KEYS[18], candle_events = KEYS[19],
+  -- end candles
 }
 local sym, phase = ARGV[1], ARGV[13]
 local buy_off, sell_off, chunk = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
@@ -93,6 +105,9 @@ if phase == 'first' then
   local shown = ticker_open(k, sym, market, channel, maxlen)
   mode = ticker_add(shown, tick) and 'n' or 'l'
   ticker_flush(shown)
+  local cs = candles_open(k, market)
+  candles_add(cs, tick)
+  candles_flush(cs, sym, maxlen)
 elseif phase == 'sweep' then
   mode = 'n'
 end
