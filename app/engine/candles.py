@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from app.engine.core import Core, Part
-from app.engine.errors import BadRequest
+from app.engine.errors import BadRequest, BadSymbol
 from app.engine.market_data import MarketData
 
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
@@ -83,11 +83,6 @@ def next_open(timeframe: str, opened: int) -> int:
     return opened + TIMEFRAMES[timeframe]
 
 
-def previous_open(timeframe: str, opened: int) -> int:
-    """The open time of the candle before the one opened at ``opened``."""
-    return open_time(timeframe, opened - 1)
-
-
 def stored_candle(start: int, raw: str) -> Candle:
     """A stored candle value ``o|oo|oid|h|l|c|co|cid|v|q|n`` opened at ``start``."""
     o, _, _, h, lo, c, _, _, v, q, n = raw.split("|")
@@ -142,18 +137,18 @@ class Candles(Part):
         now_ms: int | None = None,
     ) -> list[Candle]:
         """The candles of ``symbol`` opened in [``since``, ``until``] (both inclusive, ms), oldest first: the
-        first ``limit`` held from ``since``, or without ``since`` the last ``limit`` intervals up to ``until``
-        (or now). Only candles with ticks are held (an interval without any has no candle)."""
+        first ``limit`` held from ``since``, or without ``since`` the last ``limit`` held up to ``until`` (or
+        now). Only intervals with ticks have a candle; the range read is bounded by the retention."""
         count = check_query(timeframe, limit)
         symbol = await self.markets.symbol(symbol)
+        if symbol not in await self.markets.market_records():
+            raise BadSymbol(f"{symbol} is not a market (it has no price yet)")
         now = int(time.time() * 1000) if now_ms is None else now_ms
         base = base_of(timeframe)
         floor = open_time(timeframe, now - self.retention_ms(base))
         last = open_time(timeframe, now if until is None else min(until, now + DAY))
         if since is None:
-            first = last
-            for _ in range(count - 1):
-                first = previous_open(timeframe, first)
+            first = floor
         else:
             first = open_time(timeframe, since)
             if first < since:

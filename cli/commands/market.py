@@ -1,4 +1,4 @@
-"""`mockx` commands on market data: ticker, tickers, markets.
+"""`mockx` commands on market data: ticker, tickers, markets, candles.
 
 Tables for people, ``--json`` for scripts (the API's JSON, exact numbers); data on stdout, diagnostics
 on stderr. A refused request prints the API's error code and message and exits 1; an API that cannot be
@@ -86,8 +86,40 @@ def _show_markets(data: list[dict[str, Any]]) -> None:
     show(grid)
 
 
+TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M")
+
+
+@click.command("candles")
+@click.argument("symbol")
+@click.option(
+    "--timeframe", "-t", type=click.Choice(TIMEFRAMES), default="1m", show_default=True, help="candle interval"
+)
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=20, show_default=True, help="how many candles")
+@click.option("--since", type=click.IntRange(min=0), default=None, help="oldest open time, ms since the epoch")
+@json_option
+@api_options
+def candles(api: Api, symbol: str, timeframe: str, limit: int, since: int | None, as_json: bool) -> None:
+    """Show the latest candles (OHLCV) of SYMBOL, oldest first: `--json` prints the ccxt arrays."""
+    params: dict[str, Any] = {"timeframe": timeframe, "limit": limit}
+    if since is not None:
+        params["since"] = since
+    answer(api.get(url_path("markets", symbol, "ohlcv"), **params), as_json, _show_candles, empty="No candles yet.")
+
+
+def _show_candles(data: list[list[Any]]) -> None:
+    from cli.output import num, show, table, when
+
+    grid = table(
+        "Open time", "Open", "High", "Low", "Close", "Volume", numeric=("Open", "High", "Low", "Close", "Volume")
+    )
+    for ts, o, h, low, c, v in data:
+        grid.add_row(when(ts), num(o), num(h), num(low), num(c), num(v))
+    show(grid)
+
+
 COMMANDS: list[click.Command] = [
     ticker,
     tickers,
     markets,
+    candles,
 ]

@@ -63,6 +63,11 @@ def test_market_data(cli: Cli) -> None:
     assert [m["symbol"] for m in markets] == ["BTC/USDT", "ETH/USDT"]
     assert "0.00000001" in cli.ok("markets")  # exact decimals in the table, never 1E-8
 
+    candles = json_of(cli.ok("candles", "ETH/USDT", "--timeframe", "5m", "--limit", "3", "--json"))
+    assert [c[1:] for c in candles] == [[Decimal("3000.5")] * 4 + [0]]
+    shows(cli.ok("candles", "ETHUSDT"), "Open time", "3000.5")
+    assert "2m" in cli.fails(2, "candles", "ETH/USDT", "--timeframe", "2m")
+
 
 def test_orders_from_placement_to_cancel(cli: Cli) -> None:
     cli.ok("fund", "USDT", "100000")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import MediaType, Response, get
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 
 from app.api.common.codec import ExactResponse
 from app.api.common.deps import SharedDep
@@ -12,6 +14,22 @@ from app.api.native.ccxt import Market, Ticker
 from app.api.native.errors import responses
 from app.api.native.request import NativeController
 from app.api.native.schemas import SymbolPath
+from app.engine.candles import LIMIT_DEFAULT, LIMIT_MAX, TIMEFRAMES
+from app.engine.exchange import Exchange
+
+Timeframe = Annotated[str, Parameter(description=f"One of {', '.join(TIMEFRAMES)}", examples=None)]
+Since = Annotated[int | None, Parameter(ge=0, description="The oldest candle open time to return (ms, inclusive)")]
+Until = Annotated[int | None, Parameter(ge=0, description="The newest candle open time to return (ms, inclusive)")]
+Limit = Annotated[
+    int | None, Parameter(description=f"Most candles to return (default {LIMIT_DEFAULT}, at most {LIMIT_MAX})")
+]
+
+
+async def _ohlcv(
+    exchange: Exchange, symbol: str, timeframe: str, since: int | None, until: int | None, limit: int | None
+) -> Response[list[list[object]]]:
+    candles = await exchange.fetch_ohlcv(symbol, timeframe, since, until, limit)
+    return ExactResponse([c.ohlcv() for c in candles], media_type=MediaType.JSON)
 
 
 class MarketController(NativeController):
@@ -35,3 +53,30 @@ class MarketController(NativeController):
     async def markets(self, exchange: SharedDep) -> list[Market]:
         """The market registry in ccxt's market shape: precision (tick sizes) and limits."""
         return [ccxt.market(m) for m in await exchange.fetch_markets()]
+
+    @get("/markets/{symbol:str}/ohlcv", responses=responses())
+    async def ohlcv(
+        self,
+        exchange: SharedDep,
+        symbol: SymbolPath,
+        timeframe: Timeframe = "1m",
+        since: Since = None,
+        until: Until = None,
+        limit: Limit = None,
+    ) -> Response[list[list[object]]]:
+        """Candles as ccxt OHLCV arrays ``[[ts, open, high, low, close, volume], ...]``, oldest first, exact
+        numbers. Without ``since``: the last ``limit`` intervals up to ``until`` (or now)."""
+        return await _ohlcv(exchange, symbol, timeframe, since, until, limit)
+
+    @get("/markets/{base:str}/{quote:str}/ohlcv", include_in_schema=False)
+    async def ohlcv_slash(
+        self,
+        exchange: SharedDep,
+        base: FromPath[str],
+        quote: FromPath[str],
+        timeframe: Timeframe = "1m",
+        since: Since = None,
+        until: Until = None,
+        limit: Limit = None,
+    ) -> Response[list[list[object]]]:
+        return await _ohlcv(exchange, f"{base}/{quote}", timeframe, since, until, limit)
