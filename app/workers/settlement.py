@@ -16,7 +16,9 @@ with ``settle_tick`` calls, the ticks after it in the next round of ``settle_bat
 batch is acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1
 (the calls go through :meth:`app.store.transport.Transport.send`, which sends now and reads later).
 Ticks are idempotent (see ``app/store/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
-nothing twice, and two workers give the result of applying every tick once in stream order.
+nothing twice, and two workers give the result of applying every tick once in stream order. The candles'
+volume records the entry ids it counted; after its XACK, in the same round trip, the worker marks them
+acknowledged, and the sweep forgets them later (see *Candles* in :mod:`app.store.keys`).
 
 A malformed entry is dead-lettered, acknowledged and counted at once. Every ``TICK_LOOP_SEC`` one worker
 (whoever takes the sweep lease) publishes prices written to the older keys, re-checks resting orders
