@@ -18,6 +18,7 @@ from decimal import Decimal
 from app.engine.core import Core, Part
 from app.engine.errors import BadRequest, BadSymbol
 from app.engine.market_data import MarketData
+from app.engine.money import price_str
 
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 WEEK = 7 * DAY
@@ -37,6 +38,7 @@ _MONDAY = 4 * DAY  # 1970-01-01 was a Thursday
 _HMGET_CHUNK = 2_000
 TRIM_CHUNK = 1_000
 TRIM_ROUNDS = 10
+BACKFILL_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,22 @@ class Candles(Part):
         return [
             aggregate(ts, parts) if len(parts) > 1 or parts[0].ts != ts else parts[0] for ts, parts in groups.items()
         ]
+
+    async def backfill(
+        self, symbol: str, resolution: str, rows: list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]]
+    ) -> int:
+        """Store imported candles (open time ms, o, h, l, c, volume) of ``resolution``, in chunks; registers the
+        market on a symbol's first data. Returns how many were new (importing twice stores none)."""
+        await self.redis.hsetnx(self.keys.markets, symbol, self.markets.market_json(symbol))
+        step, stored = STORED[resolution], 0
+        for i in range(0, len(rows), BACKFILL_CHUNK):
+            values = [
+                v
+                for ts, *prices in rows[i : i + BACKFILL_CHUNK]
+                for v in (str(ts // step), *(price_str(p) for p in prices))
+            ]
+            stored += await self.scripts.store_candles(symbol, resolution, values)
+        return stored
 
     # upkeep ------------------------------------------------------------------------------------------
     async def trim(self, *, now_ms: int | None = None) -> tuple[int, bool]:

@@ -124,6 +124,7 @@ class Exchange(Part):
         candles = Candles(core, self.markets)
         self.fetch_ohlcv = candles.fetch_ohlcv
         self.trim_candles = candles.trim
+        self.backfill_candles = candles.backfill
 
     @property
     def fee_rate(self) -> Decimal:

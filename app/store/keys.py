@@ -161,9 +161,10 @@ settle_batch; never on shard > 0, whose calls run with market ``""``) goes into 
 their entry ids; ``h`` / ``l`` the highest / lowest price; ``v`` = Σ ``qty`` of its prints (ticks with a
 ``qty``), ``q`` = Σ ``qty × price`` and ``n`` the number of prints, exact decimal strings summed in Lua
 (``lib/candles.lua``). Price fields are idempotent and order-insensitive (max, min, first / last by order
-key). A backfilled candle (``store_candles.lua``) has ``oid`` ``~`` and ``cid`` ``0-0``, ``oo`` the end
-of its interval and ``co`` ``-1``: any live tick in it takes precedence for open and close, and its
-volume is its own. A backfill writes only candles not held yet, so importing twice changes nothing.
+key). A backfilled candle (``store_candles.lua``) has ``oo`` ``0``, ``co`` ``-1`` and both ids ``0-0``: it
+comes before any live tick in it, so it keeps its open, a live tick takes the close, and the volumes add
+up. A backfill writes only candles not held yet (then recomputes the 1h / 1d candles they fall in from
+the finer ones held), so importing twice changes nothing.
 Coarser intervals (``3m`` … ``1M``) are aggregated on read by :mod:`app.engine.candles` from the
 finest stored resolution that divides them (1m for minutes, 1h for hours, 1d for days, weeks, months).
 

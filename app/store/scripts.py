@@ -20,7 +20,7 @@ from app.store.transport import Call, Script, Transport
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = (
     "place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset",
-    "reset_account", "trim_history", "trim_candles",
+    "reset_account", "trim_history", "trim_candles", "store_candles",
 )  # fmt: skip
 
 
@@ -234,6 +234,11 @@ class Scripts:
     def trim_candles(self, symbol: str, cutoffs: tuple[int, int, int], chunk: int) -> Call:
         """A call of trim_candles.lua for one symbol (shard 0; pipelined with the others)."""
         return self.call("trim_candles", [self.keys.candles(symbol)], [str(chunk), *map(str, cutoffs)])
+
+    async def store_candles(self, symbol: str, resolution: str, rows: list[str]) -> int:
+        """One store_candles.lua call (rows: 6 values each); returns how many candles it wrote."""
+        reply = await self._call("store_candles", [self.keys.candles(symbol)], [resolution, *rows], None)
+        return int(reply[1])
 
     async def reset(self, symbols: list[str]) -> int:
         reply = await self._call("reset", self.keys.account_keys(symbols), [self.keys.channel, self.maxlen], None)

@@ -16,9 +16,8 @@ with ``settle_tick`` calls, the ticks after it in the next round of ``settle_bat
 batch is acknowledged. The worker reads one batch ahead: while Valkey runs batch k, Python parses batch k + 1
 (the calls go through :meth:`app.store.transport.Transport.send`, which sends now and reads later).
 Ticks are idempotent (see ``app/store/lua/settle_tick.lua``), so a redelivered or reclaimed entry changes
-nothing twice, and two workers give the result of applying every tick once in stream order. The candles'
-volume records the entry ids it counted; after its XACK, in the same round trip, the worker marks them
-acknowledged, and the sweep forgets them later (see *Candles* in :mod:`app.store.keys`).
+nothing twice, and two workers give the result of applying every tick once in stream order. After the
+XACK, in its round trip, the candles' counted ids are marked acknowledged (*Candles* in :mod:`app.store.keys`).
 
 A malformed entry is dead-lettered, acknowledged and counted at once. Every ``TICK_LOOP_SEC`` one worker
 (whoever takes the sweep lease) publishes prices written to the older keys, re-checks resting orders
@@ -460,9 +459,8 @@ class Worker:
         if trimmed.orders or trimmed.trades:
             more = " (more next sweep)" if trimmed.more else ""
             log.info("sweep: history trimmed: %d orders, %d trades%s", trimmed.orders, trimmed.trades, more)
-        candles, more_candles = await self.ex.trim_candles()
-        if candles:
-            log.info("sweep: %d candles past their retention trimmed%s", candles, " (more next sweep)" * more_candles)
+        if (candles := await self.ex.trim_candles())[0]:
+            log.info("sweep: %d candles past their retention trimmed%s", candles[0], " (more next sweep)" * candles[1])
 
     async def _beat(self, *, force: bool = False) -> None:
         now = asyncio.get_running_loop().time()

@@ -62,6 +62,14 @@ if TYPE_CHECKING:
     type=click.IntRange(1),
     help="--speed max: most ticks waiting for the workers.",
 )
+@click.option(
+    "--backfill",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[N]",
+    help="replay: store FILE's candles as history (1m, 1h or 1d, see --candle-ms), no ticks replayed.",
+)
 @click.option("--wait", is_flag=True, help="Exit only when the workers have applied every tick published.")
 @click.option("--exchange", default="binance", show_default=True, help="ccxt: exchange id.")
 @click.option(
@@ -97,6 +105,7 @@ def feed(
     symbol: str | None,
     candle_ms: int,
     max_backlog: int,
+    backfill: str | None,
     wait: bool,
     exchange: str,
     poll_sec: float,
@@ -114,6 +123,7 @@ def feed(
     mockx feed -s BTC/USDT,ETH/USDT --rate 5 --seed 7      synthetic GBM prices
     mockx feed day.csv --speed max --wait                    back-test a day in seconds
     mockx feed --source ccxt --exchange binance -s BTC/USDT  live prices (needs mockx[live])
+    mockx feed btc-1m.json --backfill --symbol BTC/USDT      candle history, stored at once
     """
     settings = load_settings(
         {
@@ -131,6 +141,9 @@ def feed(
     if dry_run and source == "ccxt":
         fail("--dry-run works with the synthetic and replay sources")
     setup_logging(verbose)
+    if backfill is not None:
+        _backfill(settings, source, file, symbol, candle_ms)
+        return
 
     from app.workers import feeds
 
@@ -154,6 +167,42 @@ def feed(
         )
     summary = run(lambda: _publish(settings, url, plan, wait))
     click.echo(summary)
+
+
+def _backfill(settings: Settings, source: str, file: Path | None, symbol: str | None, candle_ms: int) -> None:
+    if source == "ccxt":
+        fail(
+            "--source ccxt --backfill arrives with MockX's Binance dialect (it is tested against it, never against "
+            "the internet); meanwhile save `fetch_ohlcv` arrays to a file and import it with "
+            "`mockx feed FILE --backfill`"
+        )
+    if file is None or source != "replay":
+        fail("--backfill imports the candles of a FILE: mockx feed FILE --backfill")
+
+    import msgspec
+
+    from app.workers import backfill, feeds
+
+    try:
+        candles = backfill.read_backfill(file, symbol=symbol, candle_ms=candle_ms)
+    except feeds.FeedError as exc:
+        fail(str(exc))
+    url = valkey_url(settings)
+    if url is None:
+        fail(
+            f"no Valkey to store candles in: none is running for the data directory {settings.data_dir}; set REDIS_URL"
+        )
+    resolution = backfill.RESOLUTIONS[candle_ms]
+
+    async def store() -> int:
+        from app.engine.exchange import Exchange
+
+        async with await Exchange.open(msgspec.structs.replace(settings, redis_url=url)) as ex:
+            return sum([await ex.backfill_candles(sym, resolution, rows) for sym, rows in candles.items()])
+
+    stored = run(store)
+    total = sum(len(rows) for rows in candles.values())
+    click.echo(msgspec.json.encode({"symbols": len(candles), "candles": total, "stored": stored}).decode())
 
 
 def _synthetic(

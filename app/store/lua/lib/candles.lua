@@ -4,8 +4,8 @@
 -- A candle is the hash field <res>:<i> (i = ts // interval, the tick's publisher time, UTC) of
 -- {ns}:candles:<SYMBOL>, valued o|oo|oid|h|l|c|co|cid|v|q|n (see app/store/keys.py, *Candles*):
 --   * open / close: the first / last tick by order key (ts, entry id); oo / co are the ts offsets in the
---     candle, oid / cid the entry ids. A backfilled candle has oo = its length, co = -1, so any live tick
---     comes first for open and last for close;
+--     candle, oid / cid the entry ids. A backfilled candle has oo = 0, co = -1 and ids "0-0": it comes
+--     before any live tick in it, keeping its open and giving up its close;
 --   * h / l: the highest / lowest price (compared as doubles of <= 15-digit prices, as the ticker does);
 --   * v / q / n: Σ qty, Σ qty × price and the count of the prints (ticks with a qty), exact decimals.
 -- Price fields are idempotent and order-insensitive. Volume is not, so a print is counted once per entry
@@ -79,7 +79,6 @@ local function key_order(aoff, aid, boff, bid)
   if aid == bid then return 0 end
   local ams, aseq = parse_id(aid)
   local bms, bseq = parse_id(bid)
-  if not ams or not bms then return 0 end  -- a backfill marker: never equal offsets with a live tick
   return id_order(ams, aseq, bms, bseq)
 end
 
