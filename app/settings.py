@@ -213,13 +213,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 100
     candles_1m: Annotated[
         Duration,
-        Env("CANDLES_1M", "how long one-minute candles are kept (at least 2 days: freqtrade asks for 1 000)",
-            shown="`3d` (259200 s)"),
-    ] = 3 * 86400.0  # fmt: skip
+        Env("CANDLES_1M", "how long one-minute candles are kept (freqtrade asks for 1 000 at start-up)",
+            shown="`2d` (172800 s)"),
+    ] = 2 * 86400.0  # fmt: skip
     candles_1h: Annotated[
         Duration,
-        Env("CANDLES_1H", "how long hourly candles are kept", shown="`400d` (34560000 s)"),
-    ] = 400 * 86400.0
+        Env("CANDLES_1H", "how long hourly candles are kept (`400d`: a year of 1h ... 12h)", shown="`90d` (7776000 s)"),
+    ] = 90 * 86400.0
     candles_1d: Annotated[
         Duration,
         Env("CANDLES_1D", "how long daily candles are kept", shown="`400d` (34560000 s)"),

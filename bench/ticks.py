@@ -105,7 +105,7 @@ async def drain(ex: Any, n: int) -> Drain:
     return Drain(n / seconds, (await busy_usec(ex) - busy) / n, cpu * 1e6 / n)
 
 
-async def nothing_crosses(url: str, namespace: str, n: int) -> Drain:
+async def nothing_crosses(url: str, namespace: str, n: int, prints: bool = True) -> Drain:
     ex = await open_exchange(url, namespace)
     try:
         await ex.deposit("USDT", "100000000")
@@ -125,7 +125,10 @@ async def nothing_crosses(url: str, namespace: str, n: int) -> Drain:
             p = min(max(prices[symbol] + Decimal(rng.randint(-100, 100)) / 100, Decimal(900)), Decimal(1100))
             prices[symbol] = p
             cent = Decimal("0.01")
-            ticks.append({"symbol": symbol, "price": str(p), "bid": str(p - cent), "ask": str(p + cent)})
+            tick = {"symbol": symbol, "price": str(p), "bid": str(p - cent), "ask": str(p + cent)}
+            if prints:  # a trade print: its qty goes into the candle's volume
+                tick["qty"] = str(Decimal(rng.randint(1, 99999)) / 1000)
+            ticks.append(tick)
         await publish(ex, ticks)
         result = await drain(ex, n)
         assert len(await ex.redis.hkeys(ex.keys.trades)) == 0, "a tick crossed an order"
@@ -253,7 +256,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedValkey(Path(tmp), port=0, persist=args.aof) as server:
         for r in range(args.rounds):
             if "idle" in args.only:
-                d = await nothing_crosses(server.url, f"idle{r}", args.ticks)
+                d = await nothing_crosses(server.url, f"idle{r}", args.ticks, args.prints)
                 keep(idle=d.ticks_per_s, idle_valkey_us=d.valkey_us, idle_python_us=d.python_us)
             if "cross" in args.only:
                 d = await crossing(server.url, f"cross{r}", args.cross_ticks, args.cross)
@@ -299,6 +302,9 @@ def cli() -> None:
     parser.add_argument("--rate", type=int, default=1000, help="ticks/s of the latency run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the latency run")
     parser.add_argument("--cross-every", type=int, default=1, help="latency run: one tick in N fills an order")
+    parser.add_argument(
+        "--prints", action=argparse.BooleanOptionalAction, default=True, help="idle run: ticks carry a qty"
+    )
     parser.add_argument("--aof", action=argparse.BooleanOptionalAction, default=True, help="AOF everysec")
     parser.add_argument("--only", nargs="+", default=["idle", "cross", "latency"], choices=["idle", "cross", "latency"])
     args = parser.parse_args()

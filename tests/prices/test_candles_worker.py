@@ -105,7 +105,7 @@ async def test_retention_trims_each_resolution(exchange: Exchange, settings: Set
         await exchange.apply_tick(entry, parse_tick({"symbol": "BTC/USDT", "price": "100", "ts": str(ts)}, entry))
     key = exchange.keys.candles("BTC/USDT")
     removed, more = await exchange.trim_candles(now_ms=now)
-    assert (removed, more) == (1, False)  # 1m past CANDLES_1M (3 days); the hour and day stay (400 days)
+    assert (removed, more) == (1, False)  # 1m past CANDLES_1M (2 days); the hour and day stay (90 and 400 days)
     held = await exchange.redis.hgetall(key)
     assert f"1m:{old // MINUTE}" not in held
     assert f"1m:{recent // MINUTE}" in held

@@ -73,15 +73,45 @@ local function dec_mul(a, b)
   return dec_str(uint_mul(da, db), sa + sb)
 end
 
--- -1 / 1 as the order key (offset a, entry id a) comes before / after (offset b, id b); 0 when equal.
-local function key_order(aoff, aid, boff, bid)
-  if aoff ~= boff then return (aoff < boff) and -1 or 1 end
-  if aid == bid then return 0 end
-  local ams, aseq = parse_id(aid)
-  local bms, bseq = parse_id(bid)
-  return id_order(ams, aseq, bms, bseq)
+-- Exact running sums of one call: a fast part (a mantissa below 2^53 and its scale, plain double
+-- arithmetic, exact) that spills into a decimal string whenever a step would leave the exact range.
+local TWO53 = 9007199254740992
+
+local function fast_num(s)
+  local i, f = string.match(s, '^(%d*)%.?(%d*)$')
+  if #i + #f > 15 then return nil end
+  return tonumber(i .. f) or 0, #f
 end
 
+local function acc_new() return {m = 0, s = 0, big = '0'} end
+
+local function acc_spill(acc)
+  if acc.m ~= 0 then acc.big = dec_add(acc.big, dec_str(string.format('%.0f', acc.m), acc.s)) end
+  acc.m, acc.s = 0, 0
+end
+
+-- Adds m / 10^s (from fast_num), or the decimal string `text` when m is nil or the fast part would leave
+-- the exact range.
+local function acc_add(acc, m, s, text)
+  if m then
+    local am, as = acc.m, acc.s
+    if math.abs(s - as) <= 22 then
+      local bm = m
+      if s < as then bm = m * 10 ^ (as - s) elseif s > as then am = am * 10 ^ (s - as); as = s end
+      if am < TWO53 and bm < TWO53 and am + bm < TWO53 then acc.m, acc.s = am + bm, as; return end
+    end
+    text = text or dec_str(string.format('%.0f', m), s)
+  end
+  acc_spill(acc)
+  acc.big = dec_add(acc.big, text)
+end
+
+local function acc_value(acc)
+  acc_spill(acc)
+  return acc.big
+end
+
+-- The candle stored as `raw`, or nil.
 local function candle_of(raw)
   if not raw then return nil end
   local p, n = {}, 0
@@ -90,28 +120,31 @@ local function candle_of(raw)
     p[n] = part
     if n == 11 then break end
   end
-  return {o = p[1], oo = tonumber(p[2]), oid = p[3], h = p[4], hp = tonumber(p[4]), l = p[5], lp = tonumber(p[5]),
+  local c = {o = p[1], oo = tonumber(p[2]), oid = p[3], h = p[4], hp = tonumber(p[4]), l = p[5], lp = tonumber(p[5]),
     c = p[6], co = tonumber(p[7]), cid = p[8], v = p[9], q = p[10], n = tonumber(p[11])}
+  c.oms, c.oseq = parse_id(c.oid)
+  c.cms, c.cseq = parse_id(c.cid)
+  return c
 end
 
 local function candle_value(c)
   return table.concat({c.o, c.oo, c.oid, c.h, c.l, c.c, c.co, c.cid, c.v, c.q, c.n}, '|')
 end
 
--- Tick `t` (offset `off` in candle `c`, or a new candle when `c` is nil); counts its qty if `counting`.
-local function candle_merge(c, t, off, counting)
+-- Tick `t` at offset `off` into candle `c` (nil: a new one): open / close by (offset, entry id), max, min.
+local function candle_merge(c, t, off)
   if not c then
-    c = {o = t.price, oo = off, oid = t.id, h = t.price, hp = t.p, l = t.price, lp = t.p, c = t.price, co = off,
-      cid = t.id, v = '0', q = '0', n = 0}
-  else
-    if key_order(off, t.id, c.oo, c.oid) < 0 then c.o, c.oo, c.oid = t.price, off, t.id end
-    if key_order(off, t.id, c.co, c.cid) > 0 then c.c, c.co, c.cid = t.price, off, t.id end
-    if t.p > c.hp then c.h, c.hp = t.price, t.p end
-    if t.p < c.lp then c.l, c.lp = t.price, t.p end
+    return {o = t.price, oo = off, oid = t.id, oms = t.ms, oseq = t.seq, h = t.price, hp = t.p, l = t.price, lp = t.p,
+      c = t.price, co = off, cid = t.id, cms = t.ms, cseq = t.seq, v = '0', q = '0', n = 0}
   end
-  if counting then
-    c.v, c.q, c.n = dec_add(c.v, t.qty), dec_add(c.q, dec_mul(t.qty, t.price)), c.n + 1
+  if off < c.oo or (off == c.oo and id_order(t.ms, t.seq, c.oms, c.oseq) < 0) then
+    c.o, c.oo, c.oid, c.oms, c.oseq = t.price, off, t.id, t.ms, t.seq
   end
+  if off > c.co or (off == c.co and id_order(t.ms, t.seq, c.cms, c.cseq) > 0) then
+    c.c, c.co, c.cid, c.cms, c.cseq = t.price, off, t.id, t.ms, t.seq
+  end
+  if t.p > c.hp then c.h, c.hp = t.price, t.p end
+  if t.p < c.lp then c.l, c.lp = t.price, t.p end
   return c
 end
 
@@ -147,41 +180,92 @@ local function candles_fresh(cs)
   return fresh
 end
 
--- Applies the ticks added to the stored candles; emits candle.updated for the newest 1m candle touched.
+-- Candle `m` (a finer candle opened `shift` ms after `c`'s open) merged into candle `c` (nil: a new one).
+local function candle_fold(c, m, shift)
+  local oo, co = m.oo + shift, m.co + shift
+  if not c then
+    return {o = m.o, oo = oo, oid = m.oid, oms = m.oms, oseq = m.oseq, h = m.h, hp = m.hp, l = m.l, lp = m.lp,
+      c = m.c, co = co, cid = m.cid, cms = m.cms, cseq = m.cseq, v = '0', q = '0', n = 0}
+  end
+  if oo < c.oo or (oo == c.oo and id_order(m.oms, m.oseq, c.oms, c.oseq) < 0) then
+    c.o, c.oo, c.oid, c.oms, c.oseq = m.o, oo, m.oid, m.oms, m.oseq
+  end
+  if co > c.co or (co == c.co and id_order(m.cms, m.cseq, c.cms, c.cseq) > 0) then
+    c.c, c.co, c.cid, c.cms, c.cseq = m.c, co, m.cid, m.cms, m.cseq
+  end
+  if m.hp > c.hp then c.h, c.hp = m.h, m.hp end
+  if m.lp < c.lp then c.l, c.lp = m.l, m.lp end
+  return c
+end
+
+-- The candle entries (field, HMGET position, open time, sums of this call) of one call, by field.
+local function candle_entry(at, fields, res, i)
+  local f = res[1] .. ':' .. i
+  local a = at[f]
+  if not a then
+    fields[#fields + 1] = f
+    a = {f = f, pos = #fields, start = i * res[2], v = acc_new(), q = acc_new(), n = 0}
+    at[f] = a
+  end
+  return a
+end
+
+-- Applies the ticks added to the stored candles: each tick goes into its 1m candle, then each 1m candle
+-- touched is folded into its 1h and 1d candles (a finer candle holds a subset of the coarser one's ticks,
+-- and max / min / first / last are idempotent), with this call's volume added once to each.
+-- Emits candle.updated for the newest 1m candle touched.
 local function candles_flush(cs, sym, maxlen)
   if cs.copy or #cs.ticks == 0 then return end
-  local fields, at = {'1m:first', '1h:first', '1d:first'}, {}
-  local lowest = {}
+  local fields, at, minutes, lowest = {'1m:first', '1h:first', '1d:first'}, {}, {}, {}
+  local last_i, last_a
   for _, t in ipairs(cs.ticks) do
-    local ts = tonumber(t.ts)
-    for r, res in ipairs(CANDLE_RES) do
-      local i = math.floor(ts / res[2])
-      local f = res[1] .. ':' .. i
-      if not at[f] then
-        fields[#fields + 1] = f
-        at[f] = {pos = #fields, start = i * res[2]}
+    local i = math.floor(tonumber(t.ts) / 60000)
+    if i ~= last_i then
+      last_i, last_a = i, at['1m:' .. i]
+      if not last_a then
+        last_a = candle_entry(at, fields, CANDLE_RES[1], i)
+        minutes[#minutes + 1] = last_a
+        last_a.up = {}
+        for r = 2, 3 do
+          local j = math.floor(i * 60000 / CANDLE_RES[r][2])
+          last_a.up[r - 1] = candle_entry(at, fields, CANDLE_RES[r], j)
+          if not lowest[r] or j < lowest[r] then lowest[r] = j end
+        end
+        if not lowest[1] or i < lowest[1] then lowest[1] = i end
       end
-      if not lowest[r] or i < lowest[r] then lowest[r] = i end
     end
+    t.minute = last_a
   end
   local stored = redis.call('HMGET', cs.k.candles, unpack(fields))
-  local fresh, live = candles_fresh(cs), {}
+  for _, a in pairs(at) do a.c = candle_of(stored[a.pos] or nil) end
+  local fresh = candles_fresh(cs)
   for _, t in ipairs(cs.ticks) do
-    local ts, counting = tonumber(t.ts), fresh[t.id]
-    fresh[t.id] = nil  -- the same entry twice in one call counts once
-    for _, res in ipairs(CANDLE_RES) do
-      local f = res[1] .. ':' .. math.floor(ts / res[2])
-      local a = at[f]
-      local c = live[f]
-      if not c then c = candle_of(stored[a.pos] or nil) end
-      live[f] = candle_merge(c, t, ts - a.start, counting)
+    local a = t.minute
+    a.c = candle_merge(a.c, t, tonumber(t.ts) - a.start)
+    if fresh[t.id] then
+      fresh[t.id] = nil  -- the same entry twice in one call counts once
+      local qm, qs = fast_num(t.qty)
+      local pm, ps = fast_num(t.price)
+      acc_add(a.v, qm, qs, t.qty)
+      if qm and pm and qm * pm < TWO53 then acc_add(a.q, qm * pm, qs + ps) else acc_add(a.q, nil, 0, dec_mul(t.qty, t.price)) end
+      a.n = a.n + 1
     end
   end
   local writes, newest = {}, nil
-  for f, c in pairs(live) do
+  for _, a in ipairs(minutes) do
+    local v, q = acc_value(a.v), acc_value(a.q)
+    for _, u in ipairs(a.up) do
+      u.c = candle_fold(u.c, a.c, a.start - u.start)
+      if a.n > 0 then u.v.big, u.n = dec_add(u.v.big, v), u.n + a.n; u.q.big = dec_add(u.q.big, q) end
+    end
+    a.v.big, a.q.big = v, q
+    if not newest or a.start > newest.start then newest = a end
+  end
+  for f, a in pairs(at) do
+    local c = a.c
+    if a.n > 0 then c.v, c.q, c.n = dec_add(c.v, a.v.big), dec_add(c.q, a.q.big), c.n + a.n end
     writes[#writes + 1] = f
     writes[#writes + 1] = candle_value(c)
-    if string.sub(f, 1, 3) == '1m:' and (not newest or at[f].start > at[newest].start) then newest = f end
   end
   for r, res in ipairs(CANDLE_RES) do
     local first = tonumber(stored[r] or nil)
@@ -191,8 +275,8 @@ local function candles_flush(cs, sym, maxlen)
     end
   end
   redis.call('HSET', cs.k.candles, unpack(writes))
-  local c = live[newest]
+  local c = newest.c
   redis.call('XADD', cs.k.candle_events, 'MAXLEN', '~', maxlen, '*', 'type', 'candle.updated', 'data',
-    cjson.encode({symbol = sym, timeframe = '1m', ts = tostring(at[newest].start), open = c.o, high = c.h,
+    cjson.encode({symbol = sym, timeframe = '1m', ts = tostring(newest.start), open = c.o, high = c.h,
       low = c.l, close = c.c, volume = c.v, quoteVolume = c.q, count = tostring(c.n)}))
 end
