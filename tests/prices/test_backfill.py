@@ -77,3 +77,23 @@ def test_bad_backfills_are_refused(subprocess_env: dict[str, str], tmp_path: Pat
     bad = CliRunner().invoke(cli, ["feed", str(path), "--backfill", "--candle-ms", "300000"], env=subprocess_env)
     assert bad.exit_code == 2
     assert "1m, 1h or 1d" in bad.output
+
+
+async def test_hourly_csv_with_a_header_and_several_symbols(exchange: Exchange, tmp_path: Path) -> None:
+    start = (time.time_ns() // 1_000_000 - 30 * 86_400_000) // 86_400_000 * 86_400_000
+    path = tmp_path / "hours.csv"
+    lines = ["timestamp,pair,open,high,low,close,volume"]
+    for h in range(48):
+        lines += [f"{start + h * HOUR},BTCUSDT,100,102,99,101,1.5", f"{start + h * HOUR},eth-usdt,10,11,9,10.5,3"]
+    path.write_text("\n".join(lines) + "\n")
+    candles = read_backfill(path, candle_ms=HOUR)
+    assert sorted(candles) == ["BTC/USDT", "ETH/USDT"]
+    for symbol, rows in candles.items():
+        assert await exchange.backfill_candles(symbol, "1h", rows) == 48
+    days = await exchange.fetch_ohlcv("ETH/USDT", "1d", start, None, 10)
+    assert [c.ohlcv() for c in days] == [
+        [start + d * 86_400_000, 10, 11, 9, Decimal("10.5"), Decimal(72)] for d in range(2)
+    ]
+    four = await exchange.fetch_ohlcv("BTC/USDT", "4h", start, None, 1000)
+    assert len(four) == 12
+    assert all(c.volume == 6 for c in four)
