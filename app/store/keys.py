@@ -173,7 +173,7 @@ once per entry id: the settle call looks the run's print ids up in ``{ns}:candle
 ``ZMSCORE``), counts only those absent (and only once within the call), and adds them (one ``ZADD``,
 score = the entry's ms) in the same atomic call. A worker, in the pipeline of its ``XACK`` and after it,
 rewrites the scores of the ids it acknowledged to ``-<now ms>`` (``ZADD XX``); the sweep removes ids
-acknowledged more than ``COUNTED_GRACE`` ago (a consumer that had claimed the entry before the ack may
+acknowledged over ``COUNTED_GRACE_MS`` (60 s) ago (a consumer that had claimed the entry before the ack may
 still apply it meanwhile, and finds it recorded) and ids older than the first entry left in the price
 stream (an entry trimmed away cannot be delivered again; this also clears what the in-process
 ``Exchange.apply_tick`` recorded, with no group, and what a crash between ``XACK`` and ``ZADD XX``
