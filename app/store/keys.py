@@ -115,8 +115,9 @@ key                               type    contents                              
                                           of the bucket ``open`` comes from), all ``""`` when no
                                           bucket is in the window.
 ``{ns}:ohlc:<SYMBOL>``            hash    hourly buckets for the 24 h ticker statistics:            25 hours
-                                          ``<hour>:o|oid|h|l|c|cid``, each update idempotent (max,
-                                          min, first-by-id, last-by-id). A tick reads only its own
+                                          ``<hour>:o|oid|ots|h|l|c|cid``, each update idempotent (max,
+                                          min, first by (ts, id) like the 1h candle's open (``ots``:
+                                          its ts), last-by-id). A tick reads only its own
                                           hour's bucket; the whole hash is read when a new hour
                                           starts (to drop buckets older than 24 h) or the window
                                           moves. Never read by the API.

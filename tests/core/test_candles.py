@@ -30,13 +30,14 @@ def now_ms() -> int:
 
 
 def make_ticks(base: int, rows: list[tuple[int, int, int | None]]) -> dict[str, Tick]:
-    """Distinct ticks from (ms after ``base``, price in cents, qty in thousandths or None); entry id ms = ts."""
+    """Distinct ticks from (ms after ``base``, price in cents, qty in thousandths or None). Entry ids follow
+    the list, not the times: publisher time and stream order disagree, as with several publishers."""
     out: dict[str, Tick] = {}
     for i, (offset, cents, qty) in enumerate(rows):
         fields = {"symbol": SYMBOL, "price": str(Decimal(cents) / 100), "ts": str(base + offset)}
         if qty is not None:
             fields["qty"] = str(Decimal(qty) / 1000)
-        entry = f"{base + offset}-{i}"
+        entry = f"{base}-{i}"
         out[entry] = parse_tick(fields, entry)
     return out
 

@@ -3,7 +3,8 @@
 --
 -- Every step is idempotent and order-insensitive, so a redelivered or reordered tick changes nothing:
 --   * the ticker takes the newest tick of the run, and only if its entry id is newer than the one shown;
---   * each hourly bucket keeps max / min / first-by-id / last-by-id of the prices that fall in its hour;
+--   * each hourly bucket keeps max / min / first-by-(ts, id) / last-by-id of the prices that fall in its hour
+--     (the open as the 1h candle's, lib/candles.lua, so the 24 h open, high and low are the candles');
 --     a tick more than 24 h older than the ticker's time is left out, and a new hour deletes buckets
 --     older than 24 h;
 --   * the ticker's 24 h statistics (open, high, low of the buckets of the 24 hours ending with the hour
@@ -50,13 +51,15 @@ local function hash_table(key)
   return out
 end
 
--- A bucket from its stored values (o, oid, h, l, c, cid), or nil when it has none.
-local function bucket_of(o, oid, h, l, c, cid)
+-- A bucket from its stored values (o, oid, h, l, c, cid, ots), or nil when it has none. `ots` is the ts of
+-- the open tick (the open is the first tick by (ts, entry id), as a candle's: the ticker's 24 h open and
+-- the candles agree); a bucket written before it was kept counts its open at its entry id's time.
+local function bucket_of(o, oid, h, l, c, cid, ots)
   if not oid then return nil end
   local oms, oseq = parse_id(oid)
   local cms, cseq = parse_id(cid)
   return {
-    o = o, oid = oid, oms = oms, oseq = oseq, c = c, cid = cid, cms = cms, cseq = cseq,
+    o = o, oid = oid, oms = oms, oseq = oseq, ots = tonumber(ots) or oms, c = c, cid = cid, cms = cms, cseq = cseq,
     h = h, hp = tonumber(h), l = l, lp = tonumber(l), dirty = false,
   }
 end
@@ -64,20 +67,23 @@ end
 -- The bucket of `hour` as stored in `raw` (the ohlc hash as a table), or nil.
 local function stored_bucket(raw, hour)
   local f = hour .. ':'
-  return bucket_of(raw[f .. 'o'], raw[f .. 'oid'], raw[f .. 'h'], raw[f .. 'l'], raw[f .. 'c'], raw[f .. 'cid'])
+  return bucket_of(raw[f .. 'o'], raw[f .. 'oid'], raw[f .. 'h'], raw[f .. 'l'], raw[f .. 'c'], raw[f .. 'cid'],
+    raw[f .. 'ots'])
 end
 
--- The bucket of `hour` read from the ohlc hash at `key` (its six fields only), or nil.
+-- The bucket of `hour` read from the ohlc hash at `key` (its seven fields only), or nil.
 local function read_bucket(key, hour)
   local f = hour .. ':'
-  local v = redis.call('HMGET', key, f .. 'o', f .. 'oid', f .. 'h', f .. 'l', f .. 'c', f .. 'cid')
-  return bucket_of(v[1] or nil, v[2] or nil, v[3] or nil, v[4] or nil, v[5] or nil, v[6] or nil)
+  local v = redis.call('HMGET', key, f .. 'o', f .. 'oid', f .. 'h', f .. 'l', f .. 'c', f .. 'cid', f .. 'ots')
+  return bucket_of(v[1] or nil, v[2] or nil, v[3] or nil, v[4] or nil, v[5] or nil, v[6] or nil, v[7] or nil)
 end
 
--- Tick `t` into bucket `b` of its hour: first and last by entry id, highest and lowest price.
+-- Tick `t` into bucket `b` of its hour: first by (ts, entry id) as a candle's open, last by entry id,
+-- highest and lowest price.
 local function add_to_bucket(b, t)
-  if id_order(t.ms, t.seq, b.oms, b.oseq) < 0 then
-    b.o, b.oid, b.oms, b.oseq, b.dirty = t.price, t.id, t.ms, t.seq, true
+  local ts = tonumber(t.ts)
+  if ts < b.ots or (ts == b.ots and id_order(t.ms, t.seq, b.oms, b.oseq) < 0) then
+    b.o, b.oid, b.oms, b.oseq, b.ots, b.dirty = t.price, t.id, t.ms, t.seq, ts, true
   end
   if id_order(t.ms, t.seq, b.cms, b.cseq) > 0 then
     b.c, b.cid, b.cms, b.cseq, b.dirty = t.price, t.id, t.ms, t.seq, true
@@ -88,7 +94,8 @@ end
 
 local function new_bucket(t)
   return {
-    o = t.price, oid = t.id, oms = t.ms, oseq = t.seq, c = t.price, cid = t.id, cms = t.ms, cseq = t.seq,
+    o = t.price, oid = t.id, oms = t.ms, oseq = t.seq, ots = tonumber(t.ts), c = t.price, cid = t.id, cms = t.ms,
+    cseq = t.seq,
     h = t.price, hp = t.p, l = t.price, lp = t.p, dirty = true,
   }
 end
@@ -251,7 +258,7 @@ local function ticker_flush(st)
     if b.dirty then
       local f = hour .. ':'
       for _, v in ipairs({f .. 'o', b.o, f .. 'oid', b.oid, f .. 'h', b.h, f .. 'l', b.l, f .. 'c', b.c,
-        f .. 'cid', b.cid}) do
+        f .. 'cid', b.cid, f .. 'ots', string.format('%.0f', b.ots)}) do
         buckets[#buckets + 1] = v
       end
       b.dirty = false
