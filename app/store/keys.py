@@ -321,6 +321,19 @@ class Keys:
     def ohlc(self, symbol: str) -> str:
         return f"{self.market_tag}:ohlc:{symbol}"
 
+    def depth(self, symbol: str) -> str:
+        """The last published book of ``symbol`` and its tape's state (market data: shard 0's tag)."""
+        return f"{self.market_tag}:depth:{symbol}"
+
+    def tape(self, symbol: str) -> str:
+        """The public trades of ``symbol``."""
+        return f"{self.market_tag}:tape:{symbol}"
+
+    @property
+    def market_stream(self) -> str:
+        """The market-data stream the book diffs go to (not the account events stream)."""
+        return f"{self.market_tag}:market"
+
     # settlement workers ----------------------------------------------------------------------------
     def heartbeat(self, consumer: str) -> str:
         return f"{self.market_tag}:heartbeat:{consumer}"

@@ -34,6 +34,10 @@ KEYS[13] markets       S:markets
 KEYS[14] assets        S:assets
 KEYS[15] order_index   S:order_index
 KEYS[16] trade_index   S:trade_index
+-- order book and trade tape, the last three keys (shard > 0: keys of its own tag, never touched):
+KEYS[n-2] depth        {ns}:depth:<SYMBOL>
+KEYS[n-1] market       {ns}:market
+KEYS[n]  tape          {ns}:tape:<SYMBOL>
 
 ARGV[1]  symbol
 ARGV[2]  entry id      price-stream entry id "ms-seq"
@@ -57,10 +61,16 @@ ARGV[18] maxlen        events stream MAXLEN ~
 ARGV[19] market        market record (JSON) registered if the symbol has none yet; "" on a shard other
                        than shard 0, which keeps only a copy of the ticker (no market data, no ticker events)
 ARGV[20] id base       the shard's id base (trade ids are base + the shard's trade sequence)
+ARGV[21] tape maxlen   the tape's MAXLEN ~
+ARGV[22] market maxlen the market stream's MAXLEN ~
 
 Returns {code, filled, buy offset, sell offset, done, mode, examined}:
   0  OK        `filled` orders filled; call again with the offsets and `mode` as phase unless done == 1.
                `examined` is how many resting orders this call looked at (0 when nothing crosses).
+
+Phase "first" also keeps the published book (a tick with bids / asks newer than the stored book: a new
+update id and one book.diff entry on the market stream) and the tape (a tick with qty newer than the
+newest print), see lib/book.lua.
 
 Events: market.created (first price of a symbol), ticker.updated (when the ticker or its 24 h buckets
 changed), order.filled per fill (with its trade), order.expired (a fill that would overflow a balance),
@@ -77,12 +87,15 @@ done dim; each trade joins S:trade_index (all, sym:<SYMBOL>), written in slices 
 --@include lib/fills.lua
 --@include lib/history.lua
 --@include lib/settle.lua
+--@include lib/book.lua
 
 local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
   balances = KEYS[7], stats = KEYS[8], trades = KEYS[9], trade_ids = KEYS[10], trade_seq = KEYS[11],
   events = KEYS[12], markets = KEYS[13], assets = KEYS[14], order_index = KEYS[15], trade_index = KEYS[16],
 }
+-- order book and trade tape: the last keys (lib/book.lua)
+k.depth, k.market_stream, k.tape = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
 local sym, phase = ARGV[1], ARGV[13]
 local buy_off, sell_off, chunk = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local channel, maxlen, market = ARGV[17], ARGV[18], ARGV[19]
@@ -93,6 +106,9 @@ if phase == 'first' then
   local shown = ticker_open(k, sym, market, channel, maxlen)
   mode = ticker_add(shown, tick) and 'n' or 'l'
   ticker_flush(shown)
+  local bk = book_open(k, market, ARGV[21], ARGV[22])
+  book_add(bk, tick)
+  book_flush(bk, sym)
 elseif phase == 'sweep' then
   mode = 'n'
 end
