@@ -153,8 +153,8 @@ class OrderBook(msgspec.Struct, frozen=True):
     """ccxt's order book: bids falling, asks rising, ``[price, amount]`` each; ``nonce`` the update id."""
 
     symbol: str
-    bids: list[tuple[Decimal, Decimal]]
-    asks: list[tuple[Decimal, Decimal]]
+    bids: list[list[Decimal]]  # [price, amount] pairs (a list: OpenAPI 3.1 has no fixed-length tuple here)
+    asks: list[list[Decimal]]
     timestamp: int
     datetime: str | None
     nonce: int
@@ -181,8 +181,8 @@ class PublicTrade(msgspec.Struct, frozen=True):
 def order_book(b: m.OrderBook) -> OrderBook:
     return OrderBook(
         symbol=b.symbol,
-        bids=list(b.bids),
-        asks=list(b.asks),
+        bids=[[price, amount] for price, amount in b.bids],
+        asks=[[price, amount] for price, amount in b.asks],
         timestamp=b.timestamp,
         datetime=iso8601(b.timestamp),
         nonce=b.nonce,
