@@ -9,11 +9,12 @@ which book it is:
   feed never sent one has an empty book with ``nonce`` 0.
 * ``synthetic``: a book derived from the ticker at read time (nothing stored): ``BOOK_LEVELS`` levels per
   side, the best at the ticker's bid and ask (one price tick above the bid when bid == ask), each next
-  level one price tick further; each level's amount is a multiple of the amount step (at least one step)
-  worth about ``1 000 × (level + 1)`` quote units, scaled by a factor in [0.5, 1.5] drawn from a generator
-  seeded with ``BOOK_SEED``, the symbol and the ticker (entry id, bid, ask): the same seed and ticker give
-  the same book. Its ``nonce`` is the ticker's entry id ``ms-seq`` as ``ms × 10**6 + seq``, so it grows
-  with every tick.
+  level one price tick further; each level's amount is a multiple of the amount step (at least one step,
+  at most the largest amount accepted) worth about ``1 000 × (level + 1)`` quote units, scaled by a factor
+  in [0.5, 1.5] drawn from a generator seeded with ``BOOK_SEED``, the symbol and the ticker (entry id, bid,
+  ask): the same seed and ticker give the same book. Its ``nonce`` is the ticker's entry id ``ms-seq`` as
+  ``ms × 10**6 + seq``, so it grows with every tick. (In ``auto`` the nonce is the shown book's: it moves
+  from one numbering to the other when a symbol's feed starts or stops sending both sides.)
 * ``auto`` (the default): the published book while it has levels on both sides, the synthetic book
   otherwise, so a symbol with a price never shows an empty or sizeless side.
 
@@ -34,7 +35,7 @@ from app.engine.enums import Side
 from app.engine.errors import BadRequest, BadSymbol
 from app.engine.market_data import MarketData
 from app.engine.models import BookDiff, BookLevel, OrderBook, PublicTrade
-from app.engine.money import CTX, tidy
+from app.engine.money import CTX, MAX_UNITS, tidy
 from app.store.records import market_decoder
 
 #: Public trades one read returns by default, and at most (as Binance's ``/api/v3/trades``).
@@ -95,9 +96,10 @@ def synthetic_book(
                 break
             notional = _NOTIONAL * (i + 1) * Decimal(rng.randint(500, 1500)) / 1000
             units = CTX.divide(notional, price * amount_step).to_integral_value(rounding=ROUND_FLOOR)
-            out.append((price, tidy(max(units, Decimal(1)) * amount_step)))
+            out.append((price, tidy(min(max(units, Decimal(1)), most) * amount_step)))
         return tuple(out)
 
+    most = CTX.divide(MAX_UNITS, amount_step).to_integral_value(rounding=ROUND_FLOOR)  # the largest amount accepted
     bids, asks = side(bid, -1), side(ask, 1)
     return OrderBook(symbol, bids, asks, timestamp, entry_nonce(entry_id), "synthetic")
 

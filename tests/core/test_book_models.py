@@ -15,7 +15,7 @@ from app.engine.book import entry_nonce, synthetic_book
 from app.engine.errors import BadRequest, BadSymbol
 from app.engine.exchange import Exchange
 from app.engine.models import OrderBook
-from app.engine.money import is_multiple
+from app.engine.money import MAX_UNITS, is_multiple
 from app.settings import Settings
 from tests.support.book import Ticks, book_fields, settle_batch
 
@@ -68,6 +68,15 @@ def test_the_synthetic_book_is_seeded_sized_on_the_grid_and_never_crossed(bid: i
             assert is_multiple(amount, D("0.001"))
             if i:
                 assert price - side[i - 1][0] == direction * D("0.5")
+
+
+def test_a_tiny_price_gives_amounts_within_the_largest_accepted() -> None:
+    book = synthetic_book(
+        "PEPE/USDT", bid=D("0.00000003"), ask=D("0.00000004"), entry_id="1-0", timestamp=1,
+        price_tick=D("0.00000001"), amount_step=D("0.00000001"), levels=20, seed=0,
+    )  # fmt: skip
+    assert [p for p, _ in book.bids] == [D("0.00000003"), D("0.00000002"), D("0.00000001")]
+    assert all(amount <= MAX_UNITS for _, amount in book.bids + book.asks)
 
 
 def test_the_seed_and_the_ticker_choose_the_sizes() -> None:
