@@ -183,8 +183,11 @@ class Scripts:
             ]  # fmt: skip
             # order book and trade tape: the last three keys (lib/book.lua), market data of shard 0 only; a shard
             # > 0 names keys of its own tag, which its settle calls never touch
-            tag = k.market_tag if k.shard == 0 else k.tag
-            keys += [f"{tag}:depth:{symbol}", f"{tag}:market", f"{tag}:tape:{symbol}"]
+            keys += (
+                [k.depth(symbol), k.market_stream, k.tape(symbol)]
+                if k.shard == 0
+                else [f"{k.tag}:depth:{symbol}", f"{k.tag}:market", f"{k.tag}:tape:{symbol}"]
+            )
         return keys
 
     def settle_args(

@@ -34,7 +34,7 @@ KEYS[13] markets       S:markets
 KEYS[14] assets        S:assets
 KEYS[15] order_index   S:order_index
 KEYS[16] trade_index   S:trade_index
--- order book and trade tape, the last three keys (shard > 0: keys of its own tag, never touched):
+-- order book and trade tape, the last three keys, n = #KEYS (shard > 0: keys of its own tag, never touched):
 KEYS[n-2] depth        {ns}:depth:<SYMBOL>
 KEYS[n-1] market       {ns}:market
 KEYS[n]  tape          {ns}:tape:<SYMBOL>
