@@ -111,6 +111,11 @@ Memory = Annotated[
     Meta(pattern=r"^[0-9]+(b|kb|mb|gb)?$"),
     Rule("a size like 512mb or 2gb (b, kb, mb, gb), or bytes", before=str.lower),
 ]
+BookModel = Annotated[
+    str,
+    Meta(pattern=r"^(auto|published|synthetic)$"),
+    Rule("must be auto, published or synthetic", before=str.lower),
+]
 Url = Annotated[
     str,
     Meta(pattern=r"^(redis|rediss|valkey|valkeys|unix)://"),
@@ -189,6 +194,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Levels,
         Env("BOOK_LEVELS", "book levels kept per side from a tick's `bids` / `asks` (the rest is dropped)"),
     ] = 20
+    book_model: Annotated[
+        BookModel,
+        Env(
+            "BOOK_MODEL",
+            "the order book shown: `published` (the feed's `bids` / `asks` only), `synthetic` (derived from bid / "
+            "ask, seeded), `auto` (published when the feed sends a book, else synthetic)",
+        ),
+    ] = "auto"
+    book_seed: Annotated[int, Env("BOOK_SEED", "seed of the synthetic book's sizes (the same seed, the same book)")] = 0
+    tape_maxlen: Annotated[Count, Env("TAPE_MAXLEN", "approximate cap of each symbol's trade tape (public trades)")] = (
+        1000
+    )
+    market_maxlen: Annotated[
+        Count, Env("MARKET_MAXLEN", "approximate cap of the market-data stream (the book diffs)")
+    ] = 10_000
     consumer_group: Annotated[KeyName, Env("CONSUMER_GROUP", "consumer group of the settlement workers")] = "settlement"
     settle_chunk: Annotated[
         Chunk,

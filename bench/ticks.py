@@ -7,7 +7,8 @@ What runs: a fresh embedded Valkey (AOF everysec, as ``mockx`` runs it; ``--no-a
 
 1. **nothing crosses**: resting orders on both sides far from the price, ``--ticks`` ticks published
    beforehand (pipelined XADD, four symbols), then one worker in burst mode drains them; ticks/s is the
-   number of ticks over the drain time.
+   number of ticks over the drain time. With ``--book N`` each tick also publishes a book of N levels a
+   side and carries a ``qty`` (a print).
 2. **crossing**: a ladder of resting buys and a falling price, so every tick fills ``--cross`` orders
    (``--cross-ticks`` ticks); same measurement.
 3. **latency**: a ``mockx worker`` process runs; this process publishes ``--rate`` ticks/s for
@@ -105,7 +106,15 @@ async def drain(ex: Any, n: int) -> Drain:
     return Drain(n / seconds, (await busy_usec(ex) - busy) / n, cpu * 1e6 / n)
 
 
-async def nothing_crosses(url: str, namespace: str, n: int, prints: bool = True) -> Drain:
+def book_of(p: Decimal, levels: int, i: int) -> dict[str, str]:
+    """A published book of ``levels`` levels a side around ``p`` (bid p - 0.01, ask p + 0.01) and a print."""
+    cent = Decimal("0.01")
+    bids = ",".join(f'["{p - cent * (j + 1)}","{1 + (i + j) % 5}"]' for j in range(levels))
+    asks = ",".join(f'["{p + cent * (j + 1)}","{1 + (i * 3 + j) % 5}"]' for j in range(levels))
+    return {"bids": f"[{bids}]", "asks": f"[{asks}]", "qty": "0.5"}
+
+
+async def nothing_crosses(url: str, namespace: str, n: int, prints: bool = True, book: int = 0) -> Drain:
     ex = await open_exchange(url, namespace)
     try:
         await ex.deposit("USDT", "100000000")
@@ -129,6 +138,8 @@ async def nothing_crosses(url: str, namespace: str, n: int, prints: bool = True)
             if prints:  # a trade print: its qty goes into the candle's volume
                 tick["qty"] = str(Decimal(rng.randint(1, 99999)) / 1000)
             ticks.append(tick)
+            if book:
+                ticks[-1].update(book_of(p, book, i))
         await publish(ex, ticks)
         result = await drain(ex, n)
         assert len(await ex.redis.hkeys(ex.keys.trades)) == 0, "a tick crossed an order"
@@ -256,7 +267,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedValkey(Path(tmp), port=0, persist=args.aof) as server:
         for r in range(args.rounds):
             if "idle" in args.only:
-                d = await nothing_crosses(server.url, f"idle{r}", args.ticks, args.prints)
+                d = await nothing_crosses(server.url, f"idle{r}", args.ticks, args.prints, args.book)
                 keep(idle=d.ticks_per_s, idle_valkey_us=d.valkey_us, idle_python_us=d.python_us)
             if "cross" in args.only:
                 d = await crossing(server.url, f"cross{r}", args.cross_ticks, args.cross)
@@ -304,6 +315,12 @@ def cli() -> None:
     parser.add_argument("--cross-every", type=int, default=1, help="latency run: one tick in N fills an order")
     parser.add_argument(
         "--prints", action=argparse.BooleanOptionalAction, default=True, help="idle run: ticks carry a qty"
+    )
+    parser.add_argument(
+        "--book",
+        type=int,
+        default=0,
+        help="idle run: each tick also carries a book of N levels a side and a qty",
     )
     parser.add_argument("--aof", action=argparse.BooleanOptionalAction, default=True, help="AOF everysec")
     parser.add_argument("--only", nargs="+", default=["idle", "cross", "latency"], choices=["idle", "cross", "latency"])

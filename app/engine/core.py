@@ -30,7 +30,16 @@ class Core:
         self.settings = settings
         shards = range(settings.shards)
         self.shard_keys = [Keys(settings.namespace, s) for s in shards]
-        self.shard_scripts = [Scripts(transport, k, events_maxlen=settings.events_maxlen) for k in self.shard_keys]
+        self.shard_scripts = [
+            Scripts(
+                transport,
+                k,
+                events_maxlen=settings.events_maxlen,
+                tape_maxlen=settings.tape_maxlen,
+                market_maxlen=settings.market_maxlen,
+            )
+            for k in self.shard_keys
+        ]
         self.keys, self.scripts = self.shard_keys[0], self.shard_scripts[0]
         self.fee_rate: Decimal = settings.commission
 

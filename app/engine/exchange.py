@@ -30,6 +30,7 @@ import msgspec
 from app.engine import markets as mk
 from app.engine.accounts import AccountRef, Accounts
 from app.engine.balances import Balances
+from app.engine.book import Book
 from app.engine.candles import Candles
 from app.engine.core import Core, Part
 from app.engine.history import History
@@ -72,13 +73,15 @@ class Exchange(Part):
         self.markets: MarketData
         self.settlement: Settlement
         self.accounts: Accounts
+        self.book: Book
         if shared is not None:  # a view of another account on the same exchange
             self.core, self.markets, self.settlement = shared.core, shared.markets, shared.settlement
-            self.accounts = shared.accounts
+            self.accounts, self.book = shared.accounts, shared.book
         else:
             self.core = Core(transport, settings)
             self.markets = MarketData(self.core)
             self.settlement = Settlement(self.core, self.markets)
+            self.book = Book(self.core, self.markets)
             self.accounts = Accounts(self.core)
         core = self.core
         super().__init__(core, self.account.shard)
@@ -92,6 +95,10 @@ class Exchange(Part):
         self.symbol = self.markets.symbol
         self.fetch_ticker = self.markets.fetch_ticker
         self.fetch_tickers = self.markets.fetch_tickers
+        # order book and public trades
+        self.order_book = self.book.order_book
+        self.public_trades = self.book.public_trades
+        self.book_diffs = self.book.book_diffs
         # balances
         self.deposit = self.fund = self.balances.deposit
         self.withdraw = self.balances.withdraw

@@ -195,3 +195,46 @@ class CanExecute(msgspec.Struct, frozen=True):
     ok: bool
     reason: str | None = None
     code: ErrorCode | None = None
+
+
+BookLevel = tuple[Decimal, Decimal]  # (price, amount)
+
+
+class OrderBook(msgspec.Struct, frozen=True):
+    """The order book of a symbol as the API serves it and a fill model walks it: best first on each side.
+
+    ``nonce`` is the book's update id (see :mod:`app.engine.book`: the published book's counter, or for the
+    synthetic book a number derived from the ticker's entry id); ``model`` is ``published`` or ``synthetic``.
+    """
+
+    symbol: str
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    timestamp: int
+    nonce: int
+    model: str
+
+
+class PublicTrade(msgspec.Struct, frozen=True):
+    """A print on a symbol's tape: a tick that traded ``amount`` at ``price``; ``side`` is the taker's."""
+
+    id: int
+    symbol: str
+    timestamp: int
+    price: Decimal
+    amount: Decimal
+    side: Side
+    entry_id: str  # the price-stream entry that printed it
+
+
+class BookDiff(msgspec.Struct, frozen=True):
+    """One entry of the market-data stream: the change from the book of update id ``first - 1`` to that of
+    ``last`` (levels whose amount changed; amount 0 for a level gone), as Binance's depth stream sends it."""
+
+    symbol: str
+    first: int
+    last: int
+    timestamp: int
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    stream_id: str  # the entry's id in the market-data stream

@@ -183,6 +183,47 @@ prints of the stream.
 
 *Retention*: the sweep trims, per symbol and resolution, the fields from ``<res>:first`` up to now −
 ``CANDLES_1M`` / ``CANDLES_1H`` / ``CANDLES_1D`` in chunks (``trim_candles.lua``).
+**Order book, trade tape and the market-data stream** (under ``{ns}``, written by shard 0's settle calls only;
+a settle call on a shard > 0 runs in copy mode and never touches them; none is wiped by reset):
+
+================================  ======  =======================================================  ===========
+key                               type    contents                                                 lifetime
+================================  ======  =======================================================  ===========
+``{ns}:depth:<SYMBOL>``           hash    the last published book and the tape's state: ``u``      permanent
+                                          (update id: +1 per published book), ``id`` (price-stream
+                                          entry id of the tick that published it), ``ts`` (its
+                                          time, ms), ``bids`` / ``asks`` (JSON
+                                          ``[["price","qty"],...]``, best first, at most
+                                          ``BOOK_LEVELS``, levels of qty 0 left out); ``pid``,
+                                          ``pn``, ``pp``, ``ps``: entry id, trade id, price and
+                                          taker side of the newest print on the tape.
+``{ns}:market``                   stream  book diffs, one entry per settle call that published a   capped
+                                          book: ``type`` ``book.diff``, ``data`` JSON ``{symbol,
+                                          U, u, id, ts, bids, asks}`` (``U``..``u`` the update ids
+                                          it covers; levels whose qty changed, ``"0"`` for a level
+                                          gone). ``MAXLEN ~`` ``MARKET_MAXLEN``. Not the account
+                                          events stream: order events resume from ``S:events``.
+``{ns}:tape:<SYMBOL>``            stream  public trades (ticks with ``qty``), entry id = the       capped
+                                          price-stream entry id: ``n`` (trade id, 1, 2, ... per
+                                          symbol), ``ts``, ``p`` price, ``q`` qty, ``s`` taker
+                                          side. ``MAXLEN ~`` ``TAPE_MAXLEN``.
+================================  ======  =======================================================  ===========
+
+**Update ids.** A tick that carries ``bids`` or ``asks`` publishes a book (a side it does not carry is
+empty). The stored book only moves forward by entry id, as the ticker does (the same ``ms-seq`` ordering as
+``lib/ticker.lua``): a published book not newer than the stored one (a redelivery, or a tick overtaken by a
+newer one) changes nothing and takes no update id. A settle call applying several newer books gives each its
+own update id (``U`` = stored ``u`` + 1 … ``u`` = stored ``u`` + their number), writes only the newest, and
+appends **one** diff from the stored book to it, as Binance's depth stream does (``U``/``u`` per event):
+applied to a snapshot whose update id is ``U`` − 1, a diff gives exactly the book of update id ``u``. The
+keys are passed in ``KEYS`` like every other (on a shard > 0 the settle call names keys of its own tag in
+their place, which it never touches).
+
+**Tape.** A tick with ``qty`` is a print: it joins the tape if its entry id is newer than the newest print's
+(``pid``), so a redelivered tick never prints twice; a print older than the newest one (overtaken on another
+worker) is left out, since the tape is in entry-id order. Taker side: with a spread (bid < ask), ``buy`` at
+or above the ask, ``sell`` at or below the bid; otherwise the tick test against the previous print: higher
+is ``buy``, lower ``sell``, the same price keeps the previous print's side (the first print is ``buy``).
 
 The price stream itself (default ``<NAMESPACE>:prices``, so ``mockx:prices``; setting ``PRICE_STREAM``) is
 a public contract for publishers and deliberately has no hash tag: no script touches it. Its entries are
@@ -336,6 +377,19 @@ class Keys:
     @property
     def candle_events(self) -> str:
         return f"{self.market_tag}:candles:events"
+
+    def depth(self, symbol: str) -> str:
+        """The last published book of ``symbol`` and its tape's state (market data: shard 0's tag)."""
+        return f"{self.market_tag}:depth:{symbol}"
+
+    def tape(self, symbol: str) -> str:
+        """The public trades of ``symbol``."""
+        return f"{self.market_tag}:tape:{symbol}"
+
+    @property
+    def market_stream(self) -> str:
+        """The market-data stream the book diffs go to (not the account events stream)."""
+        return f"{self.market_tag}:market"
 
     # settlement workers ----------------------------------------------------------------------------
     def heartbeat(self, consumer: str) -> str:

@@ -79,10 +79,19 @@ class BatchStep:
 class Scripts:
     """Every script of one namespace, with its keys and event settings bound."""
 
-    def __init__(self, transport: Transport, keys: Keys, *, events_maxlen: int) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        keys: Keys,
+        *,
+        events_maxlen: int,
+        tape_maxlen: int = 1000,
+        market_maxlen: int = 10_000,
+    ) -> None:
         self.transport = transport
         self.keys = keys
         self.maxlen = str(events_maxlen)
+        self.book_args = [str(tape_maxlen), str(market_maxlen)]  # the settle calls' caps of the tape and market stream
         self.scripts: dict[str, Script] = {n: Script(n, source(n)) for n in NAMES}
         self._settle_keys: dict[str, list[str]] = {}  # per symbol: the keys never change
 
@@ -178,6 +187,13 @@ class Scripts:
             else:
                 keys += [f"{k.tag}:candles:{symbol}", f"{k.tag}:candles:counted", f"{k.tag}:candles:events"]
             # end candles
+            # order book and trade tape: the last three keys (lib/book.lua), market data of shard 0 only; a shard
+            # > 0 names keys of its own tag, which its settle calls never touch
+            keys += (
+                [k.depth(symbol), k.market_stream, k.tape(symbol)]
+                if k.shard == 0
+                else [f"{k.tag}:depth:{symbol}", f"{k.tag}:market", f"{k.tag}:tape:{symbol}"]
+            )
         return keys
 
     def settle_args(
@@ -193,14 +209,14 @@ class Scripts:
         """Keys and args of one settle_tick call; ``tick`` is ``Tick.settle_values()`` (price ... asks)."""
         keys = self._settle_keys_of(symbol)
         args = [symbol, entry_id, *tick, phase, str(offsets[0]), str(offsets[1]), str(chunk), self.keys.channel,
-                self.maxlen, market, self.keys.id_base]  # fmt: skip
+                self.maxlen, market, self.keys.id_base, *self.book_args]  # fmt: skip
         return keys, args
 
     def settle_batch_args(
         self, symbol: str, run: list[tuple[str, list[str]]], chunk: int, market: str
     ) -> tuple[list[str], list[str]]:
         """Keys and args of one settle_batch call; ``run`` holds (entry id, settle values) in stream order."""
-        args = [symbol, self.keys.channel, self.maxlen, market, str(chunk), self.keys.id_base]
+        args = [symbol, self.keys.channel, self.maxlen, market, str(chunk), self.keys.id_base, *self.book_args]
         for entry_id, values in run:
             args.append(entry_id)
             args.extend(values)

@@ -1,4 +1,4 @@
-"""`mockx` commands on market data: ticker, tickers, markets, candles.
+"""`mockx` commands on market data: ticker, tickers, markets, candles, book, prints.
 
 Tables for people, ``--json`` for scripts (the API's JSON, exact numbers); data on stdout, diagnostics
 on stderr. A refused request prints the API's error code and message and exits 1; an API that cannot be
@@ -117,9 +117,71 @@ def _show_candles(data: list[list[Any]]) -> None:
     show(grid)
 
 
+@click.command("book")
+@click.argument("symbol")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Levels per side (default all, at most BOOK_LEVELS)."
+)
+@json_option
+@api_options
+def book(api: Api, symbol: str, limit: int | None, as_json: bool) -> None:
+    """Show the order book of SYMBOL: bids and asks side by side, best first, with its update id (nonce).
+
+    The book is the feed's (`bids` / `asks` in its ticks) or a synthetic one around bid and ask, as
+    `BOOK_MODEL` says; it is the book orders will be filled against.
+    """
+    answer(api.get(url_path("markets", symbol, "orderbook"), limit=limit), as_json, _show_book)
+
+
+def _show_book(b: dict[str, Any]) -> None:
+    from cli.output import num, show, table, when
+
+    grid = table(
+        "Bid amount", "Bid", "Ask", "Ask amount", numeric=("Bid amount", "Bid", "Ask", "Ask amount"),
+        title=f"{b['symbol']}  nonce {b['nonce']}  {when(b.get('timestamp'))}",
+    )  # fmt: skip
+    bids, asks = b.get("bids") or [], b.get("asks") or []
+    for i in range(max(len(bids), len(asks))):
+        bid = bids[i] if i < len(bids) else ("", "")
+        ask = asks[i] if i < len(asks) else ("", "")
+        grid.add_row(num(bid[1]), num(bid[0]), num(ask[0]), num(ask[1]))
+    show(grid)
+
+
+@click.command("prints")
+@click.argument("symbol")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="The newest this many (default 500, at most 1000)."
+)
+@json_option
+@api_options
+def prints(api: Api, symbol: str, limit: int | None, as_json: bool) -> None:
+    """Show the public trades of SYMBOL, oldest first: the ticks of the feed that carry a `qty`."""
+    answer(
+        api.get(url_path("markets", symbol, "trades"), limit=limit),
+        as_json,
+        _show_prints,
+        empty=f"No public trades of {symbol} yet: they come from price ticks with a `qty` field.",
+    )
+
+
+def _show_prints(trades: list[dict[str, Any]]) -> None:
+    from cli.output import num, show, side, table, when
+
+    grid = table("ID", "Time", "Side", "Price", "Amount", "Cost", numeric=("Price", "Amount", "Cost"))
+    for t in trades:
+        grid.add_row(
+            str(t["id"]), when(t.get("timestamp"), millis=True), side(t["side"]), num(t["price"]), num(t["amount"]),
+            num(t["cost"]),
+        )  # fmt: skip
+    show(grid)
+
+
 COMMANDS: list[click.Command] = [
     ticker,
     tickers,
     markets,
     candles,
+    book,
+    prints,
 ]

@@ -18,6 +18,7 @@ from app.api.native.errors import CCXT
 from app.engine import events as ev
 from app.engine import models as m
 from app.engine.enums import TimeInForce
+from app.engine.money import CTX, tidy
 
 _second: tuple[int, str] = (0, "1970-01-01T00:00:00.")  # the last second formatted, and its text
 
@@ -146,6 +147,64 @@ class Market(msgspec.Struct, frozen=True):
     feeSide: str
     precision: MarketPrecision
     limits: MarketLimits
+
+
+class OrderBook(msgspec.Struct, frozen=True):
+    """ccxt's order book: bids falling, asks rising, ``[price, amount]`` each; ``nonce`` the update id."""
+
+    symbol: str
+    bids: list[list[Decimal]]  # [price, amount] pairs (a list: OpenAPI 3.1 has no fixed-length tuple here)
+    asks: list[list[Decimal]]
+    timestamp: int
+    datetime: str | None
+    nonce: int
+
+
+class PublicTrade(msgspec.Struct, frozen=True):
+    """ccxt's trade structure for a public trade: no order, no fee; ``side`` is the taker's."""
+
+    id: str
+    order: None
+    timestamp: int
+    datetime: str | None
+    symbol: str
+    type: None
+    side: str
+    takerOrMaker: str
+    price: Decimal
+    amount: Decimal
+    cost: Decimal
+    fee: None
+    fees: list[Fee]
+
+
+def order_book(b: m.OrderBook) -> OrderBook:
+    return OrderBook(
+        symbol=b.symbol,
+        bids=[[price, amount] for price, amount in b.bids],
+        asks=[[price, amount] for price, amount in b.asks],
+        timestamp=b.timestamp,
+        datetime=iso8601(b.timestamp),
+        nonce=b.nonce,
+    )
+
+
+def public_trade(t: m.PublicTrade) -> PublicTrade:
+    return PublicTrade(
+        id=str(t.id),
+        order=None,
+        timestamp=t.timestamp,
+        datetime=iso8601(t.timestamp),
+        symbol=t.symbol,
+        type=None,
+        side=t.side,
+        takerOrMaker="taker",
+        price=t.price,
+        amount=t.amount,
+        cost=tidy(CTX.multiply(t.price, t.amount)),
+        fee=None,
+        fees=[],
+    )
 
 
 def fee(f: m.Fee) -> Fee:

@@ -1,19 +1,21 @@
-"""Market data: tickers and the market registry (the exchange's, the same for every account)."""
+"""Market data: tickers, order books, public trades and the market registry (the exchange's, the same for every
+account)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from litestar import MediaType, Response, get
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, Parameter, QueryParameter
 
 from app.api.common.codec import ExactResponse
 from app.api.common.deps import SharedDep
 from app.api.native import ccxt
-from app.api.native.ccxt import Market, Ticker
+from app.api.native.ccxt import Market, OrderBook, PublicTrade, Ticker
 from app.api.native.errors import responses
 from app.api.native.request import NativeController
 from app.api.native.schemas import SymbolPath
+from app.engine.book import TRADES_MAX
 from app.engine.candles import LIMIT_DEFAULT, LIMIT_MAX, TIMEFRAMES
 from app.engine.exchange import Exchange
 
@@ -30,6 +32,14 @@ async def _ohlcv(
 ) -> Response[list[list[object]]]:
     candles = await exchange.fetch_ohlcv(symbol, timeframe, since, until, limit)
     return ExactResponse([c.ohlcv() for c in candles], media_type=MediaType.JSON)
+
+
+BookLimit = Annotated[
+    int | None, QueryParameter(ge=1, le=1000, description="Levels per side (default all, at most BOOK_LEVELS)")
+]
+TradesLimit = Annotated[
+    int | None, QueryParameter(ge=1, le=TRADES_MAX, description=f"Trades (default 500, at most {TRADES_MAX})")
+]
 
 
 class MarketController(NativeController):
@@ -80,3 +90,26 @@ class MarketController(NativeController):
         limit: Limit = None,
     ) -> Response[list[list[object]]]:
         return await _ohlcv(exchange, f"{base}/{quote}", timeframe, since, until, limit)
+
+    @get("/markets/{symbol:str}/orderbook", responses=responses())
+    async def order_book(self, exchange: SharedDep, symbol: SymbolPath, limit: BookLimit = None) -> OrderBook:
+        """The order book as ccxt's ``fetchOrderBook`` gives it (``BOOK_MODEL``: the feed's, or synthetic);
+        ``nonce`` is its update id. BadSymbol for a symbol without a price yet."""
+        return ccxt.order_book(await exchange.order_book(symbol, limit))
+
+    @get("/markets/{base:str}/{quote:str}/orderbook", include_in_schema=False)
+    async def order_book_slash(
+        self, exchange: SharedDep, base: FromPath[str], quote: FromPath[str], limit: BookLimit = None
+    ) -> OrderBook:
+        return ccxt.order_book(await exchange.order_book(f"{base}/{quote}", limit))
+
+    @get("/markets/{symbol:str}/trades", responses=responses())
+    async def trades(self, exchange: SharedDep, symbol: SymbolPath, limit: TradesLimit = None) -> list[PublicTrade]:
+        """The newest public trades (the feed's prints), oldest first, as ccxt's ``fetchTrades`` gives them."""
+        return [ccxt.public_trade(t) for t in await exchange.public_trades(symbol, limit)]
+
+    @get("/markets/{base:str}/{quote:str}/trades", include_in_schema=False)
+    async def trades_slash(
+        self, exchange: SharedDep, base: FromPath[str], quote: FromPath[str], limit: TradesLimit = None
+    ) -> list[PublicTrade]:
+        return [ccxt.public_trade(t) for t in await exchange.public_trades(f"{base}/{quote}", limit)]

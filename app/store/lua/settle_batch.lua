@@ -13,13 +13,16 @@ budget runs out the call stops: `applied` ticks are done; when `done` is 0 the n
 then sends the ticks after it in another settle_batch call. When `done` is 1 the caller sends the ticks
 from `applied + 1` on, if any.
 
+The published book and the tape are kept as settle_tick keeps them (lib/book.lua), written once per
+call: the newest book of the run, each newer book an update id of its own, one book.diff entry for all.
+
 Events differ from settle_tick's only in number: ticker.updated once before the fills of each tick that
 fills and once at the end (the ticker as it stands then), not once per tick; balance.changed once per call
 and account. The history indexes change as with settle_tick.
 
 KEYS     as settle_tick: ticker, ohlc, book buy, book sell, orders, open, balances, stats, trades,
-         trade_ids, trade_seq, events, markets, assets, order_index, trade_index,
-         -- candles: candles, counted, candle events -- end candles
+         trade_ids, trade_seq, events, markets, assets, order_index, trade_index, candles, counted,
+         candle events, and last depth, market, tape
 
 Candles: every tick applied (and the tick under way) goes into its candles, written once at the end of
 the call (lib/candles.lua): one candle.updated per call on the candle events stream.
@@ -31,7 +34,9 @@ ARGV[4]  market        market record (JSON) registered if the symbol has none ye
                        than shard 0, which keeps only a copy of the ticker (no market data, no ticker events)
 ARGV[5]  chunk         most orders to examine in this call
 ARGV[6]  id base       the shard's id base (trade ids are base + the shard's trade sequence)
-ARGV[7…] ticks         11 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
+ARGV[7]  tape maxlen    the tape's MAXLEN ~
+ARGV[8]  market maxlen  the market stream's MAXLEN ~
+ARGV[9…] ticks         11 values each, in stream order: entry id, price, bid, ask, ts, volume, bid qty,
                        ask qty, qty, bids, asks (as for settle_tick; "" for a missing one)
 
 Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
@@ -46,6 +51,7 @@ Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
 --@include lib/fills.lua
 --@include lib/history.lua
 --@include lib/settle.lua
+--@include lib/book.lua
 
 local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
@@ -55,6 +61,8 @@ local k = {
   candles = KEYS[17], counted = KEYS[18], candle_events = KEYS[19],
   -- end candles
 }
+-- order book and trade tape: the last keys (lib/book.lua)
+k.depth, k.market_stream, k.tape = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
 local sym, channel, maxlen, market, budget = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local id_base = ARGV[6]
 
@@ -68,16 +76,18 @@ end
 
 local shown = ticker_open(k, sym, market, channel, maxlen)
 local cs = candles_open(k, market)
+local bk = book_open(k, market, ARGV[7], ARGV[8])
 local s = settlement_open(k, sym, channel, maxlen, id_base)
 local best_buy, best_sell = best()
 local applied, done, mode, buy_off, sell_off = 0, 1, '', 0, 0
 
-for i = 7, #ARGV, TICK_VALUES do
+for i = 9, #ARGV, TICK_VALUES do
   local tick = tick_at(i)
   local crosses = tick.p <= best_buy or tick.p >= best_sell
   if crosses and budget == 0 then break end  -- the next call settles it
   local newer = ticker_add(shown, tick)
   candles_add(cs, tick)
+  book_add(bk, tick)
   if crosses then
     ticker_flush(shown)  -- the ticker shows this tick before its fills, as with settle_tick
     mode = newer and 'n' or 'l'
@@ -95,4 +105,5 @@ end
 settlement_finish(s)
 ticker_flush(shown)
 candles_flush(cs, sym, maxlen)
+book_flush(bk, sym)
 return {0, applied, s.filled, s.examined, done, mode, buy_off, sell_off}

@@ -39,6 +39,10 @@ KEYS[17] candles       {ns}:candles:<SYMBOL>
 KEYS[18] counted       {ns}:candles:counted
 KEYS[19] candle events {ns}:candles:events
 -- end candles
+-- order book and trade tape, the last three keys, n = #KEYS (shard > 0: keys of its own tag, never touched):
+KEYS[n-2] depth        {ns}:depth:<SYMBOL>
+KEYS[n-1] market       {ns}:market
+KEYS[n]  tape          {ns}:tape:<SYMBOL>
 
 ARGV[1]  symbol
 ARGV[2]  entry id      price-stream entry id "ms-seq"
@@ -62,6 +66,8 @@ ARGV[18] maxlen        events stream MAXLEN ~
 ARGV[19] market        market record (JSON) registered if the symbol has none yet; "" on a shard other
                        than shard 0, which keeps only a copy of the ticker (no market data, no ticker events)
 ARGV[20] id base       the shard's id base (trade ids are base + the shard's trade sequence)
+ARGV[21] tape maxlen   the tape's MAXLEN ~
+ARGV[22] market maxlen the market stream's MAXLEN ~
 
 Returns {code, filled, buy offset, sell offset, done, mode, examined}:
   0  OK        `filled` orders filled; call again with the offsets and `mode` as phase unless done == 1.
@@ -69,6 +75,9 @@ Returns {code, filled, buy offset, sell offset, done, mode, examined}:
 
 Candles: phase "first" puts the tick into its 1m, 1h and 1d candles and counts its qty once per entry id
 (lib/candles.lua); candle.updated goes to the candle events stream (KEYS[19]), not to S:events.
+Phase "first" also keeps the published book (a tick with bids / asks newer than the stored book: a new
+update id and one book.diff entry on the market stream) and the tape (a tick with qty newer than the
+newest print), see lib/book.lua.
 
 Events: market.created (first price of a symbol), ticker.updated (when the ticker or its 24 h buckets
 changed), order.filled per fill (with its trade), order.expired (a fill that would overflow a balance),
@@ -86,6 +95,7 @@ done dim; each trade joins S:trade_index (all, sym:<SYMBOL>), written in slices 
 --@include lib/fills.lua
 --@include lib/history.lua
 --@include lib/settle.lua
+--@include lib/book.lua
 
 local k = {
   ticker = KEYS[1], ohlc = KEYS[2], book_buy = KEYS[3], book_sell = KEYS[4], orders = KEYS[5], open = KEYS[6],
@@ -95,6 +105,8 @@ local k = {
   candles = KEYS[17], counted = KEYS[18], candle_events = KEYS[19],
   -- end candles
 }
+-- order book and trade tape: the last keys (lib/book.lua)
+k.depth, k.market_stream, k.tape = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
 local sym, phase = ARGV[1], ARGV[13]
 local buy_off, sell_off, chunk = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local channel, maxlen, market = ARGV[17], ARGV[18], ARGV[19]
@@ -108,6 +120,9 @@ if phase == 'first' then
   local cs = candles_open(k, market)
   candles_add(cs, tick)
   candles_flush(cs, sym, maxlen)
+  local bk = book_open(k, market, ARGV[21], ARGV[22])
+  book_add(bk, tick)
+  book_flush(bk, sym)
 elseif phase == 'sweep' then
   mode = 'n'
 end
