@@ -203,9 +203,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = "auto"
     book_seed: Annotated[int, Env("BOOK_SEED", "seed of the synthetic book's sizes (the same seed, the same book)")] = 0
-    tape_maxlen: Annotated[Count, Env("TAPE_MAXLEN", "approximate cap of each symbol's trade tape (public trades)")] = (
-        1000
-    )
+    tape_maxlen: Annotated[
+        Count, Env("TAPE_MAXLEN", "cap of each symbol's trade tape (public trades): the newest kept")
+    ] = 1000
     market_maxlen: Annotated[
         Count, Env("MARKET_MAXLEN", "approximate cap of the market-data stream (the book diffs)")
     ] = 10_000

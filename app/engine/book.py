@@ -179,21 +179,21 @@ class Book(Part):
         n = self._limit(limit, TRADES_MAX, TRADES_DEFAULT)
         sym = await self.markets.symbol(symbol)
         shown, entries = await self.transport.pipeline(
-            ("HGET", self.keys.ticker(sym), "id"), ("XREVRANGE", self.keys.tape(sym), "+", "-", "COUNT", n)
+            ("HGET", self.keys.ticker(sym), "id"), ("LRANGE", self.keys.tape(sym), -n, -1)
         )
         if shown is None:
             raise BadSymbol(f"{sym} has no price yet")
         out = []
-        for entry_id, raw in reversed(entries):
-            f = raw if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2], strict=True))
+        for raw in entries:  # oldest first: `n|entry id|ts|price|qty|side`
+            number, entry_id, ts, price, qty, side = raw.split("|")
             out.append(
                 PublicTrade(
-                    id=int(f["n"]),
+                    id=int(number),
                     symbol=sym,
-                    timestamp=int(f["ts"]),
-                    price=tidy(Decimal(f["p"])),
-                    amount=tidy(Decimal(f["q"])),
-                    side=Side(f["s"]),
+                    timestamp=int(ts),
+                    price=tidy(Decimal(price)),
+                    amount=tidy(Decimal(qty)),
+                    side=Side(side),
                     entry_id=entry_id,
                 )
             )

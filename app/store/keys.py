@@ -203,10 +203,11 @@ key                               type    contents                              
                                           it covers; levels whose qty changed, ``"0"`` for a level
                                           gone). ``MAXLEN ~`` ``MARKET_MAXLEN``. Not the account
                                           events stream: order events resume from ``S:events``.
-``{ns}:tape:<SYMBOL>``            stream  public trades (ticks with ``qty``), entry id = the       capped
-                                          price-stream entry id: ``n`` (trade id, 1, 2, ... per
-                                          symbol), ``ts``, ``p`` price, ``q`` qty, ``s`` taker
-                                          side. ``MAXLEN ~`` ``TAPE_MAXLEN``.
+``{ns}:tape:<SYMBOL>``            list    public trades (ticks with ``qty``), oldest first, each   capped
+                                          ``n|entry id|ts|price|qty|side`` (``n``: trade id, 1, 2,
+                                          ... per symbol; the price-stream entry id; the taker
+                                          side): one ``RPUSH`` of the call's prints and one
+                                          ``LTRIM`` to the newest ``TAPE_MAXLEN``.
 ================================  ======  =======================================================  ===========
 
 **Update ids.** A tick that carries ``bids`` or ``asks`` publishes a book (a side it does not carry is

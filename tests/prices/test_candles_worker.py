@@ -51,10 +51,8 @@ async def run_counted(url: str, tmp_path: Path, n: int) -> dict[str, int]:
 
 
 async def test_candle_upkeep_costs_no_command_per_tick(valkey_url: str, tmp_path: Path) -> None:
-    """Ten ticks or five hundred in a batch: the same commands, each the same number of times — but for the
-    tape, which holds one entry per print (every tick here is one)."""
+    """Ten ticks or five hundred in a batch: the same commands, each the same number of times."""
     few, many = await run_counted(valkey_url, tmp_path, 10), await run_counted(valkey_url, tmp_path, 500)
-    assert few.pop("cmdstat_xadd") - 10 == many.pop("cmdstat_xadd") - 500
     assert few == many, (few, many)
     assert few["cmdstat_evalsha"] == 1  # the one settle_batch call of the batch
     assert few["cmdstat_zmscore"] == 1

@@ -5,14 +5,14 @@
 -- A tick without bids, asks or qty costs three string comparisons. The depth hash is read at most once per
 -- call (when the call has a book or a print) and written at most once; a call that publishes newer books
 -- writes the newest one and appends one diff entry to the market stream (U..u: one update id per book);
--- each new print is one tape entry. Like the ticker, the book and the tape only move forward by entry id,
+-- each new print is one tape element (pushed with the call's other prints at the end of the call). Like the ticker, the book and the tape only move forward by entry id,
 -- so a redelivered or overtaken tick changes nothing. With `market` "" (a shard other than shard 0) none
 -- of this runs.
 
 -- The book state of one call. `k` holds the keys depth, market_stream, tape.
 local function book_open(k, market, tape_maxlen, market_maxlen)
   return {
-    k = k, off = market == '', tape_maxlen = tape_maxlen, market_maxlen = market_maxlen,
+    k = k, off = market == '', tape_maxlen = tape_maxlen, market_maxlen = market_maxlen, prints = {},
     state = nil,    -- the depth hash, read on the first book or print of the call
     books = 0,      -- newer books this call published
     newest = nil,   -- the newest of them
@@ -61,10 +61,7 @@ local function book_add(bk, t)
     local side = taker_side(st, t)
     st.pn = st.pn + 1
     st.pid, st.pms, st.pseq, st.pp, st.ps = t.id, t.ms, t.seq, t.price, side
-    -- pcall: an entry id at or below the tape's top (a tape kept while its depth hash was deleted) is
-    -- skipped rather than failing the settle call
-    redis.pcall('XADD', bk.k.tape, 'MAXLEN', '~', bk.tape_maxlen, t.id, 'n', string.format('%d', st.pn),
-      'ts', t.ts, 'p', t.price, 'q', t.qty, 's', side)
+    bk.prints[#bk.prints + 1] = table.concat({string.format('%d', st.pn), t.id, t.ts, t.price, t.qty, side}, '|')
     bk.printed = true
   end
 end
@@ -120,7 +117,11 @@ local function book_flush(bk, sym)
     for _, v in ipairs({'pid', st.pid, 'pn', string.format('%d', st.pn), 'pp', st.pp, 'ps', st.ps}) do
       writes[#writes + 1] = v
     end
-    bk.printed = false
+    for i = 1, #bk.prints, 1000 do  -- the call's prints in one push (slices keep unpack bounded), one trim
+      redis.call('RPUSH', bk.k.tape, unpack(bk.prints, i, math.min(i + 999, #bk.prints)))
+    end
+    redis.call('LTRIM', bk.k.tape, -tonumber(bk.tape_maxlen), -1)
+    bk.printed, bk.prints = false, {}
   end
   if #writes > 0 then redis.call('HSET', bk.k.depth, unpack(writes)) end
 end
