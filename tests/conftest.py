@@ -51,6 +51,15 @@ def settings(valkey_url: str, namespace: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def own_valkey(tmp_path: Path) -> Iterator[str]:
+    """A Valkey of this test's own: its INFO commandstats count this test's commands only."""
+    server = EmbeddedValkey(tmp_path / "own-valkey", port=0, persist=False)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture
 async def redis(valkey_url: str) -> AsyncIterator[Redis]:
     client = redis_client(valkey_url)
     yield client

@@ -12,7 +12,6 @@ import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +24,7 @@ from redis.asyncio import Redis
 from app.api import create_app
 from app.api.common.hub import EventHub
 from app.settings import Settings
-from app.store.embedded import EmbeddedValkey, redis_client
+from app.store.embedded import redis_client
 from app.store.keys import Keys
 from tests.support.accounts import make_account, names_on_every_shard
 from tests.support.http import LiveServer, set_price
@@ -36,15 +35,6 @@ from tests.support.ws import RawWebSocket
 SUBSCRIBERS = 200
 ORDERS_PER_ACCOUNT = 15
 MARKET_BUY = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.01"}
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[str]:
-    """A Valkey of this test's own: its INFO commandstats count this test's commands only."""
-    server = EmbeddedValkey(tmp_path / "valkey", port=0, persist=False)
-    url = server.start()
-    yield url
-    server.stop()
 
 
 @contextlib.contextmanager

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import msgspec
-import pytest
 from redis.asyncio import Redis
 
 from app.engine.exchange import Exchange
 from app.engine.ticks import levels_json
 from app.settings import Settings
-from app.store.embedded import EmbeddedValkey
 from app.workers.settlement import Worker, WorkerOptions
 
 TICKS = 300
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[str]:
-    """A Valkey of this test's own: its INFO commandstats count this test's commands only."""
-    server = EmbeddedValkey(tmp_path / "valkey", port=0, persist=False)
-    url = server.start()
-    yield url
-    server.stop()
 
 
 def _fields(symbol: str, i: int, book: bool) -> dict[str, str]:
