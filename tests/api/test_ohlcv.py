@@ -59,3 +59,14 @@ async def test_bad_timeframe_or_limit_is_400(client: Any, params: dict[str, Any]
 
 async def test_unknown_symbol_is_bad_symbol(client: Any) -> None:
     error(await client.get("/markets/DOGEUSDT/ohlcv"), 400, "BadSymbol")
+
+
+async def test_aggregated_volumes_are_written_in_their_shortest_form(client: Any, exchange: Exchange) -> None:
+    """0.12 + 0.48 is 0.6, not 0.60: an aggregate reads like every other number of the API."""
+    base = time.time_ns() // 1_000_000 // (5 * MINUTE) * (5 * MINUTE) - 10 * MINUTE
+    for i, qty in enumerate(["0.12", "0.48"]):
+        entry = f"{base + i * MINUTE}-0"
+        fields = {"symbol": "BTC/USDT", "price": "100", "qty": qty, "ts": str(base + i * MINUTE)}
+        await exchange.apply_tick(entry, parse_tick(fields, entry))
+    r = await client.get("/markets/BTCUSDT/ohlcv", params={"timeframe": "5m", "since": base, "limit": 1})
+    assert r.content == f"[[{base},100,100,100,100,0.6]]".encode(), r.text
