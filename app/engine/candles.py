@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from app.engine.core import Core, Part
 from app.engine.errors import BadRequest, BadSymbol
 from app.engine.market_data import MarketData
 from app.engine.money import CTX, price_str, tidy
+from app.store.transport import Call
 
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 WEEK = 7 * DAY
@@ -215,21 +217,18 @@ class Candles(Part):
         now = int(time.time() * 1000) if now_ms is None else now_ms
         await self.forget_counted(now)
         cutoffs = tuple((now - self.retention_ms(res)) // ms for res, ms in STORED.items())
-        pending = await self.markets.symbols()
         removed = 0
-        for _ in range(TRIM_ROUNDS):
-            if not pending:
-                return removed, False
-            calls = [self.scripts.trim_candles(s, (cutoffs[0], cutoffs[1], cutoffs[2]), TRIM_CHUNK) for s in pending]
-            more = []
-            for symbol, reply in zip(pending, await self.transport.execute(calls), strict=True):
-                if isinstance(reply, Exception):
-                    raise reply
-                removed += int(reply[1])
-                if int(reply[2]):
-                    more.append(symbol)
-            pending = more
-        return removed, bool(pending)
+
+        def call(symbol: str) -> Call:
+            return self.scripts.trim_candles(symbol, (cutoffs[0], cutoffs[1], cutoffs[2]), TRIM_CHUNK)
+
+        def take(_: str, reply: Any) -> bool:
+            nonlocal removed
+            removed += int(reply[1])
+            return bool(int(reply[2]))
+
+        left = await self.in_rounds(list(await self.markets.symbols()), call, take, TRIM_ROUNDS)
+        return removed, bool(left)
 
     async def forget_counted(self, now: int) -> None:
         """Remove the counted ids acknowledged over :data:`COUNTED_GRACE_MS` ago, and those whose entries left

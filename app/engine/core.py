@@ -6,14 +6,18 @@ settlement) is a :class:`Part` over it, so the parts stay small and none reaches
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
 from app.settings import Settings
 from app.store.keys import Keys
 from app.store.scripts import Scripts
-from app.store.transport import Transport
+from app.store.transport import Call, Transport
+
+T = TypeVar("T")
 
 
 class Core:
@@ -70,3 +74,21 @@ class Part:
     @property
     def settings(self) -> Settings:
         return self.core.settings
+
+    async def in_rounds(
+        self, items: list[T], call: Callable[[T], Call], take: Callable[[T, Any], bool], rounds: int
+    ) -> list[T]:
+        """Chunked work: one pipelined call per item, then again for the items whose reply ``take`` says has
+        more to do, at most ``rounds`` times; returns the items left with more (a reply that is an error
+        raises)."""
+        for _ in range(rounds):
+            if not items:
+                break
+            left = []
+            for item, reply in zip(items, await self.transport.execute([call(i) for i in items]), strict=True):
+                if isinstance(reply, Exception):
+                    raise reply
+                if take(item, reply):
+                    left.append(item)
+            items = left
+        return items

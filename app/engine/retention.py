@@ -2,16 +2,16 @@
 ``HISTORY_MAX_ORDERS`` rows per account, then trimmed by the workers' sweep.
 
 Each account's oldest rows go in chunks of ``HISTORY_CHUNK`` (one short ``trim_history.lua`` call per
-account and chunk, the calls of one shard pipelined); a sweep makes at most ``rounds`` passes and leaves
-the rest to the next sweep, so the sweep stays short even when a lot has to go. Open orders, balances,
+account and chunk, every account's call in one pipeline, routed per slot); a sweep makes at most ``rounds``
+passes and leaves the rest to the next sweep, so the sweep stays short even when a lot has to go. Open orders, balances,
 the ledger and the fill statistics are never trimmed: the overview and PnL do not change.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from app.engine.accounts import DEFAULT, Accounts
 from app.engine.core import Part
@@ -39,43 +39,23 @@ class Retention(Part):
         settings = self.settings
         now = int(time.time() * 1000) if now_ms is None else now_ms
         cutoff = now - int(settings.history_retention * 1000)
-        pending = await self._accounts()
         done = Trimmed()
-        for _ in range(rounds):
-            if not pending:
-                return done
-            pending = await self._round(pending, cutoff, done)
-        done.more = bool(pending)
+
+        def call(account: tuple[int, str]) -> Call:
+            shard, name = account
+            scripts = self.core.shard_scripts[shard]
+            return scripts.trim_history(name, cutoff, settings.history_max_orders, settings.history_chunk)
+
+        def take(_: tuple[int, str], reply: Any) -> bool:
+            step = trim_step(reply)
+            done.orders += step.orders
+            done.trades += step.trades
+            return step.more
+
+        done.more = bool(await self.in_rounds(await self._accounts(), call, take, rounds))
         return done
 
-    async def _accounts(self) -> dict[int, list[str]]:
-        """Every account, by shard."""
-        by_shard: dict[int, list[str]] = defaultdict(list)
-        by_shard[0].append(DEFAULT)
-        for record in await Accounts(self.core).records():
-            if record.name != DEFAULT:
-                by_shard[record.shard].append(record.name)
-        return by_shard
-
-    async def _round(self, pending: dict[int, list[str]], cutoff: int, done: Trimmed) -> dict[int, list[str]]:
-        """One trim call per pending account; the accounts with more to trim, by shard."""
-        settings = self.settings
-        left: dict[int, list[str]] = {}
-        for shard, names in pending.items():
-            scripts = self.core.shard_scripts[shard]
-            calls: list[Call] = [
-                scripts.trim_history(name, cutoff, settings.history_max_orders, settings.history_chunk)
-                for name in names
-            ]
-            more = []
-            for name, reply in zip(names, await self.transport.execute(calls), strict=True):
-                if isinstance(reply, Exception):
-                    raise reply
-                step = trim_step(reply)
-                done.orders += step.orders
-                done.trades += step.trades
-                if step.more:
-                    more.append(name)
-            if more:
-                left[shard] = more
-        return left
+    async def _accounts(self) -> list[tuple[int, str]]:
+        """(shard, name) of every account (the calls of several shards go in one pipeline, routed per slot)."""
+        records = await Accounts(self.core).records()
+        return [(0, DEFAULT)] + [(r.shard, r.name) for r in records if r.name != DEFAULT]
