@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -119,5 +120,10 @@ async def test_accounts_on_six_shards_spread_over_the_cluster(cluster: ValkeyClu
             assert (await view.fetch_order(order.id)).status == "closed"
             assert (await view.cancel_order(other.id)).status == "canceled"
             assert (await view.fetch_balance_row("BTC")).total == 1
+        # retention: every shard's accounts trimmed by one pipeline of calls routed to their masters
+        trimmed = await ex.trim_history(now_ms=int(time.time() * 1000) + 8 * 86_400_000)
+        assert (trimmed.orders, trimmed.trades, trimmed.more) == (12, 6, False)
+        for view in views:
+            assert await view.fetch_orders() == []
         for keys in ex.core.shard_keys:
             assert await audit(ex.redis, keys) == []
