@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -91,45 +93,53 @@ async def seed(s: Settings, n: int) -> dict[str, float]:
         }
 
 
+@contextlib.asynccontextmanager
+async def script_times(ex: Exchange, max_len: int) -> AsyncIterator[list[int]]:
+    """Valkey's own time (µs, SLOWLOG) of every script call made inside the block, sorted, in the list yielded
+    (filled when the block ends); the slow log goes back to its usual 10 ms threshold after."""
+    took: list[int] = []
+    await ex.redis.config_set("slowlog-log-slower-than", 0)
+    await ex.redis.config_set("slowlog-max-len", max_len)
+    await ex.redis.slowlog_reset()
+    try:
+        yield took
+        log = await ex.redis.slowlog_get(max_len)
+        took += sorted(e["duration"] for e in log if "EVALSHA" in str(e["command"]))
+    finally:
+        await ex.redis.config_set("slowlog-log-slower-than", 10_000)
+
+
 async def place_cost(url: str, data_dir: Path, count: int = 20_000) -> str:
     """Valkey's own time (SLOWLOG) per place_order call, filled and resting, with ``count`` of each held."""
     out = []
     async with Exchange.connect(settings(url, data_dir)) as ex:
         await ex.deposit("USDT", "1000000000")
         await ex.push_price("BTC/USDT", "100")
-        await ex.redis.config_set("slowlog-log-slower-than", 0)
-        await ex.redis.config_set("slowlog-max-len", 10_000)
         for kind, args in (("fill", ("market", "0.01", None)), ("rest", ("limit", "0.01", "50"))):
             plan = await ex.plan_order("BTC/USDT", "buy", *args, None, None)
             await ex.place_copies(plan, count)  # the indexes hold this many already
-            await ex.redis.slowlog_reset()
-            await ex.place_copies(plan, 5000)
-            took = [e["duration"] for e in await ex.redis.slowlog_get(10_000) if "EVALSHA" in str(e["command"])]
+            async with script_times(ex, 10_000) as took:
+                await ex.place_copies(plan, 5000)
             out.append(f"{kind} {statistics.mean(took):.0f} µs")
-        await ex.redis.config_set("slowlog-log-slower-than", 10_000)
     return "place_order, Valkey time per call: " + ", ".join(out)
 
 
 async def trim_cost(url: str, data_dir: Path, n: int) -> str:
     """Retention: trim ``n`` closed orders and their trades (default HISTORY_CHUNK); Valkey's own time
-    (SLOWLOG) of each trim_history call, the longest and the mean, and the wall time to trim them all."""
+    (SLOWLOG) of each trim_history call (p50, p99, the longest) and the wall time to trim them all."""
     async with Exchange.connect(settings(url, data_dir)) as ex:
         await ex.deposit("USDT", "1000000000")
         await ex.push_price("BTC/USDT", "100")
         await ex.place_copies(await ex.plan_order("BTC/USDT", "buy", "market", "0.01", None, None, None), n)
-        await ex.redis.config_set("slowlog-log-slower-than", 0)
-        await ex.redis.config_set("slowlog-max-len", 100_000)
-        await ex.redis.slowlog_reset()
         later, removed = int(time.time() * 1000) + 30 * 86_400_000, 0
         started = time.perf_counter()
-        while True:
-            done = await ex.trim_history(now_ms=later, rounds=1)
-            removed += done.orders
-            if not done.more:
-                break
+        async with script_times(ex, 100_000) as took:
+            while True:
+                done = await ex.trim_history(now_ms=later, rounds=1)
+                removed += done.orders
+                if not done.more:
+                    break
         wall = time.perf_counter() - started
-        took = sorted(e["duration"] for e in await ex.redis.slowlog_get(100_000) if "EVALSHA" in str(e["command"]))
-        await ex.redis.config_set("slowlog-log-slower-than", 10_000)
     return (
         f"trim_history ({ex.settings.history_chunk} orders + trades per call): {removed} orders in {len(took)} "
         f"calls, {wall:.2f} s; Valkey time per call: p50 {took[len(took) // 2] / 1000:.2f} ms, "
