@@ -82,6 +82,9 @@ async def test_limit_bounds_and_bad_cursors_are_400(client: Any, seeded: Exchang
         for query in ("limit=0", "limit=1001", "limit=-1", "limit=x", "tail=1001", "limit=1&tail=2", "fromId=-1",
                       "toId=abc", "since=-5", "until=-1"):  # fmt: skip
             error(await client.get(f"{path}?{query}"), 400, "BadRequest")
+    for name in ("fromId", "toId"):  # the parameter is named as the client sent it, not as the handler's argument
+        message = error(await client.get(f"/orders?{name}=-1"), 400, "BadRequest")
+        assert f"query parameter {name!r}: Expected `int` >= 0" in message, message
     assert [o["id"] for o in (await client.get("/orders?tail=1")).json()] == ["3"]
     assert (await client.get("/orders", params={"fromId": 10**18})).json() == []
 

@@ -103,8 +103,16 @@ def _problem(request: Request[Any, Any, Any], item: dict[str, Any]) -> str:
             return "a JSON object body is required" if text == "'data'" else f"body: {text}"
         return f"body field {key!r}: {text}"
     if key:
-        return f"{source} parameter {key!r}: {text}" if source else f"{key!r}: {text}"
+        return f"{source} parameter {_sent_name(request, key)!r}: {text}" if source else f"{key!r}: {text}"
     return text
+
+
+def _sent_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a client sends a parameter by (``fromId``), for the handler argument Litestar names (``from_id``)."""
+    field = request.route_handler.parsed_fn_signature.parameters.get(key)
+    definition = getattr(field, "kwarg_definition", None)
+    alias = getattr(definition, "query", None) or getattr(definition, "name", None)
+    return alias if isinstance(alias, str) and alias else key
 
 
 def _body_choices(request: Request[Any, Any, Any], key: str) -> str:
