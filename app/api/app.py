@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +28,9 @@ from app.api.native.orders import OrderController, TradeController
 from app.api.native.overview import OverviewController
 from app.api.native.portfolio import BalanceController
 from app.api.native.schemas import Liveness
+from app.engine.events import Envelope, decode
 from app.engine.exchange import Exchange
+from app.engine.market_events import MarketEnvelope, decode_market
 from app.settings import Settings
 from app.store.retry import retrying
 
@@ -66,6 +69,24 @@ async def _open(settings: Settings) -> Exchange:
     return exchange
 
 
+def event_hubs(ex: Exchange, settings: Settings) -> tuple[EventHub[Envelope], EventHub[MarketEnvelope]]:
+    """The process's two event hubs: the account events of every shard, and the market data (book diffs and
+    candle updates, from streams of their own)."""
+    fee_rate = ex.fee_rate
+    keys = ex.core.keys
+
+    def account_event(entry_id: str, etype: str, data: str) -> Envelope:
+        return decode(entry_id, etype, data, fee_rate)
+
+    events = [k.events for k in ex.core.shard_keys]
+    market = [keys.market_stream, keys.candle_events]
+    timeout, queue = settings.redis_timeout, settings.events_queue
+    return (
+        EventHub(ex.redis, ex.url, events, account_event, timeout=timeout, queue=queue),
+        EventHub(ex.redis, ex.url, market, decode_market, timeout=timeout, queue=queue),
+    )
+
+
 def create_app(settings: Settings | None = None, exchange: Exchange | None = None) -> Litestar:
     """The MockX API. Pass an open ``exchange`` to share it (the caller closes it); otherwise the app opens
     one from ``settings`` (default: the environment) at start-up and closes it at shutdown.
@@ -79,19 +100,12 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ex = exchange if exchange is not None else await _open(settings)
-        hub = EventHub(
-            ex.redis,
-            ex.url,
-            [keys.events for keys in ex.core.shard_keys],
-            timeout=settings.redis_timeout,
-            fee_rate=ex.fee_rate,
-            queue=settings.events_queue,
-        )
-        app.state.exchange, app.state.hub = ex, hub
+        hub, market_hub = event_hubs(ex, settings)
+        app.state.exchange, app.state.hub, app.state.market_hub = ex, hub, market_hub
         try:
             yield
         finally:
-            await hub.close()
+            await asyncio.gather(hub.close(), market_hub.close())
             if exchange is None:
                 await ex.close()
 

@@ -34,6 +34,7 @@ from app.engine.core import Core, Part
 from app.engine.enums import Side
 from app.engine.errors import BadRequest, BadSymbol
 from app.engine.market_data import MarketData
+from app.engine.market_events import book_diff
 from app.engine.models import BookDiff, BookLevel, OrderBook, PublicTrade
 from app.engine.money import CTX, MAX_UNITS, tidy
 from app.store.records import market_decoder
@@ -44,18 +45,6 @@ _NOTIONAL = Decimal(1000)  # quote units of the synthetic book's first level, be
 _SEQ_SPAN = 1_000_000  # synthetic nonce: ms × _SEQ_SPAN + seq
 
 _levels = msgspec.json.Decoder(list[tuple[str, str]])
-
-
-class _Diff(msgspec.Struct, frozen=True):
-    symbol: str
-    U: int
-    u: int
-    ts: int
-    bids: list[tuple[str, str]]
-    asks: list[tuple[str, str]]
-
-
-_diff = msgspec.json.Decoder(_Diff)
 
 
 def levels_of(text: str | None) -> tuple[BookLevel, ...]:
@@ -206,10 +195,6 @@ class Book(Part):
         out = []
         for stream_id, raw in entries:
             f = raw if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2], strict=True))
-            if f.get("type") != "book.diff":
-                continue
-            d = _diff.decode(f["data"])
-            bids = tuple((tidy(Decimal(p)), tidy(Decimal(q))) for p, q in d.bids)
-            asks = tuple((tidy(Decimal(p)), tidy(Decimal(q))) for p, q in d.asks)
-            out.append(BookDiff(d.symbol, d.U, d.u, d.ts, bids, asks, stream_id))
+            if f.get("type") == "book.diff":
+                out.append(book_diff(stream_id, f["data"]))
         return out

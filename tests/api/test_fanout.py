@@ -47,8 +47,8 @@ def _serving(settings: Settings, send_buffer: int | None = None) -> Iterator[tup
         server.stop()
 
 
-def _hub(app: Litestar) -> EventHub:
-    hub: EventHub = app.state.hub
+def _hub(app: Litestar) -> EventHub[Any]:
+    hub: EventHub[Any] = app.state.hub
     return hub
 
 

@@ -1,4 +1,4 @@
-"""What handlers get injected: the caller's Exchange view, the shared Exchange, the caller and the EventHub.
+"""What handlers get injected: the caller's Exchange view, the shared Exchange, the caller and the event hubs.
 
 ``exchange`` is the Exchange acting on the account whose key the request carries (see
 :mod:`app.api.common.auth`); the admin may pass ``account=<name>`` to act on another account. ``shared`` is
@@ -18,12 +18,15 @@ from litestar.types import Scope
 
 from app.api.common.auth import Caller, caller_of
 from app.api.common.hub import EventHub
+from app.engine.events import Envelope
 from app.engine.exchange import Exchange
+from app.engine.market_events import MarketEnvelope
 
 ExchangeDep = NamedDependency[Exchange]
 SharedDep = NamedDependency[Exchange]
 CallerDep = NamedDependency[Caller]
-HubDep = NamedDependency[EventHub]
+HubDep = NamedDependency[EventHub[Envelope]]
+MarketHubDep = NamedDependency[EventHub[MarketEnvelope]]
 
 ACCOUNT_DOC = "Admin key only: act on this account instead of the default one"
 AccountQuery = Annotated[str | None, QueryParameter(description=ACCOUNT_DOC, min_length=1, max_length=64)]
@@ -52,8 +55,13 @@ async def _exchange(state: State, caller: CallerDep, account: AccountQuery = Non
     return await shared.for_account(account)
 
 
-def _hub(state: State) -> EventHub:
-    hub: EventHub = state.hub
+def _hub(state: State) -> EventHub[Envelope]:
+    hub: EventHub[Envelope] = state.hub
+    return hub
+
+
+def _market_hub(state: State) -> EventHub[MarketEnvelope]:
+    hub: EventHub[MarketEnvelope] = state.market_hub
     return hub
 
 
@@ -62,4 +70,5 @@ DEPENDENCIES = {
     "shared": Provide(_shared, sync_to_thread=False),
     "caller": Provide(_caller, sync_to_thread=False),
     "hub": Provide(_hub, sync_to_thread=False),
+    "market_hub": Provide(_market_hub, sync_to_thread=False),
 }

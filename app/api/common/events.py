@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from app.engine.accounts import DEFAULT
 from app.engine.errors import BadRequest
-from app.engine.events import EVENT_GROUPS, EVENT_TYPES, Envelope
+from app.engine.events import EVENT_GROUPS, EVENT_TYPES
 
 _ID = re.compile(r"[0-9]{1,20}(?:-[0-9]{1,20})?")  # ASCII digits only (\d matches "١٢٣" too), in full
 _U64 = 2**64 - 1  # each half of a stream id is an unsigned 64-bit integer
@@ -26,6 +27,29 @@ _U64 = 2**64 - 1  # each half of a stream id is an unsigned 64-bit integer
 
 #: An :class:`EventFilter` ``account`` that takes the events of every account (the admin's ``account=*``).
 EVERY_ACCOUNT = "*"
+
+
+class Located(Protocol):
+    """What a filter reads of an event: the account it concerns (None: market data) and its symbol."""
+
+    @property
+    def account(self) -> str | None: ...
+
+    @property
+    def symbol(self) -> str | None: ...
+
+
+class Enveloped(Protocol):
+    """What the hub carries: an event with its id (account events, or market data: any tagged union)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def event(self) -> Located: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +102,7 @@ class EventFilter:
         """Whether every event passes."""
         return not self.types and self.symbol is None and self.account == EVERY_ACCOUNT
 
-    def wants(self, envelope: Envelope) -> bool:
+    def wants(self, envelope: Enveloped) -> bool:
         """Whether the event passes every part of the filter."""
         event = envelope.event
         return self.wants_type(envelope.type) and self.wants_account(event.account) and self.wants_symbol(event.symbol)

@@ -2,7 +2,8 @@
 
 One :class:`EventHub` per process does the only reads of the shards' events streams while anyone listens:
 a blocking ``XREAD`` per shard on a small Valkey client of its own, started with the first subscriber and
-stopped with the last. Each entry is decoded once (:func:`app.engine.events.decode`) into a
+stopped with the last. Each entry is decoded once (the hub's ``decode``: :func:`app.engine.events.decode` for the
+account events, :func:`app.engine.market_events.decode_market` for market data) into a
 :class:`HubEntry`, which encodes itself once per wire format (:class:`WireFormat`: a dialect's encoder under
 a name) for every subscriber of that format. What one read brings goes out as one :class:`Chunk` per
 :class:`~app.api.common.events.EventFilter` (the entries it wants), shared by every :class:`Subscription` of
@@ -27,20 +28,24 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 from redis.asyncio import Redis
 
 from app.api.common.errors import UNAVAILABLE
-from app.api.common.events import EventFilter, id_key, join_cursor, latest_event_id, split_cursor, wider
-from app.engine.events import Envelope, UnknownEvent, decode
+from app.api.common.events import Enveloped, EventFilter, id_key, join_cursor, latest_event_id, split_cursor, wider
+from app.engine.events import UnknownEvent
 from app.store.transport import connect
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+E = TypeVar("E", bound=Enveloped)
+#: Turns a stream entry (id, ``type``, ``data``) into an envelope; raises for an entry it cannot read.
+Decoder = Callable[[str, str, str], E]
 
 _PAGE = 500  # entries one read takes, at most
 _BLOCK_MS = 1000  # below the reader's socket timeout
@@ -57,16 +62,16 @@ class WireFormat(Generic[T]):
     """How a dialect puts an event on the wire; every entry encodes itself once per format (by ``name``)."""
 
     name: str
-    encode: Callable[[HubEntry], T]
+    encode: Callable[[HubEntry[Any]], T]
 
 
-class HubEntry:
+class HubEntry(Generic[E]):
     """One event as the hub delivers it: the shard and stream position it came from, the event with its
     (composite) id, and its encodings, made on first use and shared by every subscriber."""
 
     __slots__ = ("_wire", "envelope", "key", "pos", "shard")
 
-    def __init__(self, shard: int, pos: str, envelope: Envelope) -> None:
+    def __init__(self, shard: int, pos: str, envelope: E) -> None:
         self.shard = shard
         self.pos = pos  # the entry id in its shard's stream
         self.key = id_key(pos)
@@ -85,13 +90,13 @@ class HubEntry:
             return value
 
 
-class Chunk:
+class Chunk(Generic[E]):
     """Entries handed out together: what one read brought that a filter wants. Every subscriber of that filter
     gets the same chunk, so a format's encodings of its entries are also joined once for all of them."""
 
     __slots__ = ("_joined", "entries")
 
-    def __init__(self, entries: list[HubEntry]) -> None:
+    def __init__(self, entries: list[HubEntry[E]]) -> None:
         self.entries = entries
         self._joined: dict[str, bytes] = {}
 
@@ -118,13 +123,13 @@ SHUTDOWN = "the server is shutting down; reconnect with lastId as Last-Event-ID 
 
 
 @dataclass(eq=False, slots=True)
-class _Run:
+class _Run(Generic[E]):
     """One stretch of reading, from the first subscriber to the last (or a lost Valkey)."""
 
     positions: list[str] = field(default_factory=list)  # the last entry read, per shard
     base: list[str] = field(default_factory=list)  # per shard, the position just before the ring's entries
-    ring: deque[HubEntry] = field(default_factory=deque)
-    groups: dict[EventFilter, dict[Subscription, None]] = field(default_factory=dict)
+    ring: deque[HubEntry[E]] = field(default_factory=deque)
+    groups: dict[EventFilter, dict[Subscription[E], None]] = field(default_factory=dict)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     error: BaseException | None = None
     over: bool = False
@@ -133,33 +138,33 @@ class _Run:
         """Whether the ring holds every entry after ``positions`` that this run has read."""
         return all(id_key(p) >= id_key(b) for p, b in zip(positions, self.base, strict=True))
 
-    def remember(self, entry: HubEntry, size: int) -> None:
+    def remember(self, entry: HubEntry[E], size: int) -> None:
         if len(self.ring) >= size:
             old = self.ring.popleft()
             self.base[old.shard] = old.pos
         self.ring.append(entry)
 
 
-class Subscription:
+class Subscription(Generic[E]):
     """One subscriber's view of the hub: iterate :meth:`batches` for its events, in order, each once."""
 
-    def __init__(self, hub: EventHub, cursor: str, flt: EventFilter, queue: int) -> None:
+    def __init__(self, hub: EventHub[E], cursor: str, flt: EventFilter, queue: int) -> None:
         self.flt = flt
         self.last_id = cursor  # the id of the last event handed out (at first: the cursor it started from)
         self.closed: Closed | None = None
         self._hub = hub
         self._positions = split_cursor(cursor)  # while catching up: where it stands in each shard
         self._queue = queue
-        self._items: deque[Chunk] = deque()
+        self._items: deque[Chunk[E]] = deque()
         self._queued = 0  # events in _items
-        self._backlog: list[HubEntry] = []
+        self._backlog: list[HubEntry[E]] = []
         self._aligned = False  # its ids are the hub's own (not before the first live entry it gets)
         self._waiting = False
         self._wake = asyncio.Event()
         self._error: BaseException | None = None
-        self._run: _Run | None = None
+        self._run: _Run[E] | None = None
 
-    def offer(self, chunk: Chunk) -> bool:
+    def offer(self, chunk: Chunk[E]) -> bool:
         """Queue live entries; False when the queue is full (the hub then drops this subscriber)."""
         queued = self._queued + len(chunk.entries)
         if queued > self._queue:
@@ -180,11 +185,11 @@ class Subscription:
         self._waiting = False
         self._wake.set()
 
-    def join(self, run: _Run, backlog: list[HubEntry]) -> None:
+    def join(self, run: _Run[E], backlog: list[HubEntry[E]]) -> None:
         self._run = run
         self._backlog = backlog
 
-    async def batches(self, idle: float) -> AsyncIterator[list[Chunk] | None]:
+    async def batches(self, idle: float) -> AsyncIterator[list[Chunk[E]] | None]:
         """Its events, as many as are waiting at a time (``None`` after ``idle`` quiet seconds), until the stream
         ends. Raises the store's error when Valkey was lost; :attr:`closed` tells a stream the hub ended.
         """
@@ -221,15 +226,15 @@ class Subscription:
             finally:
                 self._waiting = False
 
-    def _handed(self, chunks: list[Chunk]) -> list[Chunk]:
+    def _handed(self, chunks: list[Chunk[E]]) -> list[Chunk[E]]:
         self.last_id = chunks[-1].entries[-1].id
         return chunks
 
-    def _align(self, batch: list[HubEntry]) -> list[HubEntry]:
+    def _align(self, batch: list[HubEntry[E]]) -> list[HubEntry[E]]:
         """Entries of the hub for a subscriber that joined at a cursor of its own: skip what it had already,
         and give each the id that resumes after it from where this subscriber stands, until the hub's ids
         are that (then this subscriber takes the hub's entries as they are)."""
-        out: list[HubEntry] = []
+        out: list[HubEntry[E]] = []
         for i, entry in enumerate(batch):
             if entry.key <= id_key(self._positions[entry.shard]):
                 continue  # before its cursor
@@ -239,7 +244,7 @@ class Subscription:
                 self._aligned = True
                 return out + batch[i:]
             self._positions = ids
-            out.append(HubEntry(entry.shard, entry.pos, Envelope(join_cursor(ids), entry.envelope.event)))
+            out.append(HubEntry(entry.shard, entry.pos, _with_id(entry.envelope, join_cursor(ids))))
         return out
 
     def leave(self) -> None:
@@ -253,7 +258,7 @@ class Subscription:
             self._run = None
 
 
-class EventHub:
+class EventHub(Generic[E]):
     """The one reader of the events streams in this process, fanning out to bounded per-subscriber queues.
 
     ``redis`` is the process's shared client (catch-up reads); the blocking reads run on a small client of
@@ -265,9 +270,9 @@ class EventHub:
         redis: Redis,
         url: str,
         keys: list[str],
+        decode: Decoder[E],
         *,
         timeout: float,
-        fee_rate: Decimal,
         queue: int = 1000,
         ring: int = RING,
     ) -> None:
@@ -275,14 +280,14 @@ class EventHub:
         self._url = url
         self._keys = keys
         self._timeout = timeout
-        self._fee_rate = fee_rate
+        self._decoder = decode
         self._queue = queue
         self._ring = ring
         # A read hands its entries to the subscribers in one step: with every shard's read in between two turns
         # of a subscriber, that must leave room in the queue of one that keeps up.
         self._count = max(1, min(_PAGE, queue // (2 * len(keys))))
         self._reader: Redis | None = None
-        self._run: _Run | None = None
+        self._run: _Run[E] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscribers = 0
         self._idle = asyncio.Event()  # set while no one subscribes
@@ -301,7 +306,7 @@ class EventHub:
         return 0 if run is None or run.over else sum(len(group) for group in run.groups.values())
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, cursor: str, flt: EventFilter) -> AsyncIterator[Subscription]:
+    async def subscribe(self, cursor: str, flt: EventFilter) -> AsyncIterator[Subscription[E]]:
         """A subscription to the events after ``cursor`` that ``flt`` wants, for the duration of the block."""
         sub = Subscription(self, cursor, flt, self._queue)
         self._subscribers += 1
@@ -314,7 +319,7 @@ class EventHub:
             if self._subscribers == 0:
                 self._idle.set()
 
-    async def catch_up(self, sub: Subscription, positions: list[str]) -> AsyncIterator[list[HubEntry]]:
+    async def catch_up(self, sub: Subscription[E], positions: list[str]) -> AsyncIterator[list[HubEntry[E]]]:
         """Replay what ``sub`` needs before the hub's live feed (``positions`` advance), then let it join."""
         while True:
             if self._closing:
@@ -333,7 +338,9 @@ class EventHub:
             async for batch in self._replay(positions, until, sub.flt):
                 yield batch
 
-    async def _replay(self, positions: list[str], until: list[str], flt: EventFilter) -> AsyncIterator[list[HubEntry]]:
+    async def _replay(
+        self, positions: list[str], until: list[str], flt: EventFilter
+    ) -> AsyncIterator[list[HubEntry[E]]]:
         """The entries after ``positions`` up to ``until`` (per shard) that ``flt`` wants, a page at a time, read
         from the streams on the shared client; ``positions`` advance to ``until``.
 
@@ -351,13 +358,13 @@ class EventHub:
                 for shard, page in enumerate(pages)
                 for entry_id, fields in page
             )
-            batch: list[HubEntry] = []
+            batch: list[HubEntry[E]] = []
             for _, shard, entry_id, fields in merged:
                 positions[shard] = entry_id
                 envelope = self._decode(entry_id, fields, flt)
                 if envelope is not None:
                     if several:
-                        envelope = Envelope(join_cursor(positions), envelope.event)
+                        envelope = _with_id(envelope, join_cursor(positions))
                     batch.append(HubEntry(shard, entry_id, envelope))
             if batch:
                 yield batch
@@ -365,19 +372,19 @@ class EventHub:
                 positions[:] = wider(positions, until)  # nothing else is held up to there
                 return
 
-    def _decode(self, entry_id: str, fields: dict[str, str], flt: EventFilter | None = None) -> Envelope | None:
+    def _decode(self, entry_id: str, fields: dict[str, str], flt: EventFilter | None = None) -> E | None:
         """The entry as an event (None for one no release writes), if ``flt`` (when given) wants it."""
         etype = fields.get("type", "")
         if flt is not None and not flt.wants_type(etype):
             return None
         try:
-            envelope = decode(entry_id, etype, fields.get("data", ""), self._fee_rate)
+            envelope = self._decoder(entry_id, etype, fields.get("data", ""))
         except _SKIPPED as exc:
             log.warning("skipping event %s of type %r: %s", entry_id, etype, exc)
             return None
         return envelope if flt is None or flt.wants(envelope) else None
 
-    def _join(self, run: _Run, sub: Subscription, positions: list[str]) -> None:
+    def _join(self, run: _Run[E], sub: Subscription[E], positions: list[str]) -> None:
         """Register ``sub`` with the run (no ``await``: nothing read in between is missed)."""
         flt = sub.flt
         backlog = [e for e in run.ring if e.key > id_key(positions[e.shard]) and flt.wants(e.envelope)]
@@ -401,24 +408,24 @@ class EventHub:
             await self._reader.aclose()
             self._reader = None
 
-    def _current(self) -> _Run:
+    def _current(self) -> _Run[E]:
         """The running reader, started if there is none."""
         run = self._run
         if run is None or run.over:
-            run = self._run = _Run()
+            run = self._run = _Run[E]()
             task = asyncio.create_task(self._read(run), name="mockx-event-hub")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return run
 
-    def _end(self, run: _Run, reason: str | None, error: BaseException | None = None) -> None:
+    def _end(self, run: _Run[E], reason: str | None, error: BaseException | None = None) -> None:
         run.over = True
         for group in run.groups.values():
             for sub in group:
                 sub.end(reason, error)
         run.groups.clear()
 
-    async def _read(self, run: _Run) -> None:
+    async def _read(self, run: _Run[E]) -> None:
         try:
             if self._reader is None:  # a cluster client when the server is one (each XREAD goes to its slot)
                 timeout = max(self._timeout, _BLOCK_MS / 1000 + 1)
@@ -440,7 +447,7 @@ class EventHub:
             run.over = True
             run.ready.set()
 
-    async def _follow(self, run: _Run, redis: Redis, shard: int) -> None:
+    async def _follow(self, run: _Run[E], redis: Redis, shard: int) -> None:
         """Read one shard's stream while anyone subscribes; every entry goes to the subscribers at once."""
         key = self._keys[shard]
         while self._reading(run):
@@ -452,25 +459,25 @@ class EventHub:
                     await asyncio.sleep(min(LINGER_MAX, LINGER_PER_SUBSCRIBER * self._subscribers))
         run.over = True  # the last subscriber left (a new one starts another run)
 
-    def _reading(self, run: _Run) -> bool:
+    def _reading(self, run: _Run[E]) -> bool:
         return not run.over and self._subscribers > 0
 
-    def _publish(self, run: _Run, shard: int, entries: list[tuple[str, dict[str, str]]]) -> None:
+    def _publish(self, run: _Run[E], shard: int, entries: list[tuple[str, dict[str, str]]]) -> None:
         """Decode one read's entries (once), remember them, and hand each filter's share to its subscribers."""
         several = len(self._keys) > 1
         positions = run.positions
-        read: list[HubEntry] = []
+        read: list[HubEntry[E]] = []
         for entry_id, fields in entries:
             positions[shard] = entry_id
             envelope = self._decode(entry_id, fields)
             if envelope is None:
                 continue
             if several:
-                envelope = Envelope(join_cursor(positions), envelope.event)
+                envelope = _with_id(envelope, join_cursor(positions))
             entry = HubEntry(shard, entry_id, envelope)
             run.remember(entry, self._ring)
             read.append(entry)
-        dropped: list[Subscription] = []
+        dropped: list[Subscription[E]] = []
         for flt, group in run.groups.items():
             wanted = read if flt.everything else [e for e in read if flt.wants(e.envelope)]
             if wanted:
@@ -479,3 +486,8 @@ class EventHub:
         for sub in dropped:
             sub.leave()
             sub.end(SLOW.format(queue=self._queue))
+
+
+def _with_id(envelope: E, cursor: str) -> E:
+    """The same event under another id (the composite cursor that resumes right after it)."""
+    return cast(E, msgspec.structs.replace(cast(Any, envelope), id=cursor))

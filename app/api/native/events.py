@@ -29,7 +29,7 @@ from app.api.native import ccxt
 from app.api.native.errors import responses
 from app.api.native.request import NativeController
 from app.engine.errors import ExchangeError
-from app.engine.events import EVENT_TYPES
+from app.engine.events import EVENT_TYPES, Envelope
 from app.engine.exchange import Exchange
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _gap(gap: Gap) -> str:
     return encode_json(GapNotice("gap", gap.since, gap.first, gap.message())).decode()
 
 
-def _sse(entry: HubEntry) -> bytes:
+def _sse(entry: HubEntry[Envelope]) -> bytes:
     """One SSE message: ``id`` (the cursor that resumes after it), ``event`` (its type), ``data`` (JSON)."""
     head = f"id: {entry.id}\r\nevent: {entry.envelope.type}\r\ndata: ".encode()
     return head + entry.wire(NATIVE) + b"\r\n\r\n"
