@@ -238,8 +238,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 2 * 86400.0  # fmt: skip
     candles_1h: Annotated[
         Duration,
-        Env("CANDLES_1H", "how long hourly candles are kept (`400d`: a year of 1h ... 12h)", shown="`90d` (7776000 s)"),
-    ] = 90 * 86400.0
+        Env("CANDLES_1H", "how long hourly candles are kept (a year of 1h ... 12h)", shown="`365d` (31536000 s)"),
+    ] = 365 * 86400.0
     candles_1d: Annotated[
         Duration,
         Env("CANDLES_1D", "how long daily candles are kept", shown="`400d` (34560000 s)"),
