@@ -46,6 +46,28 @@ def read_backfill(path: Path, *, symbol: str | None = None, candle_ms: int = 60_
     return {sym: [rows[ts] for ts in sorted(rows)] for sym, rows in out.items()}
 
 
+def ccxt_rows(symbol: str, arrays: list[list[Any]], candle_ms: int) -> list[Row]:
+    """ccxt ``fetch_ohlcv`` arrays (numbers as ccxt gives them: floats) checked as a file's rows are, oldest
+    first, one per open time; raises :class:`feeds.FeedError` naming the candle."""
+    rows: dict[int, Row] = {}
+    for i, array in enumerate(arrays, start=1):
+        try:
+            _, row = _candle([_cell(item) for item in array], symbol, candle_ms)
+        except feeds.FeedError as exc:
+            raise feeds.FeedError(f"{symbol} candle {i} of the exchange: {exc}") from None
+        rows[row[0]] = row
+    return [rows[ts] for ts in sorted(rows)]
+
+
+def _cell(item: object) -> str:
+    """A number as plain decimal text (a float by its shortest repr, never an exponent); None as empty."""
+    if item is None:
+        return ""
+    if isinstance(item, float):
+        return format(Decimal(repr(item)), "f")
+    return str(item)
+
+
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str] | list[str]]]:
     try:
         text = path.read_text(encoding="utf-8")

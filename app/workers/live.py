@@ -11,6 +11,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from app.engine.errors import BadSymbol
 from app.engine.markets import normalize_symbol
@@ -22,6 +23,9 @@ from app.workers.publish import Publisher, round_price, round_quantity
 
 log = logging.getLogger(__name__)
 
+_TIMEFRAMES = {60_000: "1m", 3_600_000: "1h", 86_400_000: "1d"}
+_PAGE = 1000  # candles asked for per call (Binance's most)
+
 
 class TickerSource(Protocol):
     """What :func:`ccxt_feed` needs from a ccxt exchange (``ccxt.async_support`` or ``ccxt.pro``)."""
@@ -31,8 +35,21 @@ class TickerSource(Protocol):
     async def close(self) -> None: ...
 
 
-def open_ccxt(exchange_id: str, *, watch: bool = False) -> TickerSource:
-    """A ccxt exchange client by id (``binance``...); needs the optional extra ``mockx[live]``."""
+class CandleSource(Protocol):
+    """What :func:`ccxt_candles` needs from a ccxt exchange."""
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None
+    ) -> list[list[Any]]: ...
+
+    async def close(self) -> None: ...
+
+
+def open_ccxt(exchange_id: str, *, watch: bool = False, url: str | None = None) -> Any:
+    """A ccxt exchange client by id (``binance``...); needs the optional extra ``mockx[live]``.
+
+    ``url``: talk to that host instead of the exchange's (another MockX's Binance dialect, a proxy): every
+    API and test URL of the client keeps its path under this base."""
     module_name = "ccxt.pro" if watch else "ccxt.async_support"
     try:
         module = importlib.import_module(module_name)
@@ -41,8 +58,43 @@ def open_ccxt(exchange_id: str, *, watch: bool = False) -> TickerSource:
     cls = getattr(module, exchange_id.strip().lower(), None)
     if cls is None or not callable(cls):
         raise FeedError(f"ccxt has no exchange {exchange_id!r} (see ccxt.exchanges for the list)")
-    client: TickerSource = cls({"enableRateLimit": True})
+    client = cls({"enableRateLimit": True})
+    if url:
+        base = url.rstrip("/")
+        for name in ("api", "test"):
+            if name in client.urls:
+                client.urls[name] = _rebased(client.urls[name], base)
     return client
+
+
+def _rebased(urls: Any, base: str) -> Any:
+    """Every URL of a ccxt ``urls`` entry (a string or nested dicts) with its scheme and host replaced by base."""
+    if isinstance(urls, str):
+        parts = urlsplit(urls)
+        return base + parts.path + (f"?{parts.query}" if parts.query else "")
+    if isinstance(urls, dict):
+        return {key: _rebased(value, base) for key, value in urls.items()}
+    return urls
+
+
+async def ccxt_candles(
+    client: CandleSource, symbol: str, candle_ms: int, count: int, *, now_ms: int
+) -> list[list[Any]]:
+    """The last ``count`` closed candles of ``symbol`` (``candle_ms``: one minute, hour or day), oldest first,
+    paged forward from ``count`` intervals ago (an exchange answers at most ~1 000 a call); the candle still
+    open at ``now_ms`` is left out, so the live ticks build it."""
+    timeframe = _TIMEFRAMES[candle_ms]
+    current = now_ms // candle_ms * candle_ms
+    since = current - count * candle_ms
+    rows: list[list[Any]] = []
+    while since < current:
+        page = await client.fetch_ohlcv(symbol, timeframe, since=since, limit=min(_PAGE, count))
+        page = [row for row in page if since <= int(row[0]) < current]
+        if not page:
+            break
+        rows += page
+        since = int(page[-1][0]) + candle_ms
+    return rows[-count:]
 
 
 def ccxt_fields(ticker: Mapping[str, Any]) -> Fields | None:

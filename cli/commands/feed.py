@@ -68,10 +68,16 @@ if TYPE_CHECKING:
     flag_value="all",
     default=None,
     metavar="[N]",
-    help="replay: store FILE's candles as history (1m, 1h or 1d, see --candle-ms), no ticks replayed.",
+    help="Store candles as history, no ticks replayed (1m, 1h or 1d, see --candle-ms): replay: FILE's; "
+    "ccxt: the last N closed candles of each symbol.",
 )
 @click.option("--wait", is_flag=True, help="Exit only when the workers have applied every tick published.")
 @click.option("--exchange", default="binance", show_default=True, help="ccxt: exchange id.")
+@click.option(
+    "--exchange-url",
+    metavar="URL",
+    help="ccxt: the exchange's API at this base URL instead (another MockX: http://127.0.0.1:8000).",
+)
 @click.option(
     "--poll-sec", default=2.0, show_default=True, type=click.FloatRange(min=0.05), help="ccxt: poll interval."
 )
@@ -108,6 +114,7 @@ def feed(
     backfill: str | None,
     wait: bool,
     exchange: str,
+    exchange_url: str | None,
     poll_sec: float,
     watch: bool,
     dry_run: bool,
@@ -124,6 +131,7 @@ def feed(
     mockx feed day.csv --speed max --wait                    back-test a day in seconds
     mockx feed --source ccxt --exchange binance -s BTC/USDT  live prices (needs mockx[live])
     mockx feed btc-1m.json --backfill --symbol BTC/USDT      candle history, stored at once
+    mockx feed --source ccxt -s BTC/USDT --backfill 1000     the last 1 000 candles of an exchange
     """
     settings = load_settings(
         {
@@ -142,7 +150,10 @@ def feed(
         fail("--dry-run works with the synthetic and replay sources")
     setup_logging(verbose)
     if backfill is not None:
-        _backfill(settings, source, file, symbol, candle_ms)
+        if source == "ccxt":
+            _ccxt_backfill(settings, exchange, exchange_url, symbols, backfill, candle_ms)
+        else:
+            _backfill(settings, source, file, symbol, candle_ms)
         return
 
     from app.workers import feeds
@@ -154,7 +165,7 @@ def feed(
             assert file is not None
             plan = _replay(file, speed, kind, symbol, candle_ms, max_backlog, dry_run)
         else:
-            plan = _ccxt(exchange, symbols, poll_sec, watch, count)
+            plan = _ccxt(exchange, exchange_url, symbols, poll_sec, watch, count)
     except feeds.FeedError as exc:
         fail(str(exc))
     if plan is None:  # a dry run printed everything already
@@ -170,16 +181,8 @@ def feed(
 
 
 def _backfill(settings: Settings, source: str, file: Path | None, symbol: str | None, candle_ms: int) -> None:
-    if source == "ccxt":
-        fail(
-            "--source ccxt --backfill arrives with MockX's Binance dialect (it is tested against it, never against "
-            "the internet); meanwhile save `fetch_ohlcv` arrays to a file and import it with "
-            "`mockx feed FILE --backfill`"
-        )
     if file is None or source != "replay":
-        fail("--backfill imports the candles of a FILE: mockx feed FILE --backfill")
-
-    import msgspec
+        fail("--backfill imports the candles of a FILE (mockx feed FILE --backfill) or of ccxt (--source ccxt)")
 
     from app.workers import backfill, feeds
 
@@ -187,6 +190,48 @@ def _backfill(settings: Settings, source: str, file: Path | None, symbol: str | 
         candles = backfill.read_backfill(file, symbol=symbol, candle_ms=candle_ms)
     except feeds.FeedError as exc:
         fail(str(exc))
+    _store_candles(settings, candles, candle_ms)
+
+
+def _ccxt_backfill(
+    settings: Settings, exchange: str, url: str | None, symbols: tuple[str, ...], count: str, candle_ms: int
+) -> None:
+    from app.workers import backfill, feeds, live
+
+    if not count.isdigit() or int(count) < 1:
+        fail(f"--source ccxt --backfill needs how many candles, a count of at least 1 (got {count!r}): --backfill 1000")
+    if candle_ms not in backfill.RESOLUTIONS:
+        fail(f"--backfill stores 1m, 1h or 1d candles: --candle-ms must be one of {list(backfill.RESOLUTIONS)}")
+    try:
+        chosen = feeds.parse_symbols(symbols or ("BTC/USDT",))
+        client = live.open_ccxt(exchange, url=url)
+    except feeds.FeedError as exc:
+        fail(str(exc))
+
+    async def fetch() -> dict[str, list[backfill.Row]]:
+        import time
+
+        now = int(time.time() * 1000)
+        try:
+            arrays = {s: await live.ccxt_candles(client, s, candle_ms, int(count), now_ms=now) for s in chosen}
+        finally:
+            await client.close()
+        return {s: backfill.ccxt_rows(s, rows, candle_ms) for s, rows in arrays.items()}
+
+    try:
+        candles = run(fetch)
+    except feeds.FeedError as exc:
+        fail(str(exc))
+    except Exception as exc:  # ccxt's own errors (network, exchange): said, not a traceback
+        fail(f"{exchange}: fetching candles failed: {type(exc).__name__}: {exc}")
+    _store_candles(settings, candles, candle_ms)
+
+
+def _store_candles(settings: Settings, candles: dict[str, list[Any]], candle_ms: int) -> None:
+    import msgspec
+
+    from app.workers import backfill
+
     url = valkey_url(settings)
     if url is None:
         fail(
@@ -287,11 +332,13 @@ def _replay(
     return plan
 
 
-def _ccxt(exchange: str, symbols: tuple[str, ...], poll_sec: float, watch: bool, count: int | None) -> Plan:
+def _ccxt(
+    exchange: str, url: str | None, symbols: tuple[str, ...], poll_sec: float, watch: bool, count: int | None
+) -> Plan:
     from app.workers import feeds, live
 
     chosen = feeds.parse_symbols(symbols or ("BTC/USDT",))
-    client = live.open_ccxt(exchange, watch=watch)
+    client = live.open_ccxt(exchange, watch=watch, url=url)
 
     async def plan(publisher: Publisher) -> int:
         try:
