@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.store.embedded import EmbeddedValkey, redis_client
+from tests.support.http import LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +87,13 @@ def subprocess_env(settings: Settings) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn in a thread (its own event loop) on a free port: for real sockets."""
+    from app.api import create_app
+
+    server = LiveServer(create_app(settings)).start()
+    yield server
+    server.stop()

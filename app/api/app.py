@@ -15,6 +15,8 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, Guard
 
 from app import __version__
+from app.api.binance.ws import connection as binance_ws
+from app.api.binance.ws.streams import MarketStreams
 from app.api.common.auth import HEADER, PUBLIC, account_guard
 from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
 from app.api.common.deps import DEPENDENCIES
@@ -102,9 +104,11 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         ex = exchange if exchange is not None else await _open(settings)
         hub, market_hub = event_hubs(ex, settings)
         app.state.exchange, app.state.hub, app.state.market_hub = ex, hub, market_hub
+        app.state.binance_streams = streams = MarketStreams(ex, hub, market_hub)
         try:
             yield
         finally:
+            await streams.close()
             await asyncio.gather(hub.close(), market_hub.close())
             if exchange is None:
                 await ex.close()
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         AdminController,
         AccountController,
         EventController,
+        *binance_ws.HANDLERS,
     ]
     guards: list[Guard] = [account_guard(settings)]
     openapi: OpenAPIConfig | None = None

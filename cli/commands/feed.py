@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import rich_click as click
 
+from cli.backfill import backfill_ccxt, backfill_file
 from cli.prices import fail, load_settings, redis_url_option, run, setup_logging, stream_options, valkey_url
 
 if TYPE_CHECKING:
@@ -133,14 +134,8 @@ def feed(
     mockx feed btc-1m.json --backfill --symbol BTC/USDT      candle history, stored at once
     mockx feed --source ccxt -s BTC/USDT --backfill 1000     the last 1 000 candles of an exchange
     """
-    settings = load_settings(
-        {
-            "REDIS_URL": redis_url,
-            "PRICE_STREAM": stream,
-            "CONSUMER_GROUP": group,
-            "PRICE_STREAM_MAXLEN": maxlen,
-        }
-    )
+    env = {"REDIS_URL": redis_url, "PRICE_STREAM": stream, "CONSUMER_GROUP": group, "PRICE_STREAM_MAXLEN": maxlen}
+    settings = load_settings(env)
     source = source or ("replay" if file is not None else "synthetic")
     if source == "replay" and file is None:
         fail("--source replay needs a FILE")
@@ -150,10 +145,9 @@ def feed(
         fail("--dry-run works with the synthetic and replay sources")
     setup_logging(verbose)
     if backfill is not None:
-        if source == "ccxt":
-            _ccxt_backfill(settings, exchange, exchange_url, symbols, backfill, candle_ms)
-        else:
-            _backfill(settings, source, file, symbol, candle_ms)
+        fetch = backfill_ccxt if source == "ccxt" else backfill_file
+        fetch(settings, source=source, exchange=exchange, url=exchange_url, symbols=symbols, file=file,
+              symbol=symbol, count=backfill, candle_ms=candle_ms)  # fmt: skip
         return
 
     from app.workers import feeds
@@ -178,76 +172,6 @@ def feed(
         )
     summary = run(lambda: _publish(settings, url, plan, wait))
     click.echo(summary)
-
-
-def _backfill(settings: Settings, source: str, file: Path | None, symbol: str | None, candle_ms: int) -> None:
-    if file is None or source != "replay":
-        fail("--backfill imports the candles of a FILE (mockx feed FILE --backfill) or of ccxt (--source ccxt)")
-
-    from app.workers import backfill, feeds
-
-    try:
-        candles = backfill.read_backfill(file, symbol=symbol, candle_ms=candle_ms)
-    except feeds.FeedError as exc:
-        fail(str(exc))
-    _store_candles(settings, candles, candle_ms)
-
-
-def _ccxt_backfill(
-    settings: Settings, exchange: str, url: str | None, symbols: tuple[str, ...], count: str, candle_ms: int
-) -> None:
-    from app.workers import backfill, feeds, live
-
-    if not count.isdigit() or int(count) < 1:
-        fail(f"--source ccxt --backfill needs how many candles, a count of at least 1 (got {count!r}): --backfill 1000")
-    if candle_ms not in backfill.RESOLUTIONS:
-        fail(f"--backfill stores 1m, 1h or 1d candles: --candle-ms must be one of {list(backfill.RESOLUTIONS)}")
-    try:
-        chosen = feeds.parse_symbols(symbols or ("BTC/USDT",))
-        client = live.open_ccxt(exchange, url=url)
-    except feeds.FeedError as exc:
-        fail(str(exc))
-
-    async def fetch() -> dict[str, list[backfill.Row]]:
-        import time
-
-        now = int(time.time() * 1000)
-        try:
-            arrays = {s: await live.ccxt_candles(client, s, candle_ms, int(count), now_ms=now) for s in chosen}
-        finally:
-            await client.close()
-        return {s: backfill.ccxt_rows(s, rows, candle_ms) for s, rows in arrays.items()}
-
-    try:
-        candles = run(fetch)
-    except feeds.FeedError as exc:
-        fail(str(exc))
-    except Exception as exc:  # ccxt's own errors (network, exchange): said, not a traceback
-        fail(f"{exchange}: fetching candles failed: {type(exc).__name__}: {exc}")
-    _store_candles(settings, candles, candle_ms)
-
-
-def _store_candles(settings: Settings, candles: dict[str, list[Any]], candle_ms: int) -> None:
-    import msgspec
-
-    from app.workers import backfill
-
-    url = valkey_url(settings)
-    if url is None:
-        fail(
-            f"no Valkey to store candles in: none is running for the data directory {settings.data_dir}; set REDIS_URL"
-        )
-    resolution = backfill.RESOLUTIONS[candle_ms]
-
-    async def store() -> int:
-        from app.engine.exchange import Exchange
-
-        async with await Exchange.open(msgspec.structs.replace(settings, redis_url=url)) as ex:
-            return sum([await ex.backfill_candles(sym, resolution, rows) for sym, rows in candles.items()])
-
-    stored = run(store)
-    total = sum(len(rows) for rows in candles.values())
-    click.echo(msgspec.json.encode({"symbols": len(candles), "candles": total, "stored": stored}).decode())
 
 
 def _synthetic(

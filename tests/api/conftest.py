@@ -1,13 +1,13 @@
 """API test fixtures: the real app over a real Valkey, in-process or behind a real HTTP server.
 
 ``client`` drives ``create_app(settings)`` in the test's event loop (the app opens and closes its own
-Exchange in its lifespan, exactly as in production). ``live`` runs the same app under uvicorn in a thread
-with its own event loop, for what needs real sockets: streaming events, outages, schema fuzzing.
+Exchange in its lifespan, exactly as in production). ``live`` (tests/conftest.py) runs the same app under
+uvicorn in a thread with its own event loop, for what needs real sockets.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from app.api import create_app
 from app.settings import Settings
-from tests.support.http import API_KEY, LiveServer
+from tests.support.http import API_KEY
 
 
 @pytest.fixture
@@ -29,10 +29,3 @@ def auth_settings(settings: Settings) -> Settings:
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=create_app(settings)) as c:
         yield c
-
-
-@pytest.fixture
-def live(settings: Settings) -> Iterator[LiveServer]:
-    server = LiveServer(create_app(settings)).start()
-    yield server
-    server.stop()

@@ -58,7 +58,7 @@ async def test_a_sees_nothing_of_b_on_any_route(secured: Any) -> None:
     b_before = (await secured.get("/balance", headers=as_account(b))).json()
     for order_id in [*b_ids, B_CID]:
         sample = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": order_id,
-                  "name": "bot-b"}  # fmt: skip
+                  "name": "bot-b", "path": "btcusdt@trade"}  # fmt: skip
         for method, path in endpoints(secured.app, sample):
             if method == "WEBSOCKET" or path in ("/events", "/livez"):
                 continue  # the event streams: test_events_carry_only_the_callers_account

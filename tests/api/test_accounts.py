@@ -176,7 +176,15 @@ async def test_delete_cancels_releases_and_removes_everything(secured: Any) -> N
 async def test_every_admin_route_is_403_for_an_account_key(secured: Any) -> None:
     bot = await make_account(secured, "bot-1", balances={"USDT": 10})
     other = await make_account(secured, "bot-2")
-    sample = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": "1", "name": "bot-2"}
+    sample = {
+        "symbol": "BTCUSDT",
+        "base": "BTC",
+        "quote": "USDT",
+        "asset": "USDT",
+        "order_id": "1",
+        "name": "bot-2",
+        "path": "0",
+    }
     admin_routes = [(m, p) for m, p in endpoints(secured.app, sample) if p.startswith("/admin")]
     assert len(admin_routes) >= 14, admin_routes
     for method, path in admin_routes:

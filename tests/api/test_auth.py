@@ -20,7 +20,10 @@ from app.settings import Settings, SettingsError
 from tests.support.http import API_KEY, LiveServer, error
 
 PUBLIC_PATHS = {"/livez"}
-SAMPLE = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": "1", "name": "bot-1"}
+#: Binance's market streams are public, as on Binance (no key, no signature).
+PUBLIC_STREAMS = ["/ws", "/ws/btcusdt@trade", "/stream/ws", "/stream/ws/btcusdt@trade", "/stream"]
+SAMPLE = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": "1", "name": "bot-1",
+          "path": "btcusdt@trade"}  # fmt: skip
 
 
 def _concrete(path: str) -> str:
@@ -60,8 +63,9 @@ async def test_every_route_but_liveness_needs_the_key(secured: Any) -> None:
 
 async def test_websockets_need_the_key(auth_settings: Settings) -> None:
     app = create_app(auth_settings)
-    paths = [p for m, p in _endpoints(app) if m == "WEBSOCKET"]
-    assert paths == ["/events/ws"]
+    sockets = [p for m, p in _endpoints(app) if m == "WEBSOCKET"]
+    assert sorted(sockets) == sorted(["/events/ws", *PUBLIC_STREAMS])
+    paths = [p for p in sockets if p not in PUBLIC_STREAMS]
     server = LiveServer(app).start()
     try:
         for path in paths:

@@ -66,9 +66,10 @@ def test_the_backfill_command_imports_once(subprocess_env: dict[str, str], tmp_p
 
 
 def test_bad_backfills_are_refused(subprocess_env: dict[str, str], tmp_path: Path) -> None:
-    ccxt = CliRunner().invoke(cli, ["feed", "--source", "ccxt", "--backfill", "1000"], env=subprocess_env)
-    assert ccxt.exit_code == 2
-    assert "Binance dialect" in ccxt.output
+    for count in ("--backfill", "--backfill=0", "--backfill=ten"):
+        ccxt = CliRunner().invoke(cli, ["feed", "--source", "ccxt", count], env=subprocess_env)
+        assert ccxt.exit_code == 2
+        assert "--source ccxt --backfill needs how many candles" in ccxt.output
     path = tmp_path / "odd.csv"
     path.write_text("1700000000001,BTC/USDT,1,2,1,2,3\n")
     odd = CliRunner().invoke(cli, ["feed", str(path), "--backfill"], env=subprocess_env)
