@@ -14,6 +14,7 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, Guard
 
 from app import __version__
+from app.api.binance import FaultController, binance_router
 from app.api.common.auth import HEADER, PUBLIC, account_guard
 from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
 from app.api.common.deps import DEPENDENCIES
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         AdminController,
         AccountController,
         EventController,
+        FaultController,
+        binance_router(settings),
     ]
     guards: list[Guard] = [account_guard(settings)]
     openapi: OpenAPIConfig | None = None
