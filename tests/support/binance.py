@@ -92,7 +92,8 @@ def ccxt_urls(exchange: Any, base: str) -> dict[str, Any]:
             return base + parts.path
         return value
 
-    return {"api": moved(exchange.urls["api"]), "test": moved(exchange.urls.get("test", {}))}
+    api = moved(exchange.urls["api"])
+    return {"api": api, "test": api}
 
 
 def signed(secret: str, params: dict[str, Any]) -> str:

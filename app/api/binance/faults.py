@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
+from litestar.params import Body
 from msgspec import Meta
 
 from app.api.binance.errors import BinanceError
@@ -102,7 +103,7 @@ class FaultController(Controller):
     guards = [admin_guard]  # noqa: RUF012 - Litestar's layer attribute
 
     @post("/", status_code=201)
-    async def arm(self, state: State, data: FaultBody) -> Fault:
+    async def arm(self, state: State, data: Annotated[FaultBody, Body()]) -> Fault:
         """Arm a fault for the next ``count`` matching requests of the Binance dialect."""
         if data.status is None and data.code is None and not data.delayMs and not data.maintenance:
             raise BadRequest("a fault needs an error (code and/or status), a delayMs or maintenance: true")
