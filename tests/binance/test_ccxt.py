@@ -32,7 +32,9 @@ def test_sync_bot_session(binance: tuple[str, Native]) -> None:
     markets = ex.load_markets()
     assert {"BTC/USDT", "ETH/USDT"} <= set(markets)
     btc = markets["BTC/USDT"]
-    assert btc["spot"] and btc["precision"]["price"] == 0.01 and btc["precision"]["amount"] == 0.00001
+    assert btc["spot"]
+    assert btc["precision"]["price"] == 0.01
+    assert btc["precision"]["amount"] == 0.00001
     assert btc["limits"]["cost"]["min"] == 5
     assert not [m for m in markets.values() if not m["spot"]]
     assert ex.fetch_time() > 0
@@ -42,23 +44,31 @@ def test_sync_bot_session(binance: tuple[str, Native]) -> None:
     assert set(ex.fetch_tickers()) >= {"BTC/USDT", "ETH/USDT"}
     assert ex.fetch_bids_asks(["BTC/USDT"])["BTC/USDT"]["bid"] == 59999
     book = ex.fetch_order_book("BTC/USDT", 5)
-    assert book["bids"][0][0] == 59999 and book["asks"][0][0] == 60001 and len(book["bids"]) == 5
+    assert book["bids"][0][0] == 59999
+    assert book["asks"][0][0] == 60001
+    assert len(book["bids"]) == 5
     ohlcv = ex.fetch_ohlcv("BTC/USDT", "1m", limit=10)
-    assert ohlcv and ohlcv[-1][4] == 60000
+    assert ohlcv
+    assert ohlcv[-1][4] == 60000
     assert ex.fetch_trades("BTC/USDT") == []  # no tick has printed a trade on the tape (see test_market_data)
     assert ex.fetch_balance()["USDT"]["free"] == 100000
 
     resting = ex.create_order("BTC/USDT", "limit", "buy", 0.001, 50000)
-    assert resting["status"] == "open" and resting["type"] == "limit"
+    assert resting["status"] == "open"
+    assert resting["type"] == "limit"
     assert ex.fetch_balance()["USDT"]["used"] > 0
     post_only = ex.create_order("BTC/USDT", "limit", "buy", 0.001, 50001, {"postOnly": True})
-    assert post_only["postOnly"] is True and post_only["status"] == "open"
+    assert post_only["postOnly"] is True
+    assert post_only["status"] == "open"
     ioc = ex.create_order("BTC/USDT", "limit", "buy", 0.001, 50000, {"timeInForce": "IOC"})
     assert ioc["status"] == "expired"
     fok = ex.create_order("BTC/USDT", "limit", "buy", 0.001, 60001, {"timeInForce": "FOK"})
-    assert fok["status"] == "closed" and fok["filled"] == 0.001
+    assert fok["status"] == "closed"
+    assert fok["filled"] == 0.001
     edited = ex.edit_order(resting["id"], "BTC/USDT", "limit", "buy", 0.002, 49000)
-    assert edited["id"] != resting["id"] and edited["status"] == "open" and edited["amount"] == 0.002
+    assert edited["id"] != resting["id"]
+    assert edited["status"] == "open"
+    assert edited["amount"] == 0.002
     assert ex.fetch_order(resting["id"], "BTC/USDT")["status"] == "canceled"  # canceled orders stay queryable
     assert {o["id"] for o in ex.fetch_open_orders("BTC/USDT")} == {edited["id"], post_only["id"]}
     assert ex.cancel_order(post_only["id"], "BTC/USDT")["status"] == "canceled"
@@ -66,17 +76,22 @@ def test_sync_bot_session(binance: tuple[str, Native]) -> None:
     assert ex.fetch_open_orders("BTC/USDT") == []
 
     bought = ex.create_order("BTC/USDT", "market", "buy", 0.01)
-    assert bought["status"] == "closed" and bought["filled"] == 0.01 and bought["average"] == 60001
-    assert bought["fee"]["cost"] > 0 and bought["trades"]
+    assert bought["status"] == "closed"
+    assert bought["filled"] == 0.01
+    assert bought["average"] == 60001
+    assert bought["fee"]["cost"] > 0
+    assert bought["trades"]
     sold = ex.create_order("BTC/USDT", "market", "sell", 0.005)
-    assert sold["status"] == "closed" and sold["average"] == 59999
+    assert sold["status"] == "closed"
+    assert sold["average"] == 59999
     closed = ex.fetch_closed_orders("BTC/USDT")
     assert {bought["id"], sold["id"], fok["id"]} <= {o["id"] for o in closed}
     every = ex.fetch_orders("BTC/USDT")
     assert len(every) == 7
     trades = ex.fetch_my_trades("BTC/USDT")
     assert [t["order"] for t in trades] == [fok["id"], bought["id"], sold["id"]]
-    assert trades[1]["side"] == "buy" and trades[1]["takerOrMaker"] == "taker"
+    assert trades[1]["side"] == "buy"
+    assert trades[1]["takerOrMaker"] == "taker"
     fees = ex.fetch_trading_fees()
     assert fees["BTC/USDT"]["taker"] == 0.00075
 
@@ -99,10 +114,6 @@ def _same_in_native(native: Native, ex: ccxt.binance, orders: list[Any], trades:
         assert Decimal(str(native_balance[asset]["free"])) == Decimal(
             balance["info"]["balances"][_row(balance, asset)]["free"]
         )
-
-
-def _row(balance: dict[str, Any], asset: str) -> int:
-    return next(i for i, b in enumerate(balance["info"]["balances"]) if b["asset"] == asset)
 
 
 def test_errors_map_to_ccxt_classes(binance: tuple[str, Native]) -> None:
