@@ -110,10 +110,9 @@ def _same_in_native(native: Native, ex: ccxt.binance, orders: list[Any], trades:
     assert [t["id"] for t in native_trades] == [t["id"] for t in trades]
     balance = ex.fetch_balance()
     native_balance = native.get("/balance")
+    rows = {b["asset"]: b for b in balance["info"]["balances"]}
     for asset in ("BTC", "USDT"):
-        assert Decimal(str(native_balance[asset]["free"])) == Decimal(
-            balance["info"]["balances"][_row(balance, asset)]["free"]
-        )
+        assert Decimal(str(native_balance[asset]["free"])) == Decimal(rows[asset]["free"])
 
 
 def test_errors_map_to_ccxt_classes(binance: tuple[str, Native]) -> None:
