@@ -28,6 +28,8 @@ from app.api.native.orders import OrderController, TradeController
 from app.api.native.overview import OverviewController
 from app.api.native.portfolio import BalanceController
 from app.api.native.schemas import Liveness
+from app.engine import markets as mk
+from app.engine import presets
 from app.engine.exchange import Exchange
 from app.settings import Settings
 from app.store.retry import retrying
@@ -80,6 +82,9 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ex = exchange if exchange is not None else await _open(settings)
+        if settings.markets_preset:  # the preset first; MARKETS / MARKETS_FILE override it symbol by symbol
+            preset = presets.specs(settings.markets_preset)
+            await ex.declare_markets(mk.load_declared(settings.markets, settings.markets_file, preset))
         hub = EventHub(
             ex.redis,
             ex.url,

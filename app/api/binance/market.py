@@ -75,7 +75,7 @@ async def exchange_info(request: Request[Any, Any, Any]) -> Response[bytes]:
             "serverTime": int(time.time() * 1000),
             "rateLimits": RATE_LIMITS,
             "exchangeFilters": [],
-            "symbols": [symbol_info(by_name[n]) for n in names],
+            "symbols": [symbol_info(by_name[n], index.limits(by_name[n])) for n in names],
         }
     )
 

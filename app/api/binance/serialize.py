@@ -12,7 +12,7 @@ from typing import Any
 
 from app.engine.enums import OrderStatus, OrderType, Side, TimeInForce
 from app.engine.models import Order, Trade
-from app.engine.money import MAX_UNITS, QUANTUM
+from app.engine.money import QUANTUM
 
 Json = dict[str, Any]
 ZERO = "0.00000000"
@@ -23,9 +23,6 @@ def num(value: Decimal | None) -> str:
     if value is None:
         return ZERO
     return format(value.quantize(QUANTUM), "f")
-
-
-MAX_NUMBER = num(MAX_UNITS)
 
 
 def binance_symbol(symbol: str) -> str:

@@ -13,20 +13,27 @@ from decimal import Decimal
 from typing import Any
 
 from app.api.binance.errors import BAD_SYMBOL, BinanceError, filter_failure
-from app.api.binance.serialize import MAX_NUMBER, Json, num
+from app.api.binance.serialize import Json, num
+from app.engine import presets
 from app.engine.exchange import Exchange
 from app.engine.money import MAX_UNITS
+from app.engine.presets import Limits
 from app.store.records import MarketRecord
 
-MAX_NOTIONAL = "9000000.00000000"
+#: The maxima of a symbol without a preset: the engine's largest value.
+UNLIMITED = Limits(MAX_UNITS, MAX_UNITS, MAX_UNITS)
 ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
 
 
 class MarketIndex:
-    """The market records by Binance symbol name."""
+    """The market records by Binance symbol name, and the maxima of the market preset in force."""
 
-    def __init__(self) -> None:
+    def __init__(self, preset: str = "") -> None:
         self.by_name: dict[str, MarketRecord] = {}
+        self.preset = preset
+
+    def limits(self, m: MarketRecord) -> Limits:
+        return presets.limits(self.preset, m.sym) or UNLIMITED
 
     async def reload(self, ex: Exchange) -> dict[str, MarketRecord]:
         records = await ex.market_records()
@@ -45,29 +52,29 @@ class MarketIndex:
 def index_of(state: Any) -> MarketIndex:
     index = getattr(state, "binance_markets", None)
     if index is None:
-        index = state.binance_markets = MarketIndex()
+        index = state.binance_markets = MarketIndex(state.exchange.settings.markets_preset)
     return index
 
 
-def filters(m: MarketRecord) -> list[Json]:
+def filters(m: MarketRecord, limits: Limits) -> list[Json]:
     tick, step, min_qty = Decimal(m.tick), Decimal(m.step), Decimal(m.min_amt)
-    lot = {"minQty": num(min_qty), "maxQty": MAX_NUMBER, "stepSize": num(step)}
+    lot = {"minQty": num(min_qty), "maxQty": num(limits.max_amount), "stepSize": num(step)}
     return [
-        {"filterType": "PRICE_FILTER", "minPrice": num(tick), "maxPrice": MAX_NUMBER, "tickSize": num(tick)},
+        {"filterType": "PRICE_FILTER", "minPrice": num(tick), "maxPrice": num(limits.max_price), "tickSize": num(tick)},
         {"filterType": "LOT_SIZE", **lot},
         {"filterType": "MARKET_LOT_SIZE", **lot},
         {
             "filterType": "NOTIONAL",
             "minNotional": num(Decimal(m.min_cost)),
             "applyMinToMarket": True,
-            "maxNotional": MAX_NOTIONAL,
+            "maxNotional": num(limits.max_notional),
             "applyMaxToMarket": False,
             "avgPriceMins": 5,
         },
     ]
 
 
-def symbol_info(m: MarketRecord) -> Json:
+def symbol_info(m: MarketRecord, limits: Limits) -> Json:
     """One entry of ``exchangeInfo.symbols``."""
     return {
         "symbol": m.sym.replace("/", ""),
@@ -90,7 +97,7 @@ def symbol_info(m: MarketRecord) -> Json:
         "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
-        "filters": filters(m),
+        "filters": filters(m, limits),
         "permissions": [],
         "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "NONE",
@@ -102,13 +109,13 @@ def _multiple(value: Decimal, step: Decimal) -> bool:
     return step == 0 or value % step == 0
 
 
-def check_filters(m: MarketRecord, quantity: Decimal, price: Decimal | None, reference: Decimal | None) -> None:
-    """PRICE_FILTER, LOT_SIZE and NOTIONAL as Binance checks them; ``reference`` prices a market order."""
+def check_filters(m: MarketRecord, limits: Limits, quantity: Decimal, price: Decimal | None) -> None:
+    """PRICE_FILTER, LOT_SIZE (MARKET_LOT_SIZE for a market order) and a limit order's NOTIONAL, as Binance
+    checks them (a market order's notional is priced at the touch by the engine)."""
     tick, step, min_qty = Decimal(m.tick), Decimal(m.step), Decimal(m.min_amt)
-    if price is not None and (price < tick or price > MAX_UNITS or not _multiple(price, tick)):
+    if price is not None and (price < tick or price > limits.max_price or not _multiple(price, tick)):
         raise filter_failure("PRICE_FILTER")
-    if quantity < min_qty or quantity > MAX_UNITS or not _multiple(quantity, step):
+    if quantity < min_qty or quantity > limits.max_amount or not _multiple(quantity, step):
         raise filter_failure("LOT_SIZE" if price is not None else "MARKET_LOT_SIZE")
-    at = price if price is not None else reference
-    if at is not None and at * quantity < Decimal(m.min_cost):
+    if price is not None and not Decimal(m.min_cost) <= price * quantity <= limits.max_notional:
         raise filter_failure("NOTIONAL")

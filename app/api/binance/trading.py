@@ -44,8 +44,9 @@ def engine_refusal(exc: InvalidOrder) -> BinanceError | None:
 
 
 async def _checked(request: Request[Any, Any, Any], ex: Exchange, req: NewOrder) -> MarketRecord:
-    market = await index_of(request.app.state).get(ex, req.name)
-    check_filters(market, req.quantity, req.price, None)
+    index = index_of(request.app.state)
+    market = await index.get(ex, req.name)
+    check_filters(market, index.limits(market), req.quantity, req.price)
     return market
 
 
