@@ -100,3 +100,35 @@ def signed(secret: str, params: dict[str, Any]) -> str:
     """``params`` with a timestamp, as a query string signed with HMAC-SHA256 (Binance's own example)."""
     query = urlencode({**params, "timestamp": int(time.time() * 1000)})
     return query + "&signature=" + hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+
+
+class Raw:
+    """Plain HTTP against the dialect: ``signed`` requests put every parameter, signed, in the query."""
+
+    def __init__(self, base: str, key: str = KEY, secret: str = SECRET) -> None:
+        self.http = httpx.Client(base_url=base, headers={"X-MBX-APIKEY": key}, timeout=10)
+        self.secret = secret
+
+    def public(self, path: str, **params: Any) -> httpx.Response:
+        return self.http.get(path, params=params)
+
+    def signed(self, method: str, path: str, **params: Any) -> httpx.Response:
+        return self.http.request(method, f"{path}?{signed(self.secret, params)}")
+
+    def ok(self, method: str, path: str, **params: Any) -> Any:
+        r = self.signed(method, path, **params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def binance_error(r: httpx.Response, code: int, msg: str | None = None, status: int = 400) -> str:
+    """Assert ``r`` is Binance's error shape with this code (and message); return the message."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"code", "msg"}, body
+    assert body["code"] == code, body
+    if msg is not None:
+        assert body["msg"] == msg, body
+    text: str = body["msg"]
+    return text
