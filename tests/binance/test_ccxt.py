@@ -7,6 +7,7 @@ shows the same balances, orders and trades.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,10 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
-from tests.support.binance import KEY, SECRET, Native, ccxt_urls
+from app.engine.exchange import Exchange
+from app.settings import Settings
+from tests.support.binance import KEY, SECRET, Native, binance_settings, ccxt_urls
+from tests.support.money import audit_problems, money_problems
 
 
 def _client(base: str, **extra: Any) -> ccxt.binance:
@@ -25,7 +29,7 @@ def test_ccxt_version_is_pinned() -> None:
     assert ccxt.__version__ == "4.5.90"
 
 
-def test_sync_bot_session(binance: tuple[str, Native]) -> None:
+def test_sync_bot_session(binance: tuple[str, Native], settings: Settings) -> None:
     base, native = binance
     ex = _client(base)
     ex.set_sandbox_mode(True)  # urls['test'] is overridden too: sandbox mode still talks to MockX
@@ -96,6 +100,7 @@ def test_sync_bot_session(binance: tuple[str, Native]) -> None:
     assert fees["BTC/USDT"]["taker"] == 0.00075
 
     _same_in_native(native, ex, every, trades)
+    assert asyncio.run(audit_problems(binance_settings(settings))) == []
 
 
 def _same_in_native(native: Native, ex: ccxt.binance, orders: list[Any], trades: list[Any]) -> None:
@@ -148,7 +153,7 @@ def test_errors_map_to_ccxt_classes(binance: tuple[str, Native]) -> None:
         late.fetch_balance()
 
 
-async def test_async_bot_session(binance: tuple[str, Native]) -> None:
+async def test_async_bot_session(binance: tuple[str, Native], exchange: Exchange) -> None:
     base, native = binance
     ex = ccxt_async.binance({"apiKey": KEY, "secret": SECRET, "urls": ccxt_urls(ccxt.binance(), base)})
     try:
@@ -170,3 +175,5 @@ async def test_async_bot_session(binance: tuple[str, Native]) -> None:
     finally:
         await ex.close()
     assert native.get("/balance")["ETH"]["free"] == 1
+    assert await money_problems(exchange) == []
+    assert await audit_problems(exchange.settings) == []

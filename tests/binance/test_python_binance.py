@@ -7,6 +7,7 @@ DELETE params as a form body labelled ``application/json``, and writes small flo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -15,7 +16,9 @@ import pytest
 from binance.client import BaseClient, Client
 from binance.exceptions import BinanceAPIException
 
+from app.settings import Settings
 from tests.support.binance import KEY, SECRET, Native
+from tests.support.money import audit_problems
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def test_python_binance_version_is_pinned() -> None:
     assert binance.__version__ == "1.0.37"
 
 
-def test_python_binance_session(client: Client, binance: tuple[str, Native]) -> None:
+def test_python_binance_session(client: Client, binance: tuple[str, Native], settings: Settings) -> None:
     _, native = binance
     assert client.get_server_time()["serverTime"] > 0
     assert client.get_system_status() == {"status": 0, "msg": "normal"}
@@ -73,6 +76,7 @@ def test_python_binance_session(client: Client, binance: tuple[str, Native]) -> 
     assert native_order["clientOrderId"] == bought["clientOrderId"]
     assert native_order["status"] == "closed"
     assert Decimal(str(native.get("/balance")["BTC"]["free"])) == Decimal("2.002")
+    assert asyncio.run(audit_problems(settings)) == []
 
 
 def test_python_binance_errors(client: Client) -> None:

@@ -6,6 +6,7 @@ an empty body and no ``recvWindow`` (the server's 5000 applies), and must be ans
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -19,14 +20,16 @@ from binance_sdk_spot.rest_api.models import (
 )
 from binance_sdk_spot.spot import Spot
 
+from app.settings import Settings
 from tests.support.binance import KEY, SECRET, Native
+from tests.support.money import audit_problems
 
 
 def _spot(base: str, key: str = KEY, secret: str = SECRET) -> Spot:
     return Spot(config_rest_api=ConfigurationRestAPI(api_key=key, api_secret=secret, base_path=base, retries=0))
 
 
-def test_sdk_session(binance: tuple[str, Native]) -> None:
+def test_sdk_session(binance: tuple[str, Native], settings: Settings) -> None:
     base, native = binance
     api = _spot(base).rest_api
     api.ping()
@@ -61,6 +64,7 @@ def test_sdk_session(binance: tuple[str, Native]) -> None:
     assert trade.order_id == bought.order_id
     assert native.get(f"/orders/{bought.order_id}")["status"] == "closed"
     assert Decimal(str(native.get("/balance")["BTC"]["free"])) == Decimal("2.01")
+    assert asyncio.run(audit_problems(settings)) == []
 
 
 def test_sdk_errors(binance: tuple[str, Native]) -> None:
