@@ -116,6 +116,16 @@ BookModel = Annotated[
     Meta(pattern=r"^(auto|published|synthetic)$"),
     Rule("must be auto, published or synthetic", before=str.lower),
 ]
+MarketsPreset = Annotated[
+    str,
+    Meta(pattern=r"^(|binance)$"),
+    Rule("must be binance, or empty for none", before=str.lower),
+]
+RateLimitMode = Annotated[
+    str,
+    Meta(pattern=r"^(off|enforce)$"),
+    Rule("must be off or enforce", before=str.lower),
+]
 Url = Annotated[
     str,
     Meta(pattern=r"^(redis|rediss|valkey|valkeys|unix)://"),
@@ -154,6 +164,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cash_asset: Annotated[Asset, Env("CASH_ASSET", "the currency portfolio values and PnL are expressed in")] = "USDT"
     markets: Annotated[str, Env("MARKETS", "markets declared up front, as JSON (see `app/engine/markets.py`)")] = ""
     markets_file: Annotated[Path | None, Env("MARKETS_FILE", "the same as a JSON file")] = None
+    markets_preset: Annotated[
+        MarketsPreset,
+        Env(
+            "MARKETS_PRESET",
+            "`binance`: declare Binance spot's filters (tick, step, min/max qty, min notional) for the common "
+            "symbols at start (see `app/engine/presets.py`); `MARKETS` / `MARKETS_FILE` override it per symbol",
+        ),
+    ] = ""
+    rate_limits: Annotated[
+        RateLimitMode,
+        Env(
+            "RATE_LIMITS",
+            "the Binance dialect's limits: `off` only reports the `X-MBX-USED-WEIGHT-1M` / `X-MBX-ORDER-COUNT-*` "
+            "headers, `enforce` answers 429 (-1003, `Retry-After`) over a limit, then 418 to a client that keeps going",
+        ),
+    ] = "off"
+    rate_limit_weight: Annotated[
+        Count, Env("RATE_LIMIT_WEIGHT", "request weight per minute per client IP of the Binance dialect")
+    ] = 6000
+    rate_limit_orders: Annotated[
+        Count, Env("RATE_LIMIT_ORDERS", "new orders per 10 s per account of the Binance dialect")
+    ] = 100
     redis_url: Annotated[
         Url | None,
         Env("REDIS_URL", "Valkey 7.2+ / Redis 7+ to use; unset: the embedded Valkey", aliases=("VALKEY_URL",)),

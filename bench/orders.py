@@ -3,6 +3,7 @@
     .venv/bin/python bench/orders.py                     # mockx serve (uvicorn), 64 connections, 3 rounds
     .venv/bin/python bench/orders.py --server granian    # the same with granian (pip install granian)
     .venv/bin/python bench/orders.py --server both       # both servers, same load, one after the other
+    .venv/bin/python bench/orders.py --dialect binance   # also signed POST /api/v3/order (Binance dialect)
 
 What runs: a fresh embedded Valkey (AOF everysec, as ``mockx serve`` runs it), one API process started
 with ``mockx serve`` (auth on: every request carries ``x-api-key``), and one ceiling process: a bare
@@ -12,6 +13,11 @@ generator is ``wrk`` (``apt-get install wrk``) with 2 threads and 64 connections
 the ceiling and then the orders back to back; the report gives the median of the rounds. Without wrk, a
 small asyncio HTTP/1.1 generator stands in (it costs more CPU, so its numbers are lower). Everything
 shares the machine's cores, as in the README's figures.
+
+With ``--dialect binance`` each round also measures the Binance dialect: the same market order as a signed
+``POST /api/v3/order`` (an HMAC-SHA256 form body with ``X-MBX-APIKEY``, re-signed before each measurement
+with ``recvWindow=60000``, so one signed body stays valid for the whole measurement; the server generates each
+order's clientOrderId), reported against the native ``POST /orders`` of the same round.
 
 After the run, the number of orders stored must match the successful responses (give or take the requests
 still in flight when the generator stopped).
@@ -44,8 +50,31 @@ import msgspec
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-secret-key"
+API_SECRET = "bench-hmac-secret"
 NAMESPACE = "bench"
 ORDER = b'{"symbol":"BTC/USDT","side":"buy","amount":"0.001"}'
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the generator repeats: path, body and headers."""
+
+    path: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+NATIVE = Request("/orders", ORDER, (("Content-Type", "application/json"), ("x-api-key", API_KEY)))
+
+
+def binance_order() -> Request:
+    """The same market order, signed for the Binance dialect now (valid for the next 60 s)."""
+    import hmac
+
+    body = f"symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001&recvWindow=60000&timestamp={int(time.time() * 1000)}"
+    signature = hmac.new(API_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+    headers = (("Content-Type", "application/x-www-form-urlencoded"), ("X-MBX-APIKEY", API_KEY))
+    return Request("/api/v3/order", f"{body}&signature={signature}".encode(), headers)
 
 
 # the ceiling: one bare Litestar route, one EVALSHA ------------------------------------------------------------
@@ -105,18 +134,14 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_wrk(name: str, url: str, connections: int, seconds: float, threads: int) -> Result:
+def run_wrk(name: str, url: str, connections: int, seconds: float, threads: int, req: Request = NATIVE) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(
-            'wrk.method = "POST"\n'
-            f"wrk.body = '{ORDER.decode()}'\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.headers["x-api-key"] = "{API_KEY}"\n'
-        )
+        f.write(f"wrk.method = \"POST\"\nwrk.body = '{req.body.decode()}'\n")
+        f.writelines(f'wrk.headers["{k}"] = "{v}"\n' for k, v in req.headers)
         script = f.name
     try:
         out = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", script, url],
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", script, url + req.path],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     finally:
@@ -133,11 +158,13 @@ def run_wrk(name: str, url: str, connections: int, seconds: float, threads: int)
     return Result(name, requests, errors, seconds, rps, p50, p99)
 
 
-async def _asyncio_load(host: str, port: int, connections: int, seconds: float) -> tuple[list[float], int]:
+async def _asyncio_load(
+    host: str, port: int, connections: int, seconds: float, req: Request
+) -> tuple[list[float], int]:
+    headers = "".join(f"{k}: {v}\r\n" for k, v in req.headers)
     request = (
-        f"POST /orders HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nx-api-key: {API_KEY}\r\n"
-        f"Content-Length: {len(ORDER)}\r\n\r\n"
-    ).encode() + ORDER
+        f"POST {req.path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {len(req.body)}\r\n\r\n"
+    ).encode() + req.body
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -160,10 +187,10 @@ async def _asyncio_load(host: str, port: int, connections: int, seconds: float) 
     return latencies, errors
 
 
-def run_asyncio(name: str, url: str, connections: int, seconds: float) -> Result:
+def run_asyncio(name: str, url: str, connections: int, seconds: float, req: Request = NATIVE) -> Result:
     host, port = re.match(r"http://([^:/]+):(\d+)", url).groups()  # type: ignore[union-attr]
     started = time.perf_counter()
-    latencies, errors = asyncio.run(_asyncio_load(host, int(port), connections, seconds))
+    latencies, errors = asyncio.run(_asyncio_load(host, int(port), connections, seconds, req))
     elapsed = time.perf_counter() - started
     q = statistics.quantiles(latencies, n=100)
     return Result(name, len(latencies), errors, elapsed, len(latencies) / elapsed, q[49] * 1000, q[98] * 1000)
@@ -223,7 +250,8 @@ async def _orders_stored(url: str) -> int:
 def bench_server(server: str, args: argparse.Namespace, valkey_url: str, data_dir: Path) -> dict[str, Any]:
     asyncio.run(_prepare(valkey_url))
     env = dict(os.environ, REDIS_URL=valkey_url, NAMESPACE=NAMESPACE, PRICE_STREAM=f"{NAMESPACE}:prices",
-               API_KEY=API_KEY, TEST_ENV="false", MOCKX_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))  # fmt: skip
+               API_KEY=API_KEY, API_SECRET=API_SECRET, TEST_ENV="false", MOCKX_DATA_DIR=str(data_dir),
+               PYTHONPATH=str(ROOT))  # fmt: skip
     api_port, ceiling_port = _free_port(), _free_port()
     mockx = [sys.executable, "-c", "from cli.main import main; main()"]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if not args.verbose else {}
@@ -241,28 +269,43 @@ def bench_server(server: str, args: argparse.Namespace, valkey_url: str, data_di
         _wait_ready(ceiling_url, ceiling)
         use_wrk = shutil.which("wrk") is not None and not args.asyncio
 
-        def load(name: str, url: str, seconds: float) -> Result:
+        def load(name: str, url: str, seconds: float, req: Request = NATIVE) -> Result:
             if use_wrk:
-                return run_wrk(name, url + "/orders", args.connections, seconds, args.threads)
-            return run_asyncio(name, url, args.connections, seconds)
+                return run_wrk(name, url, args.connections, seconds, args.threads, req)
+            return run_asyncio(name, url, args.connections, seconds, req)
 
+        binance = args.dialect == "binance"
         load("warm-up", ceiling_url, 2)
         load("warm-up", api_url, 2)
+        if binance:
+            load("warm-up", api_url, 2, binance_order())
         before = asyncio.run(_orders_stored(valkey_url))
         rounds: list[tuple[Result, Result]] = []
+        signed: list[Result] = []
         for i in range(args.rounds):
             c = load("ceiling", ceiling_url, args.duration)
             o = load("orders", api_url, args.duration)
             rounds.append((c, o))
+            b = load("binance", api_url, args.duration, binance_order()) if binance else None
+            if b is not None:
+                signed.append(b)
+            extra = f" | binance {b.rps:7.0f} /s p50 {b.p50_ms:5.1f} ms errors {b.errors}" if b else ""
             print(f"  {server} round {i + 1}: ceiling {c.rps:7.0f} req/s p50 {c.p50_ms:5.1f} ms p99 {c.p99_ms:5.1f} ms"
                   f" | orders {o.rps:7.0f} /s p50 {o.p50_ms:5.1f} ms p99 {o.p99_ms:5.1f} ms"
-                  f" errors {c.errors + o.errors}", file=sys.stderr, flush=True)  # fmt: skip
+                  f" errors {c.errors + o.errors}{extra}", file=sys.stderr, flush=True)  # fmt: skip
         stored = asyncio.run(_orders_stored(valkey_url)) - before
     finally:
         _stop(api)
         _stop(ceiling)
-    ok = sum(o.requests - o.errors for _, o in rounds)
+    ok = sum(o.requests - o.errors for _, o in rounds) + sum(b.requests - b.errors for b in signed)
+    binance_figures = {
+        "binance_rps": statistics.median(b.rps for b in signed),
+        "binance_p50_ms": statistics.median(b.p50_ms for b in signed),
+        "binance_p99_ms": statistics.median(b.p99_ms for b in signed),
+        "binance_errors": sum(b.errors for b in signed),
+    } if signed else {}  # fmt: skip
     return {
+        **binance_figures,
         "server": server,
         "generator": "wrk" if use_wrk else "asyncio",
         "connections": args.connections,
@@ -282,6 +325,8 @@ def bench_server(server: str, args: argparse.Namespace, valkey_url: str, data_di
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", choices=["uvicorn", "granian", "both"], default="uvicorn")
+    parser.add_argument("--dialect", choices=["native", "binance"], default="native",
+                        help="binance: also measure signed POST /api/v3/order against native POST /orders")  # fmt: skip
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
@@ -333,8 +378,14 @@ def main() -> int:
             f"{r['server']:8} {'market orders (POST)':26} {r['orders_rps']:8.0f} {r['orders_p50_ms']:7.1f} "
             f"{r['orders_p99_ms']:7.1f}   {share:.0%} of the ceiling"
         )
+        if "binance_rps" in r:
+            lines.append(
+                f"{r['server']:8} {'signed POST /api/v3/order':26} {r['binance_rps']:8.0f} {r['binance_p50_ms']:7.1f} "
+                f"{r['binance_p99_ms']:7.1f}   {r['binance_rps'] / r['orders_rps']:.2f}x native POST /orders"
+            )
         in_flight = r["orders_stored"] - r["orders_answered"]  # requests wrk cut off when its time was up
-        if r["errors"] or not 0 <= in_flight <= args.connections * (args.rounds + 1):
+        rounds_cut = args.rounds * (2 if "binance_rps" in r else 1) + 1
+        if r["errors"] or r.get("binance_errors") or not 0 <= in_flight <= args.connections * rounds_cut:
             failed = True
             lines.append(
                 f"  ! {r['errors']} errors; {r['orders_stored']} orders stored for "

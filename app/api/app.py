@@ -15,6 +15,8 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, Guard
 
 from app import __version__
+from app.api.binance import FaultController, binance_router
+from app.api.binance.ws import api as binance_api
 from app.api.binance.ws import connection as binance_ws
 from app.api.binance.ws.streams import MarketStreams
 from app.api.common.auth import HEADER, PUBLIC, account_guard
@@ -30,6 +32,8 @@ from app.api.native.orders import OrderController, TradeController
 from app.api.native.overview import OverviewController
 from app.api.native.portfolio import BalanceController
 from app.api.native.schemas import Liveness
+from app.engine import markets as mk
+from app.engine import presets
 from app.engine.events import Envelope, decode
 from app.engine.exchange import Exchange
 from app.engine.market_events import MarketEnvelope, decode_market
@@ -102,6 +106,9 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ex = exchange if exchange is not None else await _open(settings)
+        if settings.markets_preset:  # the preset first; MARKETS / MARKETS_FILE override it symbol by symbol
+            preset = presets.specs(settings.markets_preset)
+            await ex.declare_markets(mk.load_declared(settings.markets, settings.markets_file, preset))
         hub, market_hub = event_hubs(ex, settings)
         app.state.exchange, app.state.hub, app.state.market_hub = ex, hub, market_hub
         app.state.binance_streams = streams = MarketStreams(ex, hub, market_hub)
@@ -124,6 +131,9 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         AccountController,
         EventController,
         *binance_ws.HANDLERS,
+        *binance_api.HANDLERS,
+        FaultController,
+        binance_router(settings),
     ]
     guards: list[Guard] = [account_guard(settings)]
     openapi: OpenAPIConfig | None = None

@@ -13,8 +13,9 @@ which book it is:
   at most the largest amount accepted) worth about ``1 000 × (level + 1)`` quote units, scaled by a factor
   in [0.5, 1.5] drawn from a generator seeded with ``BOOK_SEED``, the symbol and the ticker (entry id, bid,
   ask): the same seed and ticker give the same book. Its ``nonce`` is the ticker's entry id ``ms-seq`` as
-  ``ms × 10**6 + seq``, so it grows with every tick. (In ``auto`` the nonce is the shown book's: it moves
-  from one numbering to the other when a symbol's feed starts or stops sending both sides.)
+  ``ms × 4096 + seq`` (below 2**53: clients keep it in a double), so it grows with every tick. (In ``auto``
+  the nonce is the shown book's: it moves from one numbering to the other when a symbol's feed starts or
+  stops sending both sides.)
 * ``auto`` (the default): the published book while it has levels on both sides, the synthetic book
   otherwise, so a symbol with a price never shows an empty or sizeless side.
 
@@ -42,7 +43,7 @@ from app.store.records import market_decoder
 #: Public trades one read returns by default, and at most (as Binance's ``/api/v3/trades``).
 TRADES_DEFAULT, TRADES_MAX = 500, 1000
 _NOTIONAL = Decimal(1000)  # quote units of the synthetic book's first level, before its random factor
-_SEQ_SPAN = 1_000_000  # synthetic nonce: ms × _SEQ_SPAN + seq
+_SEQ_SPAN = 4096  # synthetic nonce: ms × _SEQ_SPAN + seq (seq capped), below 2**53 until 2039
 
 _levels = msgspec.json.Decoder(list[tuple[str, str]])
 
@@ -55,9 +56,10 @@ def levels_of(text: str | None) -> tuple[BookLevel, ...]:
 
 
 def entry_nonce(entry_id: str) -> int:
-    """A stream entry id ``ms-seq`` as one increasing number, ``ms × 10**6 + seq``."""
+    """A stream entry id ``ms-seq`` as one increasing number, ``ms × 4096 + min(seq, 4095)``: an integer a
+    double holds exactly (below 2**53, as JavaScript and ccxt keep update ids) until 2039."""
     ms, _, seq = entry_id.partition("-")
-    return int(ms) * _SEQ_SPAN + int(seq or 0)
+    return int(ms) * _SEQ_SPAN + min(int(seq or 0), _SEQ_SPAN - 1)
 
 
 def synthetic_book(

@@ -11,6 +11,7 @@ realistic filters, in ``MARKETS`` (JSON) or ``MARKETS_FILE`` (a JSON file), as a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -107,9 +108,10 @@ def declared_market(spec: MarketSpec) -> MarketRecord:
     )
 
 
-def load_declared(inline: str, path: Path | None) -> list[MarketRecord]:
-    """Markets declared in ``MARKETS`` (JSON text) and ``MARKETS_FILE`` (a JSON file)."""
-    specs: list[MarketSpec] = []
+def load_declared(inline: str, path: Path | None, preset: Sequence[MarketSpec] = ()) -> list[MarketRecord]:
+    """Markets declared in ``MARKETS`` (JSON text) and ``MARKETS_FILE`` (a JSON file), after those of a
+    ``preset`` (:mod:`app.engine.presets`), which they override symbol by symbol."""
+    specs: list[MarketSpec] = list(preset)
     for origin, text in (("MARKETS", inline), ("MARKETS_FILE", _read(path))):
         if not text.strip():
             continue

@@ -100,12 +100,53 @@ SECRET_HINT = "no API secret found: `mockx up` writes one beside the key in the 
 
 
 def _extras(api: Api) -> dict[str, Any]:
-    """What ``mockx info`` shows beyond the key: the API secret (and where it came from); later a ccxt snippet.
+    """What ``mockx info`` shows beyond the key: the API secret (and where it came from) and the ccxt snippet
+    that points an unmodified ``ccxt.binance`` at this server.
 
     Each is one more key of the JSON object and one more row of the table (see ``_show``).
     """
     secret, secret_from = locate_secret(api.url)
-    return {"apiSecret": secret, "apiSecretFrom": secret_from}
+    snippet = ccxt_snippet(api.url, api.api_key or "YOUR_API_KEY", secret or "YOUR_API_SECRET")
+    return {"apiSecret": secret, "apiSecretFrom": secret_from, "ccxt": snippet}
+
+
+#: The README's "Point your bot at MockX" ccxt snippet (tests/test_readme.py checks they are the same).
+CCXT_SNIPPET = """\
+import ccxt  # the same for ccxt.async_support and ccxt.pro (REST calls)
+from urllib.parse import urlsplit
+
+MOCKX = "{url}"
+
+
+def to_mockx(urls):
+    \"\"\"Every http(s) URL of ccxt's urls['api'] moved to MockX, its path kept.\"\"\"
+    moved = {{}}
+    for name, url in urls.items():
+        if isinstance(url, dict):
+            moved[name] = to_mockx(url)
+        elif isinstance(url, str) and url.startswith("http"):
+            moved[name] = MOCKX + urlsplit(url).path
+        else:
+            moved[name] = url
+    return moved
+
+
+api = to_mockx(ccxt.binance().urls["api"])
+exchange = ccxt.binance(
+    {{
+        "apiKey": "{key}",
+        "secret": "{secret}",
+        "urls": {{"api": api, "test": api}},  # "test" too: set_sandbox_mode(True) stays on MockX
+    }}
+)
+exchange.load_markets()
+print(exchange.fetch_balance()["total"])
+"""
+
+
+def ccxt_snippet(url: str, key: str, secret: str) -> str:
+    """The ccxt snippet with this server's URL, key and secret filled in."""
+    return CCXT_SNIPPET.format(url=url.rstrip("/"), key=key, secret=secret)
 
 
 def locate_secret(url: str) -> tuple[str | None, str]:
@@ -145,8 +186,9 @@ def _show(facts: dict[str, Any]) -> None:
         ("data dir", facts["dataDir"]),
         ("versions", ", ".join(f"{k} {v}" for k, v in facts["versions"].items())),
     ]
-    # the ccxt snippet (_extras) gets its row here
     show(pairs(rows, title="MockX"))
+    click.echo("\nccxt.binance against this server (Binance's REST dialect, same port):\n")
+    click.echo(facts["ccxt"])
 
 
 COMMANDS: list[click.Command] = [info]

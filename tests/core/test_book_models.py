@@ -55,7 +55,7 @@ def test_the_synthetic_book_is_seeded_sized_on_the_grid_and_never_crossed(bid: i
     book = book_of(str(b), str(a), seed=seed)
     assert book == book_of(str(b), str(a), seed=seed)
     assert book.model == "synthetic"
-    assert book.nonce == entry_nonce("1700000000000-3") == 1_700_000_000_000_000_003
+    assert book.nonce == entry_nonce("1700000000000-3") == 1_700_000_000_000 * 4096 + 3 < 2**53
     assert book.bids[0][0] == b
     assert book.asks[0][0] == (a if a > b else b + D("0.5"))
     assert book.bids[0][0] < book.asks[0][0]

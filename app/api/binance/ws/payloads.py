@@ -6,33 +6,29 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from app.api.binance.serialize import ZERO as _ZERO
+from app.api.binance.serialize import num
 from app.engine.candles import Candle, next_open
 from app.engine.enums import Side
 from app.engine.models import BookLevel, PublicTrade, Ticker
-from app.engine.money import plain
 
 Json = dict[str, Any]
 DAY_MS = 86_400_000
-_ZERO = "0"
-
-
-def num(value: Decimal | None) -> str:
-    return plain(value) if value is not None else _ZERO
 
 
 def levels(side: tuple[BookLevel, ...]) -> list[list[str]]:
-    return [[plain(price), plain(amount)] for price, amount in side]
+    return [[num(price), num(amount)] for price, amount in side]
 
 
 def trade(market: str, p: PublicTrade, now: int) -> Json:
     """``<symbol>@trade``: ``m`` is whether the buyer was the maker (the taker sold)."""
-    return {"e": "trade", "E": now, "s": market, "t": p.id, "p": plain(p.price), "q": plain(p.amount),
+    return {"e": "trade", "E": now, "s": market, "t": p.id, "p": num(p.price), "q": num(p.amount),
             "T": p.timestamp, "m": p.side is Side.SELL, "M": True}  # fmt: skip
 
 
 def agg_trade(market: str, p: PublicTrade, now: int) -> Json:
     """``<symbol>@aggTrade``: every print is one taker order here, so one trade per aggregate."""
-    return {"e": "aggTrade", "E": now, "s": market, "a": p.id, "p": plain(p.price), "q": plain(p.amount),
+    return {"e": "aggTrade", "E": now, "s": market, "a": p.id, "p": num(p.price), "q": num(p.amount),
             "f": p.id, "l": p.id, "T": p.timestamp, "m": p.side is Side.SELL, "M": True}  # fmt: skip
 
 
@@ -40,14 +36,14 @@ def kline(market: str, interval: str, c: Candle, closed: bool, now: int) -> Json
     return {
         "e": "kline", "E": now, "s": market,
         "k": {"t": c.ts, "T": next_open(interval, c.ts) - 1, "s": market, "i": interval, "f": -1, "L": -1,
-              "o": plain(c.open), "c": plain(c.close), "h": plain(c.high), "l": plain(c.low),
-              "v": plain(c.volume), "n": c.count, "x": closed, "q": plain(c.quote_volume),
+              "o": num(c.open), "c": num(c.close), "h": num(c.high), "l": num(c.low),
+              "v": num(c.volume), "n": c.count, "x": closed, "q": num(c.quote_volume),
               "V": _ZERO, "Q": _ZERO, "B": _ZERO},
     }  # fmt: skip
 
 
 def mini_ticker(market: str, t: Ticker, now: int) -> Json:
-    return {"e": "24hrMiniTicker", "E": now, "s": market, "c": plain(t.last), "o": num(t.open or t.last),
+    return {"e": "24hrMiniTicker", "E": now, "s": market, "c": num(t.last), "o": num(t.open or t.last),
             "h": num(t.high or t.last), "l": num(t.low or t.last), "v": num(t.base_volume),
             "q": num(t.quote_volume)}  # fmt: skip
 
@@ -56,7 +52,7 @@ def ticker(market: str, t: Ticker, now: int) -> Json:
     """``<symbol>@ticker``: the 24 h rolling statistics (trade ids and the last quantity are not kept: 0)."""
     return {
         "e": "24hrTicker", "E": now, "s": market, "p": num(t.change), "P": num(t.percentage),
-        "w": num(t.average or t.last), "x": num(t.open or t.last), "c": plain(t.last), "Q": _ZERO,
+        "w": num(t.average or t.last), "x": num(t.open or t.last), "c": num(t.last), "Q": _ZERO,
         "b": num(t.bid), "B": num(t.bid_volume), "a": num(t.ask), "A": num(t.ask_volume),
         "o": num(t.open or t.last), "h": num(t.high or t.last), "l": num(t.low or t.last),
         "v": num(t.base_volume), "q": num(t.quote_volume), "O": now - DAY_MS, "C": now, "F": 0, "L": 0, "n": 0,
@@ -70,7 +66,7 @@ def book_ticker(market: str, t: Ticker, update_id: int) -> Json:
 
 
 def avg_price(market: str, price: Decimal, last_trade: int, now: int) -> Json:
-    return {"e": "avgPrice", "E": now, "s": market, "i": "5m", "w": plain(price), "T": last_trade}
+    return {"e": "avgPrice", "E": now, "s": market, "i": "5m", "w": num(price), "T": last_trade}
 
 
 def depth_update(market: str, first: int, last: int, bids: list[list[str]], asks: list[list[str]], now: int) -> Json:
@@ -84,9 +80,9 @@ def partial_depth(update_id: int, bids: tuple[BookLevel, ...], asks: tuple[BookL
 def book_changes(before: tuple[BookLevel, ...], after: tuple[BookLevel, ...]) -> list[list[str]]:
     """The levels of ``after`` whose amount differs from ``before``, and ``"0"`` for each level gone."""
     held = dict(before)
-    out = [[plain(p), plain(q)] for p, q in after if held.get(p) != q]
+    out = [[num(p), num(q)] for p, q in after if held.get(p) != q]
     now = {p for p, _ in after}
-    out += [[plain(p), _ZERO] for p, _ in before if p not in now]
+    out += [[num(p), _ZERO] for p, _ in before if p not in now]
     return out
 
 

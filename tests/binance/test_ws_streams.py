@@ -97,20 +97,23 @@ async def test_trades_and_klines_follow_the_prints(live: LiveServer, exchange: E
         await settle_batch(exchange, tick(*prints))
         trades: list[Any] = []
         klines: list[Any] = []
-        async for message in _messages(ws, lambda m: len(trades) == 2 and klines and klines[-1]["v"] == "0.75"):
+        async for message in _messages(ws, lambda m: len(trades) == 2 and klines and klines[-1]["v"] == "0.75000000"):
             data = message["data"]
             assert message["stream"] == ("ethusdt@trade" if data["e"] == "trade" else "ethusdt@kline_1m")
             (trades if data["e"] == "trade" else klines).append(data if data["e"] == "trade" else data["k"])
-        assert [(t["p"], t["q"], t["s"]) for t in trades] == [("2001", "0.5", "ETHUSDT"), ("2000", "0.25", "ETHUSDT")]
+        assert [(t["p"], t["q"], t["s"]) for t in trades] == [
+            ("2001.00000000", "0.50000000", "ETHUSDT"),
+            ("2000.00000000", "0.25000000", "ETHUSDT"),
+        ]
         assert trades[1]["t"] == trades[0]["t"] + 1
         k = klines[-1]
         (candle,) = await exchange.fetch_ohlcv("ETH/USDT", "1m", since=k["t"], until=k["t"])
         assert (k["o"], k["h"], k["l"], k["c"], k["v"], k["i"], k["x"]) == (
-            str(candle.open),
-            str(candle.high),
-            str(candle.low),
-            str(candle.close),
-            "0.75",
+            f"{candle.open:.8f}",
+            f"{candle.high:.8f}",
+            f"{candle.low:.8f}",
+            f"{candle.close:.8f}",
+            "0.75000000",
             "1m",
             False,
         )
@@ -161,5 +164,10 @@ async def test_book_ticker_in_every_connection_style(live: LiveServer, exchange:
             data = message["data"] if path.startswith("/stream?") else message
             if path.startswith("/stream?"):
                 assert message["stream"] == "btcusdt@bookTicker"
-            assert {k: data[k] for k in "sbBa"} == {"s": "BTCUSDT", "b": "100.5", "B": "3", "a": "101.5"}
+            assert {k: data[k] for k in "sbBa"} == {
+                "s": "BTCUSDT",
+                "b": "100.50000000",
+                "B": "3.00000000",
+                "a": "101.50000000",
+            }
             assert set(data) == {"u", "s", "b", "B", "a", "A"}

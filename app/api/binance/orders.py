@@ -1,0 +1,137 @@
+"""What a Binance ``POST /api/v3/order`` asks for, in the engine's words: one :class:`Shape` per order type.
+
+:data:`SHAPES` is the one table from Binance's ``type`` to the engine: the engine's order type, whether a
+``price`` / ``timeInForce`` / ``stopPrice`` belongs to it, and the time in force it implies. A type the engine
+cannot place yet has a ``refusal``: Binance's own -2010 sentence for a type that is not enabled on the symbol
+(exchangeInfo's ``orderTypes`` lists only the placeable ones, so a client sees the same thing both ways).
+Stop and take-profit orders, ``quoteOrderQty`` market orders and OCO lists become placeable by filling in
+their row here (and :data:`QUOTE_QTY_REFUSAL` / the OCO route) once the engine places them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.api.binance.errors import BinanceError, mandatory, rejected
+from app.api.binance.params import Params
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One Binance order type as the engine places it."""
+
+    engine_type: str = "limit"  # the engine's type: market | limit
+    price: bool = True  # takes (and needs) a price
+    time_in_force: str | None = None  # the engine's TIF it implies; None: the client's timeInForce (mandatory)
+    stop_price: bool = False  # takes (and needs) a stopPrice
+    refusal: str | None = None  # not placeable yet: Binance's -2010 message
+
+
+SHAPES: dict[str, Shape] = {
+    "MARKET": Shape("market", price=False, time_in_force="GTC"),
+    "LIMIT": Shape("limit"),
+    "LIMIT_MAKER": Shape("limit", time_in_force="PO"),
+    "STOP_LOSS": Shape("market", price=False, time_in_force="GTC", stop_price=True,
+                       refusal="Stop loss orders are not supported for this symbol."),
+    "STOP_LOSS_LIMIT": Shape("limit", stop_price=True,
+                             refusal="Stop loss limit orders are not supported for this symbol."),
+    "TAKE_PROFIT": Shape("market", price=False, time_in_force="GTC", stop_price=True,
+                         refusal="Take profit orders are not supported for this symbol."),
+    "TAKE_PROFIT_LIMIT": Shape("limit", stop_price=True,
+                               refusal="Take profit limit orders are not supported for this symbol."),
+}  # fmt: skip
+#: What Binance answers for ``quoteOrderQty`` on a symbol without quote-quantity market orders (sic).
+QUOTE_QTY_REFUSAL = "Quote order qty market orders are not support for this symbol."
+OCO_REFUSAL = "OCO orders are not supported for this symbol"
+TIME_IN_FORCE = ("GTC", "IOC", "FOK")
+RESP_TYPES = ("ACK", "RESULT", "FULL")
+BAD_RESP_TYPE = "Data sent for parameter 'newOrderRespType' is not valid."
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_client_id() -> str:
+    """A clientOrderId as Binance makes one when none is sent: 22 letters and digits."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(22))
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """A Binance new-order request, checked, in the engine's words."""
+
+    name: str  # the Binance symbol, BTCUSDT
+    side: str  # buy | sell
+    binance_type: str
+    engine_type: str
+    quantity: Decimal
+    price: Decimal | None
+    time_in_force: str
+    client_order_id: str
+    resp_type: str
+
+
+def _not_required(params: Params, name: str) -> None:
+    if name in params:
+        raise BinanceError(-1106, f"Parameter '{name}' sent when not required.")
+
+
+def _time_in_force(params: Params, shape: Shape) -> str:
+    if shape.time_in_force is not None:
+        _not_required(params, "timeInForce")
+        return shape.time_in_force
+    tif = params.choice("timeInForce", TIME_IN_FORCE, -1115, "Invalid timeInForce.", required=True)
+    assert tif is not None
+    return tif
+
+
+def _quantity(params: Params) -> Decimal:
+    quantity = params.number("quantity")
+    if "quoteOrderQty" in params:
+        params.number("quoteOrderQty")  # its format first, as Binance reads it
+        raise rejected(QUOTE_QTY_REFUSAL)
+    if quantity is None:
+        raise mandatory("quantity")
+    if quantity <= 0:
+        raise BinanceError(-1013, "Invalid quantity.")
+    return quantity
+
+
+def parse_new_order(params: Params) -> NewOrder:
+    """Check a new-order request as Binance does; raise its error for the first problem."""
+    name = params.symbol()
+    assert name is not None
+    side = params.choice("side", ("BUY", "SELL"), -1117, "Invalid side.", required=True)
+    kind = params.choice("type", tuple(SHAPES), -1116, "Invalid orderType.", required=True)
+    assert side is not None
+    assert kind is not None
+    shape = SHAPES[kind]
+    resp = params.choice(
+        "newOrderRespType", RESP_TYPES, -1130, "Data sent for parameter 'newOrderRespType' is not valid."
+    )
+    cid = params.client_id("newClientOrderId") or new_client_id()
+    if "icebergQty" in params:
+        raise rejected("Iceberg orders are not supported for this symbol.")
+    if "trailingDelta" in params:
+        raise rejected("Trailing stop orders are not supported for this symbol.")
+    if "pegPriceType" in params:
+        raise rejected("Pegged orders are not supported for this symbol.")
+    if shape.stop_price:
+        params.number("stopPrice", required=True)
+    else:
+        _not_required(params, "stopPrice")
+    tif = _time_in_force(params, shape)
+    quantity = _quantity(params) if kind == "MARKET" else params.number("quantity", required=True)
+    assert quantity is not None
+    price = params.number("price", required=True) if shape.price else None
+    if not shape.price:
+        _not_required(params, "price")
+    if shape.refusal is not None:
+        raise rejected(shape.refusal)
+    if quantity <= 0:
+        raise BinanceError(-1013, "Invalid quantity.")
+    if price is not None and price <= 0:
+        raise BinanceError(-1013, "Invalid price.")
+    default_resp = "FULL" if kind in ("MARKET", "LIMIT") else "ACK"
+    return NewOrder(name, side.lower(), kind, shape.engine_type, quantity, price, tif, cid, resp or default_resp)

@@ -1,0 +1,84 @@
+"""Binance user data events from the engine's events: ``executionReport``, ``outboundAccountPosition``.
+
+Per order event, the ``executionReport`` Binance sends (user-data-stream.md): ``x`` NEW when an order is
+accepted, TRADE for each fill (with the fill's ``l``, ``L``, ``Y``, ``n``, ``N``, ``t``, ``m``), CANCELED,
+EXPIRED. A market order that fills at once is accepted and filled in one transition: its NEW report comes
+first, then the TRADE, as on Binance. Every balance change is an ``outboundAccountPosition`` with the assets
+it touched. Field names, order and omissions are Binance's; numbers are 8-decimal strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.api.binance import serialize as wire
+from app.engine.enums import OrderType, TimeInForce
+from app.engine.events import BalanceChanged, OrderCanceled, OrderCreated, OrderExpired, OrderFilled
+from app.engine.models import Order, Trade
+
+Json = dict[str, Any]
+_ZERO = wire.ZERO
+
+
+def reports(event: object, now: int) -> list[Json]:
+    """The user data events one engine event makes (none for an event of no interest to the stream)."""
+    match event:
+        case OrderCreated(order=order, trade=trade):
+            out = [execution_report(order, "NEW", None, now, accepted=True)]
+            if trade is not None:
+                out.append(execution_report(order, "TRADE", trade, now))
+            return out
+        case OrderFilled(order=order, trade=trade):
+            return [execution_report(order, "TRADE", trade, now)]
+        case OrderCanceled(order=order):
+            return [execution_report(order, "CANCELED", None, now)]
+        case OrderExpired(order=order):
+            return [execution_report(order, "EXPIRED", None, now)]
+        case BalanceChanged(assets=assets):
+            rows = [{"a": a, "f": wire.num(r.free), "l": wire.num(r.used)} for a, r in sorted(assets.items())]
+            return [{"e": "outboundAccountPosition", "E": now, "u": now, "B": rows}]
+    return []
+
+
+def execution_report(order: Order, execution: str, trade: Trade | None, now: int, *, accepted: bool = False) -> Json:
+    """One ``executionReport``; ``accepted``: the NEW report of an order that may already have filled, which
+    shows the order as it was accepted (nothing filled yet)."""
+    status = "NEW" if accepted else wire.status(order)
+    filled, cost = (_ZERO, _ZERO) if accepted else (wire.num(order.filled), wire.num(order.cost))
+    when = trade.timestamp if trade is not None else (order.last_update_timestamp or order.timestamp)
+    working = order.type is not OrderType.MARKET or accepted
+    report: Json = {
+        "e": "executionReport", "E": now, "s": wire.binance_symbol(order.symbol),
+        "c": order.client_order_id or "", "S": order.side.upper(), "o": wire.order_type(order),
+        "f": _time_in_force(order), "q": wire.num(order.amount), "p": _price(order),
+        "P": _ZERO, "F": _ZERO, "g": -1, "C": "", "x": execution, "X": status, "r": "NONE",
+        "i": int(order.id), "l": _ZERO, "z": filled, "L": _ZERO, "n": "0", "N": None,
+        "T": when, "t": -1, "I": _execution_id(order, trade, execution), "w": working and status == "NEW",
+        "m": False, "M": False, "O": order.timestamp, "Z": cost, "Y": _ZERO, "Q": _ZERO,
+        "W": order.timestamp, "V": "NONE",
+    }  # fmt: skip
+    if trade is not None:
+        report.update({
+            "l": wire.num(trade.amount), "L": wire.num(trade.price), "n": wire.num(trade.fee.cost),
+            "N": trade.fee.currency, "t": int(trade.id), "m": trade.role == "maker", "Y": wire.num(trade.cost),
+            "w": status in ("NEW", "PARTIALLY_FILLED"),
+        })  # fmt: skip
+    if execution == "CANCELED":
+        report["C"] = order.client_order_id or ""
+    return report
+
+
+def _time_in_force(order: Order) -> str:
+    return "GTC" if order.time_in_force is TimeInForce.PO else str(order.time_in_force)
+
+
+def _price(order: Order) -> str:
+    return _ZERO if order.type is OrderType.MARKET else wire.num(order.price)
+
+
+def _execution_id(order: Order, trade: Trade | None, execution: str) -> int:
+    """A number per report of an order, increasing: the order id, then its trades' ids."""
+    base = int(order.id) * 4
+    if trade is not None:
+        return int(trade.id) * 4 + 1
+    return base + {"NEW": 0, "CANCELED": 2, "EXPIRED": 3}.get(execution, 0)
