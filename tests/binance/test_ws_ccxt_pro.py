@@ -7,9 +7,6 @@ Prices keep moving in the background while a watch waits, as on a live market.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,9 +15,8 @@ import pytest
 
 from app.engine.exchange import Exchange
 from tests.support.binance import KEY, SECRET, Native
+from tests.support.binance_ws import WAIT, moving
 from tests.support.book import Ticks, settle_batch
-
-WAIT = 15.0
 
 
 def _pro(base: str) -> Any:
@@ -37,33 +33,12 @@ def _pro(base: str) -> Any:
     return ccxtpro.binance({"apiKey": KEY, "secret": SECRET, "urls": {"api": api, "test": api}})
 
 
-@contextlib.asynccontextmanager
-async def _moving(native: Native, symbol: str = "BTC/USDT") -> AsyncIterator[None]:
-    """A price that moves every 150 ms (a tick with a bid and an ask) while the block runs."""
-
-    async def move() -> None:
-        n = 0
-        while True:
-            n += 1
-            price = Decimal(60000) + n % 7
-            await asyncio.to_thread(native.price, symbol, str(price), bid=str(price - 1), ask=str(price + 1))
-            await asyncio.sleep(0.15)
-
-    task = asyncio.create_task(move())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def test_market_watches(binance: tuple[str, Native], exchange: Exchange) -> None:
     base, native = binance
     ex = _pro(base)
     try:
         await ex.load_markets()
-        async with _moving(native):
+        async with moving(native):
             ticker = await asyncio.wait_for(ex.watch_ticker("BTC/USDT"), WAIT)
             assert ticker["symbol"] == "BTC/USDT"
             assert 60000 <= ticker["last"] <= 60006

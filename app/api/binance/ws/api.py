@@ -175,7 +175,8 @@ class ApiConnection:
             return _error(request_id, BinanceError(-1102, msg))
         try:
             if method in LOCAL:
-                return {"id": request_id, "status": 200, "result": await self._local(method, params)}
+                result = await self._local(method, params)
+                return {"id": request_id, "status": 200, "result": result, "rateLimits": _limits("0")}
             return await self._rest(request_id, method, params)
         except BinanceError as exc:
             return _error(request_id, exc)
@@ -187,7 +188,7 @@ class ApiConnection:
         verb, path = REST[method]
         key = _text(params.get("apiKey", ""))
         status, headers, body = await self._call(verb, path, signed_query(params), key)
-        return _wrap(request_id, status, headers, body)
+        return _wrap(request_id, status, headers, body, params.get("returnRateLimits") is not False)
 
     async def _rest_as(self, request_id: Any, method: str, params: dict[str, Any], ref: AccountRef) -> dict[str, Any]:
         """A request of a logged-on session: signed here with the account's secret (the logon proved the key)."""
@@ -197,7 +198,7 @@ class ApiConnection:
         query["signature"] = hmac.new(secret.encode(), signed_query(query).encode(), hashlib.sha256).hexdigest()
         verb, path = REST[method]
         status, headers, body = await self._call(verb, path, signed_query(query), key)
-        return _wrap(request_id, status, headers, body)
+        return _wrap(request_id, status, headers, body, params.get("returnRateLimits") is not False)
 
     async def _credentials(self, ref: AccountRef) -> tuple[str, str]:
         settings = self.shared.settings
@@ -319,7 +320,7 @@ def _error(request_id: Any, exc: BinanceError) -> dict[str, Any]:
     return {"id": request_id, "status": exc.status, "error": {"code": exc.code, "msg": exc.msg}}
 
 
-def _wrap(request_id: Any, status: int, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+def _wrap(request_id: Any, status: int, headers: dict[str, str], body: bytes, rate_limits: bool) -> dict[str, Any]:
     answer: dict[str, Any] = {"id": request_id, "status": status}
     try:
         payload = json.loads(body) if body else None
@@ -331,11 +332,16 @@ def _wrap(request_id: Any, status: int, headers: dict[str, str], body: bytes) ->
         answer["error"] = {"code": payload["code"], "msg": payload.get("msg", "")}
     else:
         answer["error"] = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
-    weight = headers.get(_WEIGHT)
-    if weight is not None and weight.isdigit():
-        answer["rateLimits"] = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                                 "limit": _WEIGHT_LIMIT, "count": int(weight)}]  # fmt: skip
+    if rate_limits:
+        answer["rateLimits"] = _limits(headers.get(_WEIGHT, "0"))
     return answer
+
+
+def _limits(weight: str) -> list[dict[str, Any]]:
+    """The ``rateLimits`` of an answer: the request weight used this minute (the REST header's count)."""
+    count = int(weight) if weight.isdigit() else 0
+    return [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": _WEIGHT_LIMIT,
+             "count": count}]  # fmt: skip
 
 
 @websocket("/ws-api/v3", opt=PUBLIC, include_in_schema=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import deque
 from typing import Any
 
@@ -28,6 +29,7 @@ from app.api.common.auth import PUBLIC
 MAX_STREAMS = 1024  # per connection, as Binance
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 _INT64 = 2**63
+_STRING_ID = re.compile(r"[A-Za-z0-9_-]{0,36}")  # "alphanumeric, at most 36": a UUID, as Binance's own SDK sends
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder()
 
@@ -166,7 +168,7 @@ def _valid_id(value: Any) -> bool:
         return False
     if isinstance(value, int):
         return -_INT64 <= value < _INT64
-    return isinstance(value, str) and len(value) <= 36 and value.isascii() and value.isalnum()
+    return isinstance(value, str) and _STRING_ID.fullmatch(value) is not None
 
 
 def _stream_names(params: list[Any]) -> list[str]:
