@@ -112,20 +112,22 @@ def _extras(api: Api) -> dict[str, Any]:
 
 #: The README's "Point your bot at MockX" ccxt snippet (tests/test_readme.py checks they are the same).
 CCXT_SNIPPET = """\
-import ccxt  # the same for ccxt.async_support and ccxt.pro (REST calls)
+import ccxt  # the same for ccxt.async_support and ccxt.pro (REST and WebSocket)
 from urllib.parse import urlsplit
 
 MOCKX = "{url}"
 
 
 def to_mockx(urls):
-    \"\"\"Every http(s) URL of ccxt's urls['api'] moved to MockX, its path kept.\"\"\"
+    \"\"\"Every http(s) and ws(s) URL of ccxt's urls['api'] moved to MockX, its path kept.\"\"\"
     moved = {{}}
     for name, url in urls.items():
         if isinstance(url, dict):
             moved[name] = to_mockx(url)
         elif isinstance(url, str) and url.startswith("http"):
             moved[name] = MOCKX + urlsplit(url).path
+        elif isinstance(url, str) and url.startswith("ws"):  # ccxt.pro's streams
+            moved[name] = MOCKX.replace("http", "ws", 1) + urlsplit(url).path
         else:
             moved[name] = url
     return moved

@@ -119,3 +119,24 @@ async def test_user_data_and_ws_api_orders(binance: tuple[str, Native]) -> None:
         assert native_order["status"] == "canceled"
     finally:
         await ex.close()
+
+
+async def test_a_reconnecting_bot_resyncs_and_refetches_what_it_missed(binance: tuple[str, Native]) -> None:
+    base, native = binance
+    first = _pro(base)
+    await first.load_markets()
+    async with moving(native):
+        await asyncio.wait_for(first.watch_order_book("BTC/USDT"), WAIT)
+        await first.close()  # the bot's connection drops; the market goes on, and so do its other clients
+        missed = native.post("/orders", {"symbol": "BTC/USDT", "side": "buy", "type": "limit", "amount": "0.001",
+                                         "price": "50000"})  # fmt: skip
+        await asyncio.sleep(0.5)
+        again = _pro(base)
+        try:
+            await again.load_markets()
+            for _ in range(5):  # a fresh snapshot plus the diffs after it, chained without a gap
+                await asyncio.wait_for(again.watch_order_book("BTC/USDT"), WAIT)
+            open_orders = await again.fetch_open_orders("BTC/USDT")
+        finally:
+            await again.close()
+    assert [o["id"] for o in open_orders] == [missed["id"]]
