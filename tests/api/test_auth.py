@@ -22,6 +22,8 @@ from tests.support.http import API_KEY, LiveServer, error
 PUBLIC_PATHS = {"/livez"}
 #: Binance's market streams are public, as on Binance (no key, no signature).
 PUBLIC_STREAMS = ["/ws", "/ws/btcusdt@trade", "/stream/ws", "/stream/ws/btcusdt@trade", "/stream"]
+#: Binance's WebSocket API authenticates each request (or a session.logon) by its signature: tests/binance.
+BINANCE_SOCKETS = [*PUBLIC_STREAMS, "/ws-api/v3"]
 #: The Binance dialect's routes authenticate as Binance does (X-MBX-APIKEY, signatures): tests/binance.
 BINANCE_PREFIXES = ("/api/", "/sapi/", "/fapi/", "/dapi/")
 SAMPLE = {"symbol": "BTCUSDT", "base": "BTC", "quote": "USDT", "asset": "USDT", "order_id": "1", "name": "bot-1",
@@ -68,8 +70,8 @@ async def test_every_route_but_liveness_needs_the_key(secured: Any) -> None:
 async def test_websockets_need_the_key(auth_settings: Settings) -> None:
     app = create_app(auth_settings)
     sockets = [p for m, p in _endpoints(app) if m == "WEBSOCKET"]
-    assert sorted(sockets) == sorted(["/events/ws", *PUBLIC_STREAMS])
-    paths = [p for p in sockets if p not in PUBLIC_STREAMS]
+    assert sorted(sockets) == sorted(["/events/ws", *BINANCE_SOCKETS])
+    paths = [p for p in sockets if p not in BINANCE_SOCKETS]
     server = LiveServer(app).start()
     try:
         for path in paths:
