@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from app.engine.models import BalanceRow, Market, Order, Ticker, Trade
-from app.engine.money import tidy
+from app.engine.money import from_minor, tidy
 from app.store.records import (
     BalanceEventRecord,
     MarketEventRecord,
@@ -66,11 +66,20 @@ class OrderExpired(_OrderEvent, frozen=True, tag="order.expired"):
     """An IOC/FOK order that could not fill at once."""
 
 
+class Flow(msgspec.Struct, frozen=True):
+    """Money that came into an account or left it: a deposit (``amount`` > 0) or a withdrawal (< 0)."""
+
+    asset: str
+    amount: Decimal
+    kind: str  # deposit | withdrawal
+
+
 class BalanceChanged(_Event, frozen=True, tag="balance.changed"):
-    """The current rows of the assets a change touched."""
+    """The current rows of the assets a change touched; ``flow`` when the change was a deposit or withdrawal."""
 
     assets: dict[str, BalanceRow]
     acct: str = "default"
+    flow: Flow | None = None
 
     @property
     def account(self) -> str | None:
@@ -160,8 +169,10 @@ def _order_event(cls: type[_OrderEvent]) -> Callable[[str, Decimal], Event]:
 
 def _balance_event(raw: str, _: Decimal) -> Event:
     record = _balance.decode(raw)
-    rows = record.assets
-    return BalanceChanged(assets={a: BalanceRow.of_minor(r.free, r.used) for a, r in rows.items()}, acct=record.acct)
+    rows, f = record.assets, record.flow
+    flow = Flow(f.asset, from_minor(int(f.delta)), f.kind) if f is not None else None
+    assets = {a: BalanceRow.of_minor(r.free, r.used) for a, r in rows.items()}
+    return BalanceChanged(assets=assets, acct=record.acct, flow=flow)
 
 
 def _ticker_event(raw: str, _: Decimal) -> Event:

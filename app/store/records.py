@@ -96,9 +96,16 @@ class BalanceRowRecord(msgspec.Struct):
     used: str = "0"
 
 
+class FlowRecord(msgspec.Struct):
+    asset: str
+    delta: str  # signed minor units
+    kind: str  # deposit | withdrawal
+
+
 class BalanceEventRecord(msgspec.Struct):
     assets: dict[str, BalanceRowRecord]
     acct: str = "default"
+    flow: FlowRecord | None = None
 
 
 class ResetEventRecord(msgspec.Struct):

@@ -100,6 +100,16 @@ async def test_user_data_carries_only_its_account(binance: tuple[str, Native]) -
         assert (report["e"], report["x"], report["p"]) == ("executionReport", "NEW", "40000.00000000")
         assert position["e"] == "outboundAccountPosition"
         assert {b["a"]: b["f"] for b in position["B"]}["USDT"] == "959.97000000"
+        native.fund("USDT", "25.5", account="other")  # a deposit: its delta, then the account's position
+        native.fund("USDT", "1")  # the default account's: not on this stream
+        flows: list[Json] = []
+        while len(flows) < 2:
+            message = json.loads(await ws.recv())
+            if "subscriptionId" in message:
+                flows.append(message["event"])
+        assert flows[0] == {"e": "balanceUpdate", "E": flows[0]["E"], "a": "USDT", "d": "25.50000000",
+                            "T": flows[0]["T"]}  # fmt: skip
+        assert {b["a"]: b["f"] for b in flows[1]["B"]}["USDT"] == "985.47000000"
         assert (await _ask(ws, {"id": 3, "method": "userDataStream.unsubscribe"}))["result"] == {}
 
 

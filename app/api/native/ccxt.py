@@ -376,6 +376,8 @@ def event(envelope: ev.Envelope) -> Event:
                 data["trade"] = trade(e.trade)
         case ev.BalanceChanged():
             data = {"assets": e.assets}
+            if e.flow is not None:
+                data["flow"] = {"asset": e.flow.asset, "amount": e.flow.amount, "kind": e.flow.kind}
         case ev.TickerUpdated():
             data = {"ticker": ticker(e.ticker)}
         case ev.MarketCreated():

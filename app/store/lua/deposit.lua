@@ -16,7 +16,7 @@ Returns {code, free, used}:
   0  OK             credited; free and used after the change
   4  BALANCE_LIMIT  free + used + amount would exceed the largest supported balance; nothing changed
 
-Events: balance.changed.
+Events: balance.changed, with its flow (the amount, kind deposit).
 ]]
 
 --@include lib/uint.lua
@@ -35,6 +35,6 @@ redis.call('HINCRBY', balances, free_f, amount)
 redis.call('HINCRBY', balances, used_f, 0)
 redis.call('HINCRBY', ledger, bal(acct, asset, 'deposited'), amount)
 note_asset(assets, acct, asset)
-emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {asset}))
+emit(events, channel, maxlen, 'balance.changed', flow_data(balances, acct, asset, amount, 'deposit'))
 v = redis.call('HMGET', balances, free_f, used_f)
 return {0, uint_norm(v[1]), uint_norm(v[2])}

@@ -14,7 +14,7 @@ Returns {code, free, used}:
   0  OK                  debited; free and used after the change
   1  INSUFFICIENT_FUNDS  free is below amount (what open orders reserve cannot be withdrawn); nothing changed
 
-Events: balance.changed.
+Events: balance.changed, with its flow (minus the amount, kind withdrawal).
 ]]
 
 --@include lib/uint.lua
@@ -31,6 +31,7 @@ if uint_cmp(v[1], amount) < 0 then
 end
 redis.call('HINCRBY', balances, free_f, uint_neg(amount))
 redis.call('HINCRBY', ledger, bal(acct, asset, 'withdrawn'), amount)
-emit(events, channel, maxlen, 'balance.changed', balance_data(balances, acct, {asset}))
+emit(events, channel, maxlen, 'balance.changed',
+  flow_data(balances, acct, asset, '-' .. uint_norm(amount), 'withdrawal'))
 v = redis.call('HMGET', balances, free_f, used_f)
 return {0, uint_norm(v[1]), uint_norm(v[2])}

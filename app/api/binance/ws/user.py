@@ -4,7 +4,8 @@ Per order event, the ``executionReport`` Binance sends (user-data-stream.md): ``
 accepted, TRADE for each fill (with the fill's ``l``, ``L``, ``Y``, ``n``, ``N``, ``t``, ``m``), CANCELED,
 EXPIRED. A market order that fills at once is accepted and filled in one transition: its NEW report comes
 first, then the TRADE, as on Binance. Every balance change is an ``outboundAccountPosition`` with the assets
-it touched. Field names, order and omissions are Binance's; numbers are 8-decimal strings.
+it touched; a deposit or withdrawal is first a ``balanceUpdate`` (the asset and its signed delta). Field
+names, order and omissions are Binance's; numbers are 8-decimal strings.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ def reports(event: object, now: int) -> list[Json]:
             return [execution_report(order, "CANCELED", None, now)]
         case OrderExpired(order=order):
             return [execution_report(order, "EXPIRED", None, now)]
-        case BalanceChanged(assets=assets):
+        case BalanceChanged(assets=assets, flow=flow):
             rows = [{"a": a, "f": wire.num(r.free), "l": wire.num(r.used)} for a, r in sorted(assets.items())]
-            return [{"e": "outboundAccountPosition", "E": now, "u": now, "B": rows}]
+            position = {"e": "outboundAccountPosition", "E": now, "u": now, "B": rows}
+            if flow is None:
+                return [position]
+            return [{"e": "balanceUpdate", "E": now, "a": flow.asset, "d": wire.num(flow.amount), "T": now}, position]
     return []
 
 

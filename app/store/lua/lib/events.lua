@@ -19,6 +19,13 @@ local function balance_data(balances, acct, assets)
   return '{"acct":' .. cjson.encode(acct) .. ',"assets":{' .. table.concat(parts, ',') .. '}}'
 end
 
+-- balance_data plus the money that came in or went out: `flow` {asset, delta (signed minor units), kind}.
+local function flow_data(balances, acct, asset, delta, kind)
+  local data = balance_data(balances, acct, {asset})
+  return data:sub(1, -2) .. ',"flow":{"asset":' .. cjson.encode(asset) .. ',"delta":"' .. delta ..
+    '","kind":"' .. kind .. '"}}'
+end
+
 local function order_data(order_json, trade_json)
   if trade_json then
     return '{"order":' .. order_json .. ',"trade":' .. trade_json .. '}'
