@@ -6,6 +6,7 @@ import logging
 
 import rich_click as click
 
+WS_PING_SECONDS, WS_PONG_TIMEOUT_SECONDS = 20.0, 60.0
 SERVERS = ("uvicorn", "granian")
 APP_FACTORY = "app.api:create_app"
 # Open event streams never finish by themselves: on SIGINT/SIGTERM the server waits this long for
@@ -137,6 +138,9 @@ def run_server(
             proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            # WebSockets as Binance's: a ping every 20 s, closed after a minute without a pong
+            ws_ping_interval=WS_PING_SECONDS,
+            ws_ping_timeout=WS_PONG_TIMEOUT_SECONDS,
         )
         return
 

@@ -10,10 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import websockets
 
+from app.api import create_app
 from app.engine.exchange import Exchange
+from app.settings import Settings
 from tests.support.book import Ticks, book_fields, settle_batch
 from tests.support.http import LiveServer
 
@@ -171,3 +174,30 @@ async def test_book_ticker_in_every_connection_style(live: LiveServer, exchange:
                 "a": "101.50000000",
             }
             assert set(data) == {"u", "s", "b", "B", "a", "A"}
+
+
+async def _drain(ws: Any) -> None:
+    """Read until the server closes the socket."""
+    async with asyncio.timeout(20):
+        while True:
+            await ws.recv()
+
+
+async def test_a_client_that_falls_behind_is_closed_with_1013(settings: Settings, exchange: Exchange) -> None:
+    slow = msgspec.structs.replace(settings, events_queue=20)
+    server = LiveServer(create_app(slow), send_buffer=4096).start()
+    try:
+        tick = Ticks("BTC/USDT")
+        await settle_batch(exchange, tick({"price": "100", "bid": "99", "ask": "101"}))
+        async with websockets.connect(_ws(server, "/ws/btcusdt@trade"), max_size=None, max_queue=1) as ws:
+            prints = [{"price": str(100 + n % 3), "qty": "0.001"} for n in range(3000)]
+            for start in range(0, len(prints), 500):  # the socket is not read meanwhile
+                await settle_batch(exchange, tick(*prints[start : start + 500]))
+            await asyncio.sleep(1.0)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await _drain(ws)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1013
+        assert closed.value.rcvd.reason.startswith("too slow")
+    finally:
+        server.stop()
