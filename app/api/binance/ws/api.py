@@ -21,7 +21,6 @@ import hmac
 import json
 import logging
 import time
-from collections import deque
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +31,7 @@ from app.api.binance.auth import Signer, check_time, signer_of, verify
 from app.api.binance.errors import BinanceError
 from app.api.binance.params import Params
 from app.api.binance.ws import user
+from app.api.binance.ws.outbox import Outbox
 from app.api.common.auth import PUBLIC
 from app.api.common.events import EventFilter, latest_event_id
 from app.api.common.hub import EventHub
@@ -111,14 +111,11 @@ class ApiConnection:
         self.session: AccountRef | None = None
         self.subscriptions: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._next = 0
-        self._out: deque[bytes] = deque()
-        self._wake = asyncio.Event()
-        self._queue = self.shared.settings.events_queue
-        self._behind = False
+        self.outbox = Outbox(socket, self.shared.settings.events_queue)
 
     async def run(self) -> None:
         await self.socket.accept()
-        writer = asyncio.create_task(self._write())
+        writer = asyncio.create_task(self.outbox.write())
         reader = asyncio.create_task(self._read())
         try:
             await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
@@ -129,21 +126,7 @@ class ApiConnection:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def _send(self, message: dict[str, Any]) -> None:
-        if len(self._out) >= self._queue:
-            self._behind = True
-        else:
-            self._out.append(json.dumps(message, separators=(",", ":")).encode())
-        self._wake.set()
-
-    async def _write(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._out:
-                await self.socket.send_data(self._out.popleft().decode())
-            if self._behind:
-                await self.socket.close(code=1013, reason=f"too slow: {self._queue} messages waited unread")
-                return
+        self.outbox.put(json.dumps(message, separators=(",", ":")).encode())
 
     async def _read(self) -> None:
         while True:

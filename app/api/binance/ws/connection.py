@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections import deque
 from typing import Any
 
 import msgspec
@@ -23,6 +22,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from app.api.binance.ws.names import parse
+from app.api.binance.ws.outbox import Outbox
 from app.api.binance.ws.streams import MarketStreams
 from app.api.common.auth import PUBLIC
 
@@ -47,26 +47,18 @@ class StreamConnection:
         self.socket, self.streams = socket, streams
         self.combined = combined
         self.names: dict[str, None] = {}
-        self._queue = queue
-        self._out: deque[bytes] = deque()
-        self._wake = asyncio.Event()
-        self._behind = False
+        self.outbox = Outbox(socket, queue)
 
     def offer(self, name: str, raw: bytes) -> bool:
-        if self._behind or len(self._out) >= self._queue:
-            return False
-        self._out.append(b'{"stream":"' + name.encode() + b'","data":' + raw + b"}" if self.combined else raw)
-        self._wake.set()
-        return True
+        return self.outbox.put(b'{"stream":"' + name.encode() + b'","data":' + raw + b"}" if self.combined else raw)
 
     def fell_behind(self) -> None:
-        self._behind = True
-        self._wake.set()
+        self.outbox.fell_behind()
 
     async def run(self, initial: list[str]) -> None:
         await self._subscribe(initial)
         await self.socket.accept()
-        writer = asyncio.create_task(self._write())
+        writer = asyncio.create_task(self.outbox.write())
         try:
             reader = asyncio.create_task(self._read())
             await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
@@ -85,17 +77,6 @@ class StreamConnection:
                 self.names[name] = None
                 if stream is not None:
                     await self.streams.subscribe(self, stream)
-
-    async def _write(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._out:
-                await self.socket.send_data(self._out.popleft().decode())
-            if self._behind:
-                reason = f"too slow: {self._queue} messages waited unread; reconnect and resubscribe"
-                await self.socket.close(code=1013, reason=reason[:120])
-                return
 
     async def _read(self) -> None:
         while True:
@@ -117,8 +98,7 @@ class StreamConnection:
                 self._reply({"error": {"code": exc.code, "msg": exc.msg}, "id": request_id})
 
     def _reply(self, reply: dict[str, Any]) -> None:
-        self._out.append(_encode(reply))
-        self._wake.set()
+        self.outbox.put(_encode(reply))
 
     async def _method(self, request: dict[str, Any]) -> Any:
         method, params = request.get("method"), request.get("params", [])
