@@ -23,7 +23,7 @@ from app.api.native.admin import AdminController
 from app.api.native.errors import EXCEPTION_HANDLERS
 from app.api.native.events import EventController
 from app.api.native.market import MarketController
-from app.api.native.orders import OrderController, TradeController
+from app.api.native.orders import OrderController, TradeController, TradingFeeController
 from app.api.native.overview import OverviewController
 from app.api.native.portfolio import BalanceController
 from app.api.native.schemas import Liveness
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
             ex.url,
             [keys.events for keys in ex.core.shard_keys],
             timeout=settings.redis_timeout,
-            fee_rate=ex.fee_rate,
+            fees=ex.fees,
             queue=settings.events_queue,
         )
         app.state.exchange, app.state.hub = ex, hub
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         BalanceController,
         OrderController,
         TradeController,
+        TradingFeeController,
         OverviewController,
         AdminController,
         AccountController,

@@ -71,19 +71,7 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
     for raw in trades:
         t = trade_decoder.decode(raw)
         held[t.acct, t.sym, t.side] += 1
-    counted: dict[tuple[str, str, str], int] = defaultdict(int)
-    for field, value in stats.items():
-        acct, symbol, side, kind = field.split(":")
-        base, quote = symbol.split("/")
-        sign = 1 if side == "buy" else -1
-        if kind == "base":
-            expected[acct, base] += sign * int(value)
-        elif kind == "quote":
-            expected[acct, quote] -= sign * int(value)
-        elif kind == "fee":
-            expected[acct, quote] -= int(value)
-        elif kind == "count":
-            counted[acct, symbol, side] = int(value)
+    counted = _trade_flows(stats, expected)
     for (acct, symbol, side), n in held.items():
         if n > counted[acct, symbol, side]:
             problems.append(f"{acct}: {n} {symbol} {side} trades held but {counted[acct, symbol, side]} fills counted")
@@ -103,3 +91,23 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
     if in_books != open_orders:
         problems.append(f"books hold {sorted(in_books ^ open_orders)} that are not exactly the open orders")
     return problems
+
+
+def _trade_flows(stats: dict[str, str], expected: dict[tuple[str, str], int]) -> dict[tuple[str, str, str], int]:
+    """Adds what the fill statistics say fills moved to ``expected``; returns the fills counted per side."""
+    counted: dict[tuple[str, str, str], int] = defaultdict(int)
+    for field, value in stats.items():
+        acct, symbol, side, kind = field.split(":")
+        base, quote = symbol.split("/")
+        sign = 1 if side == "buy" else -1
+        if kind == "base":
+            expected[acct, base] += sign * int(value)
+        elif kind == "quote":
+            expected[acct, quote] -= sign * int(value)
+        elif kind == "fee":
+            expected[acct, quote] -= int(value)
+        elif kind == "basefee":  # FEE_ASSET=received: a buy's fee, paid in the base asset
+            expected[acct, base] -= int(value)
+        elif kind == "count":
+            counted[acct, symbol, side] = int(value)
+    return counted

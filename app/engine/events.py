@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from app.engine.models import BalanceRow, Market, Order, Ticker, Trade
+from app.engine.models import BalanceRow, FeeSchedule, Market, Order, Ticker, Trade
 from app.engine.money import tidy
 from app.store.records import (
     BalanceEventRecord,
@@ -149,8 +149,8 @@ def _number(value: str) -> Decimal | None:
     return tidy(Decimal(value)) if value else None
 
 
-def _order_event(cls: type[_OrderEvent]) -> Callable[[str, Decimal], Event]:
-    def build(raw: str, _: Decimal) -> Event:
+def _order_event(cls: type[_OrderEvent]) -> Callable[[str, FeeSchedule], Event]:
+    def build(raw: str, _: FeeSchedule) -> Event:
         o = _order.decode(raw)
         trade = Trade.from_record(o.trade) if o.trade is not None else None
         return cls(order=Order.from_record(o.order, o.trade), trade=trade)  # type: ignore[return-value]
@@ -158,13 +158,13 @@ def _order_event(cls: type[_OrderEvent]) -> Callable[[str, Decimal], Event]:
     return build
 
 
-def _balance_event(raw: str, _: Decimal) -> Event:
+def _balance_event(raw: str, _: FeeSchedule) -> Event:
     record = _balance.decode(raw)
     rows = record.assets
     return BalanceChanged(assets={a: BalanceRow.of_minor(r.free, r.used) for a, r in rows.items()}, acct=record.acct)
 
 
-def _ticker_event(raw: str, _: Decimal) -> Event:
+def _ticker_event(raw: str, _: FeeSchedule) -> Event:
     t = _ticker.decode(raw)
     ticker = Ticker(
         symbol=t.symbol,
@@ -179,11 +179,11 @@ def _ticker_event(raw: str, _: Decimal) -> Event:
     return TickerUpdated(ticker=ticker)
 
 
-def _market_event(raw: str, fee_rate: Decimal) -> Event:
-    return MarketCreated(market=Market.from_record(_market.decode(raw).market, fee_rate))
+def _market_event(raw: str, fees: FeeSchedule) -> Event:
+    return MarketCreated(market=Market.from_record(_market.decode(raw).market, fees))
 
 
-_BUILDERS: dict[type[Any], Callable[[str, Decimal], Event]] = {
+_BUILDERS: dict[type[Any], Callable[[str, FeeSchedule], Event]] = {
     OrderCreated: _order_event(OrderCreated),
     OrderFilled: _order_event(OrderFilled),
     OrderCanceled: _order_event(OrderCanceled),
@@ -201,9 +201,9 @@ class UnknownEvent(ValueError):
     """A stream entry whose type no release of MockX writes."""
 
 
-def decode(entry_id: str, etype: str, data: str, fee_rate: Decimal) -> Envelope:
+def decode(entry_id: str, etype: str, data: str, fees: FeeSchedule) -> Envelope:
     """An events-stream entry as a domain event; raises :class:`UnknownEvent` for a type not in the union."""
     build = _BY_TYPE.get(etype)
     if build is None:
         raise UnknownEvent(f"event {entry_id} has an unknown type {etype!r}")
-    return Envelope(entry_id, build(data, fee_rate))
+    return Envelope(entry_id, build(data, fees))

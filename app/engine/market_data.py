@@ -48,7 +48,7 @@ class MarketData(Part):
 
     async def fetch_markets(self) -> list[Market]:
         records = await self.market_records()
-        return [Market.from_record(records[s], self.core.fee_rate) for s in sorted(records)]
+        return [Market.from_record(records[s], self.core.fees) for s in sorted(records)]
 
     async def symbol(self, raw: str) -> str:
         """Normalize a user's symbol (``BTCUSDT``, ``btc-usdt``...) against the known markets."""

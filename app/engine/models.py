@@ -22,6 +22,30 @@ def _ms(value: str) -> int | None:
     return int(value) if value else None
 
 
+class FeeSchedule(msgspec.Struct, frozen=True):
+    """The fee rates an account pays: ``maker`` on a fill of a resting order, ``taker`` on a fill that takes;
+    ``asset`` is ``quote`` (every fee in the quote asset) or ``received`` (in the asset the fill delivers, as
+    Binance spot: a buy pays in the base asset, a sell in the quote asset)."""
+
+    maker: Decimal
+    taker: Decimal
+    asset: str = "quote"
+
+    @property
+    def fee_side(self) -> str:
+        """ccxt's ``feeSide``: ``quote``, or ``get`` (the asset received)."""
+        return "quote" if self.asset == "quote" else "get"
+
+
+class TradingFee(msgspec.Struct, frozen=True):
+    """The fees of one symbol for one account (ccxt's ``fetch_trading_fees`` entry)."""
+
+    symbol: str
+    maker: Decimal
+    taker: Decimal
+    fee_side: str
+
+
 class Fee(msgspec.Struct, frozen=True):
     currency: str
     cost: Decimal
@@ -171,9 +195,10 @@ class Market(msgspec.Struct, frozen=True):
     minor_unit: Decimal  # the smallest amount of any asset
     maker_fee: Decimal
     taker_fee: Decimal
+    fee_side: str = "quote"  # ccxt's feeSide: quote, or get (the asset received)
 
     @classmethod
-    def from_record(cls, m: MarketRecord, fee_rate: Decimal) -> Market:
+    def from_record(cls, m: MarketRecord, fees: FeeSchedule) -> Market:
         return cls(
             symbol=m.sym,
             base=m.base,
@@ -184,8 +209,9 @@ class Market(msgspec.Struct, frozen=True):
             min_cost=tidy(Decimal(m.min_cost)) or None,
             max_value=MAX_UNITS,
             minor_unit=from_minor(1),
-            maker_fee=fee_rate,
-            taker_fee=fee_rate,
+            maker_fee=fees.maker,
+            taker_fee=fees.taker,
+            fee_side=fees.fee_side,
         )
 
 

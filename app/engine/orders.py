@@ -24,7 +24,7 @@ from app.engine.errors import (
 )
 from app.engine.inputs import order_key
 from app.engine.market_data import MarketData
-from app.engine.models import CanExecute, Order
+from app.engine.models import CanExecute, FeeSchedule, Order, TradingFee
 from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
 from app.engine.planner import OrderPlan, Quote, parse_order, plan
 from app.store.protocol import Code, PlaceMode
@@ -43,7 +43,8 @@ class Orders(Part):
         super().__init__(core, account.shard)
         self.markets = markets
         self.acct = account.name
-        self.fee_rate = Decimal(account.commission) if account.commission else core.fee_rate
+        own = Decimal(account.commission) if account.commission else None  # the account's rate: maker and taker
+        self.fees = core.fees if own is None else FeeSchedule(maker=own, taker=own, asset=core.fees.asset)
 
     async def create_order(
         self,
@@ -128,7 +129,7 @@ class Orders(Part):
             what = "to reserve" if plan.mode is PlaceMode.REST else "to pay"
             raise InsufficientFunds(
                 f"insufficient {plan.debit_asset}: the order needs {need} {plan.debit_asset} free {what}"
-                + (" (cost + fee)" if plan.debit_asset == plan.record.quote else "")
+                + (" (cost + fee)" if plan.debit_asset == plan.record.fcur else "")
             )
         if code is Code.DUPLICATE_CLIENT_ID:
             raise DuplicateOrderId(f"clientOrderId {plan.record.cid!r} is already used by another order")
@@ -171,7 +172,7 @@ class Orders(Part):
             raise BadSymbol(f"{symbol} is not traded here: it has no market yet (publish a price for it first)")
         if last is None:
             raise InvalidOrder(f"{symbol} has no price yet: publish a tick before trading it")
-        order_plan = plan(req, symbol, market_decoder.decode(market_raw), Quote(last, bid, ask), self.fee_rate)
+        order_plan = plan(req, symbol, market_decoder.decode(market_raw), Quote(last, bid, ask), self.fees)
         order_plan.record.acct = self.acct
         return order_plan
 
@@ -182,6 +183,12 @@ class Orders(Part):
             ("HGET", self.keys.markets, symbol), ("HMGET", self.keys.ticker(symbol), "last", "bid", "ask")
         )
         return market, (_dec(last), _dec(bid), _dec(ask))
+
+    async def fetch_trading_fees(self) -> dict[str, TradingFee]:
+        """The account's maker and taker rates on every market (ccxt's ``fetch_trading_fees``)."""
+        symbols = sorted(await self.redis.hkeys(self.keys.markets))
+        f = self.fees
+        return {s: TradingFee(symbol=s, maker=f.maker, taker=f.taker, fee_side=f.fee_side) for s in symbols}
 
     async def cancel_order(self, order_id: str) -> Order:
         """Cancel an open order; a closed, canceled or unknown order raises :class:`OrderNotFound`."""

@@ -16,6 +16,7 @@ from app.engine import markets as mk
 from app.engine.enums import OrderType, Side, TimeInForce
 from app.engine.errors import BadRequest, InvalidOrder, OrderImmediatelyFillable
 from app.engine.inputs import CLIENT_ID, minor, positive, word
+from app.engine.models import FeeSchedule
 from app.engine.money import (
     MAX_MINOR,
     MAX_UNITS,
@@ -29,6 +30,8 @@ from app.engine.money import (
 )
 from app.store.protocol import Guard, PlaceMode
 from app.store.records import MarketRecord, OrderRecord
+
+Fees = FeeSchedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,21 +101,21 @@ def parse_order(
     return OrderRequest(str(symbol), side_, type_, tif, positive(amount, out_of_range=InvalidOrder), price, cid)
 
 
-def plan(req: OrderRequest, symbol: str, market: MarketRecord, quote: Quote, fee_rate: Decimal) -> OrderPlan:
+def plan(req: OrderRequest, symbol: str, market: MarketRecord, quote: Quote, fees: FeeSchedule) -> OrderPlan:
     """Price ``req`` (its symbol resolved to ``symbol``) against ``quote`` on ``market``."""
     _check_amount(req.amount, market)
     record = OrderRecord(
         sym=symbol, base=market.base, quote=market.quote, side=req.side, type=req.type, tif=req.time_in_force,
-        amt=str(minor(req.amount, "amount")), rate=price_str(fee_rate), fcur=market.quote, cid=req.client_order_id,
+        amt=str(minor(req.amount, "amount")), rate=price_str(fees.taker), fcur=market.quote, cid=req.client_order_id,
     )  # fmt: skip
-    return PLANNERS[req.type](req, record, market, quote, fee_rate)
+    return PLANNERS[req.type](req, record, market, quote, fees)
 
 
-def _plan_market(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fee: Decimal) -> OrderPlan:
-    return _taker(req, record, market, quote.touch(req.side), fee)
+def _plan_market(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fees: Fees) -> OrderPlan:
+    return _taker(req, record, market, quote.touch(req.side), fees)
 
 
-def _plan_limit(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fee: Decimal) -> OrderPlan:
+def _plan_limit(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fees: Fees) -> OrderPlan:
     if req.price is None:
         raise BadRequest("price is required for a limit order")
     limit = positive(req.price, "price", out_of_range=InvalidOrder)  # malformed or not positive: BadRequest
@@ -131,43 +134,60 @@ def _plan_limit(req: OrderRequest, record: OrderRecord, market: MarketRecord, qu
                 f"post-only {req.side} at {price_str(limit)} would fill at once against "
                 f"{'ask' if buy else 'bid'} {price_str(touch)}"
             )
-        return _taker(req, record, market, touch, fee)
-    return _maker(req, record, market, limit, fee)
+        return _taker(req, record, market, touch, fees)
+    return _maker(req, record, market, limit, fees)
 
 
 #: One planner per order type.
-PLANNERS: dict[OrderType, Callable[[OrderRequest, OrderRecord, MarketRecord, Quote, Decimal], OrderPlan]] = {
+PLANNERS: dict[OrderType, Callable[[OrderRequest, OrderRecord, MarketRecord, Quote, Fees], OrderPlan]] = {
     OrderType.MARKET: _plan_market,
     OrderType.LIMIT: _plan_limit,
 }
 
 
-def _taker(req: OrderRequest, record: OrderRecord, market: MarketRecord, touch: Decimal, rate: Decimal) -> OrderPlan:
-    """Fill now at ``touch``: a buy pays cost + fee in the quote, a sell receives cost - fee."""
+def _fee(record: OrderRecord, cost: int, rate: Decimal, fees: Fees) -> int:
+    """The fee of a fill of ``record`` costing ``cost`` at ``rate``, in the asset FEE_ASSET says (set as its
+    ``fcur``): the quote asset, or with ``received`` the asset the fill delivers (a buy's base)."""
+    record.rate = price_str(rate)
+    if fees.asset == "received" and record.side == Side.BUY:
+        record.fcur = record.base
+        return fee_for(int(record.amt), rate)
+    record.fcur = record.quote
+    return fee_for(cost, rate)
+
+
+def _taker(req: OrderRequest, record: OrderRecord, market: MarketRecord, touch: Decimal, fees: Fees) -> OrderPlan:
+    """Fill now at ``touch``: a buy pays cost + fee in the quote (or, fee in base, receives amount - fee), a
+    sell receives cost - fee."""
     cost = round_cost(touch, req.amount)
     _check_notional(cost, market)
-    fee = fee_for(cost, rate)
+    fee = _fee(record, cost, fees.taker, fees)
     fill = (price_str(touch), cost, fee)
     amt, sym, now = int(record.amt), record.sym, PlaceMode.FILL
+    if req.side is Side.BUY and record.fcur == market.base:
+        return OrderPlan(sym, req.side, now, record, market.quote, cost, market.base, amt - fee, fill=fill)
     if req.side is Side.BUY:
         return OrderPlan(sym, req.side, now, record, market.quote, cost + fee, market.base, amt, fill=fill)
     return OrderPlan(sym, req.side, now, record, market.base, amt, market.quote, cost - fee, fill=fill)
 
 
-def _maker(req: OrderRequest, record: OrderRecord, market: MarketRecord, limit: Decimal, rate: Decimal) -> OrderPlan:
+def _maker(req: OrderRequest, record: OrderRecord, market: MarketRecord, limit: Decimal, fees: Fees) -> OrderPlan:
     """Rest at ``limit`` (reserving what its fill will take), or expire if it may not rest (IOC, FOK)."""
     cost = round_cost(limit, req.amount)
     _check_notional(cost, market)
     if cost > MAX_MINOR:
         raise InvalidOrder(f"the order's value exceeds the largest supported value {plain(MAX_UNITS)}")
-    fee = fee_for(cost, rate)
+    fee = _fee(record, cost, fees.maker, fees)
     record.mc, record.mf = str(cost), str(fee)
     buy = req.side is Side.BUY
     if req.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
         return OrderPlan(record.sym, req.side, PlaceMode.EXPIRE, record, market.quote if buy else market.base, 0)
     if buy:
-        record.ra, record.ca, record.cr = market.quote, market.base, record.amt
-        return OrderPlan(record.sym, req.side, PlaceMode.REST, record, market.quote, cost + fee, guard=Guard.ASK_ABOVE)
+        base_fee = record.fcur == market.base
+        record.ra, record.ca = market.quote, market.base
+        record.cr = str(int(record.amt) - fee) if base_fee else record.amt
+        debit = cost if base_fee else cost + fee
+        return OrderPlan(record.sym, req.side, PlaceMode.REST, record, market.quote, debit, guard=Guard.ASK_ABOVE)
     record.ra, record.ca, record.cr = market.base, market.quote, str(cost - fee)
     return OrderPlan(record.sym, req.side, PlaceMode.REST, record, market.base, int(record.amt), guard=Guard.BID_BELOW)
 

@@ -37,7 +37,9 @@ key                               type    contents                              
 ``S:ledger``                      hash    money that crossed the account boundary:                 until reset
                                           ``<acct>:<ASSET>:deposited`` / ``:withdrawn``.
 ``S:stats``                       hash    fill statistics ``<acct>:<SYMBOL>:<side>:count``,        until reset
-                                          ``:maker``, ``:base``, ``:quote``, ``:fee``.
+                                          ``:maker``, ``:base``, ``:quote``, ``:fee`` (fees paid in
+                                          the quote asset) and ``:basefee`` (paid in the base
+                                          asset: ``FEE_ASSET=received``, a buy; only once non-0).
 ``S:orders``                      hash    order id -> order record (JSON with ``acct``).           trimmed
 ``S:order_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every order held (finds  trimmed
                                           the first held id >= a ``fromId``).

@@ -147,11 +147,13 @@ def price(symbol: str, factor: Decimal) -> Decimal:
     return (START[symbol] * factor).quantize(Decimal("0.00000001") if symbol == "ETH/BTC" else Decimal("0.01"))
 
 
-def run_machine(url: str, tmp_path: Any, examples: int, *, accounts: int = 1, shards: int = 1) -> None:
+def run_machine(
+    url: str, tmp_path: Any, examples: int, *, accounts: int = 1, shards: int = 1, **overrides: Any
+) -> None:
     """Random sequences of every operation against the server at ``url``, by ``accounts`` accounts spread
-    over ``shards`` shards; the books of every account must always balance, and one account's orders do
-    not exist for another."""
-    base = Settings(redis_url=url, data_dir=tmp_path, test_env=True, shards=shards)
+    over ``shards`` shards (``overrides``: more settings, e.g. the fee schedule); the books of every account
+    must always balance, and one account's orders do not exist for another."""
+    base = Settings(redis_url=url, data_dir=tmp_path, test_env=True, shards=shards, **overrides)
     who = st.integers(0, accounts - 1)
 
     class Machine(RuleBasedStateMachine):

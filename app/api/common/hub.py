@@ -27,7 +27,6 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
@@ -36,6 +35,7 @@ from redis.asyncio import Redis
 from app.api.common.errors import UNAVAILABLE
 from app.api.common.events import EventFilter, id_key, join_cursor, latest_event_id, split_cursor, wider
 from app.engine.events import Envelope, UnknownEvent, decode
+from app.engine.models import FeeSchedule
 from app.store.transport import connect
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class EventHub:
         keys: list[str],
         *,
         timeout: float,
-        fee_rate: Decimal,
+        fees: FeeSchedule,
         queue: int = 1000,
         ring: int = RING,
     ) -> None:
@@ -275,7 +275,7 @@ class EventHub:
         self._url = url
         self._keys = keys
         self._timeout = timeout
-        self._fee_rate = fee_rate
+        self._fees = fees
         self._queue = queue
         self._ring = ring
         # A read hands its entries to the subscribers in one step: with every shard's read in between two turns
@@ -371,7 +371,7 @@ class EventHub:
         if flt is not None and not flt.wants_type(etype):
             return None
         try:
-            envelope = decode(entry_id, etype, fields.get("data", ""), self._fee_rate)
+            envelope = decode(entry_id, etype, fields.get("data", ""), self._fees)
         except _SKIPPED as exc:
             log.warning("skipping event %s of type %r: %s", entry_id, etype, exc)
             return None

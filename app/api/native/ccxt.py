@@ -149,6 +149,17 @@ class Market(msgspec.Struct, frozen=True):
     limits: MarketLimits
 
 
+class TradingFee(msgspec.Struct, frozen=True):
+    """ccxt's trading fee structure (``fetch_trading_fees``): the account's rates on one symbol."""
+
+    symbol: str
+    maker: Decimal
+    taker: Decimal
+    percentage: bool
+    tierBased: bool
+    feeSide: str
+
+
 class OrderBook(msgspec.Struct, frozen=True):
     """ccxt's order book: bids falling, asks rising, ``[price, amount]`` each; ``nonce`` the update id."""
 
@@ -320,7 +331,7 @@ def market(mk: m.Market) -> Market:
         maker=mk.maker_fee,
         percentage=True,
         tierBased=False,
-        feeSide="quote",
+        feeSide=mk.fee_side,
         precision=MarketPrecision(amount=mk.amount_step, price=mk.price_tick, base=mk.minor_unit, quote=mk.minor_unit),
         limits=MarketLimits(
             amount=MinMax(min=mk.min_amount, max=mk.max_value),
@@ -328,6 +339,11 @@ def market(mk: m.Market) -> Market:
             cost=MinMax(min=mk.min_cost, max=mk.max_value),
         ),
     )
+
+
+def trading_fee(f: m.TradingFee) -> TradingFee:
+    return TradingFee(symbol=f.symbol, maker=f.maker, taker=f.taker, percentage=True, tierBased=False,
+                      feeSide=f.fee_side)  # fmt: skip
 
 
 def balance(b: m.Balance) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from litestar.params import QueryParameter
 from app.api.common.codec import ExactResponse
 from app.api.common.deps import ExchangeDep
 from app.api.native import ccxt
-from app.api.native.ccxt import CanExecute, Order, Trade
+from app.api.native.ccxt import CanExecute, Order, Trade, TradingFee
 from app.api.native.errors import responses
 from app.api.native.request import NativeController
 from app.api.native.schemas import OrderBody, OrderIdPath
@@ -136,3 +136,15 @@ class TradeController(NativeController):
             symbol=symbol, since=since, until=until, from_id=from_id, to_id=to_id, limit=limit, tail=tail
         )
         return paged(request, [ccxt.trade(t) for t in page.items], page.next)
+
+
+class TradingFeeController(NativeController):
+    path = "/trading-fees"
+    tags = ("Orders",)
+
+    @get("/", responses=responses())
+    async def trading_fees(self, exchange: ExchangeDep) -> dict[str, TradingFee]:
+        """The account's maker and taker rates on every market, keyed by symbol (ccxt's ``fetch_trading_fees``):
+        ``MAKER_FEE`` / ``TAKER_FEE``, or the account's own commission for both; ``feeSide`` is ``quote``, or
+        ``get`` with ``FEE_ASSET=received`` (a buy pays in the base asset, a sell in the quote asset)."""
+        return {s: ccxt.trading_fee(f) for s, f in (await exchange.fetch_trading_fees()).items()}

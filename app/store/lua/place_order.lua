@@ -149,7 +149,7 @@ local prefix = acct .. ':' .. o.sym .. ':' .. o.side .. ':'
 redis.call('HINCRBY', stats, prefix .. 'count', 1)
 redis.call('HINCRBY', stats, prefix .. 'base', o.filled)
 redis.call('HINCRBY', stats, prefix .. 'quote', o.cost)
-redis.call('HINCRBY', stats, prefix .. 'fee', o.fee)
+redis.call('HINCRBY', stats, prefix .. fee_kind(o), o.fee)
 local filled = cjson.encode(o)
 redis.call('HSET', orders, id, filled)
 history_add(order_index, order_index_members(o))

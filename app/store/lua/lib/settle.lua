@@ -11,6 +11,9 @@
 -- balance.changed events are kept per account. Needs lib/uint.lua, lib/account.lua, lib/events.lua,
 -- lib/fills.lua, lib/history.lua.
 
+-- A fill's fee is counted in the statistics as `fee` (paid in the quote asset) or `basefee` (in the base
+-- asset: FEE_ASSET=received, a buy), lib/fills.lua's fee_kind.
+--
 -- `k` holds the keys book_buy, book_sell, orders, open, balances, stats, trades, trade_ids, trade_seq,
 -- events, assets, order_index, trade_index. Trade ids are `id_base` + the shard's trade sequence.
 local function settlement_open(k, sym, channel, maxlen, id_base)
@@ -101,13 +104,14 @@ local function settle_book(s, t, mode, side, offset, budget)
         local key = o.acct .. ':' .. side
         local st = s.sides[key]
         if not st then
-          st = {acct = o.acct, side = side, count = 0, base = sum_new(), quote = sum_new(), fee = sum_new()}
+          st = {acct = o.acct, side = side, count = 0, base = sum_new(), quote = sum_new(), fee = sum_new(),
+                basefee = sum_new()}
           s.sides[key] = st
           s.sides[#s.sides + 1] = st
         end
         st.count = st.count + 1
         s.filled = s.filled + 1
-        sum_add(st.base, o.amt); sum_add(st.quote, o.mc); sum_add(st.fee, o.mf)
+        sum_add(st.base, o.amt); sum_add(st.quote, o.mc); sum_add(st[fee_kind(o)], o.mf)
       end
     end
   end
@@ -148,6 +152,8 @@ local function settlement_finish(s)
     redis.call('HINCRBY', k.stats, prefix .. 'base', sum_value(st.base))
     redis.call('HINCRBY', k.stats, prefix .. 'quote', sum_value(st.quote))
     redis.call('HINCRBY', k.stats, prefix .. 'fee', sum_value(st.fee))
+    local basefee = sum_value(st.basefee)
+    if basefee ~= '0' then redis.call('HINCRBY', k.stats, prefix .. 'basefee', basefee) end
   end
   if #s.touched == 0 then return end
   redis.call('SET', k.trade_seq, tostring(s.next_tid))

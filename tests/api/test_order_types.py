@@ -1,0 +1,39 @@
+"""The native API's fee read and its order types beyond market and limit: quote-amount market buys."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from litestar.testing import AsyncTestClient
+
+from app.api import create_app
+from app.settings import Settings
+from tests.support.http import fund, set_price
+from tests.support.money import audit_problems
+
+D = Decimal
+
+
+async def test_trading_fees_is_ccxts_structure_keyed_by_symbol(settings: Settings) -> None:
+    s = msgspec.structs.replace(settings, maker_fee=D("0.0002"), taker_fee=D("0.0007"), fee_asset="received")
+    async with AsyncTestClient(app=create_app(s)) as client:
+        await set_price(client, "BTC/USDT", 50000)
+        r = await client.get("/trading-fees")
+        assert r.status_code == 200, r.text
+        assert r.json(parse_float=D) == {
+            "BTC/USDT": {"symbol": "BTC/USDT", "maker": D("0.0002"), "taker": D("0.0007"), "percentage": True,
+                         "tierBased": False, "feeSide": "get"},
+        }  # fmt: skip
+        (market,) = (await client.get("/markets")).json(parse_float=D)
+        assert (market["maker"], market["taker"], market["feeSide"]) == (D("0.0002"), D("0.0007"), "get")
+
+
+async def test_a_fill_says_taker_or_maker_with_its_fee(client: Any, settings: Settings) -> None:
+    await fund(client, "USDT", 10000)
+    await set_price(client, "ETH/USDT", 2000)
+    order = (await client.post("/orders", json={"symbol": "ETH/USDT", "side": "buy", "amount": 1})).json()
+    (trade,) = order["trades"]
+    assert (trade["takerOrMaker"], trade["fee"]["currency"], trade["fee"]["rate"]) == ("taker", "USDT", 0.00075)
+    assert await audit_problems(settings) == []
