@@ -108,6 +108,7 @@ class Order(msgspec.Struct, frozen=True):
     fee: Fee
     trades: list[Trade]
     account: str = "default"
+    spend: Decimal | None = None  # a market order by quote amount: the cost asked (its cost is at most this)
 
     @property
     def post_only(self) -> bool:
@@ -140,6 +141,7 @@ class Order(msgspec.Struct, frozen=True):
             cost=cost,
             fee=Fee(currency=o.fcur, cost=from_minor(o.fee), rate=tidy(Decimal(o.rate))),
             trades=[Trade.from_record(trade)] if trade is not None else [],
+            spend=from_minor(o.qq) if o.qq else None,
         )
 
 

@@ -33,7 +33,7 @@ from app.store.scripts import PlaceResult
 from app.store.transport import Call
 
 _PRICE_RETRIES = 5
-OrderArgs = tuple[str, str, str, object, object, str | None, str | None]
+OrderArgs = tuple[str, str, str, object, object, str | None, str | None, object]
 
 
 class Orders(Part):
@@ -56,10 +56,14 @@ class Orders(Part):
         *,
         client_order_id: str | None = None,
         time_in_force: str | None = None,
+        cost: object = None,
     ) -> Order:
-        """Place an order. Market orders and marketable limits fill at once (taker); other limits rest."""
+        """Place an order. Market orders and marketable limits fill at once (taker); other limits rest.
+
+        A market order with ``cost`` instead of ``amount`` spends at most that much quote on its fill (the
+        largest amount-step multiple that fits); the fee is not part of it (as Binance's ``quoteOrderQty``)."""
         record, trade = await self._submit(
-            (symbol, side, type, amount, price, client_order_id, time_in_force), dry_run=False
+            (symbol, side, type, amount, price, client_order_id, time_in_force, cost), dry_run=False
         )
         return Order.from_record(order_decoder.decode(record), trade)
 
@@ -73,10 +77,12 @@ class Orders(Part):
         *,
         client_order_id: str | None = None,
         time_in_force: str | None = None,
+        cost: object = None,
     ) -> CanExecute:
         """Dry run: would this order be accepted now, and if not, why. Nothing changes."""
         try:
-            await self._submit((symbol, side, type, amount, price, client_order_id, time_in_force), dry_run=True)
+            order = (symbol, side, type, amount, price, client_order_id, time_in_force, cost)
+            await self._submit(order, dry_run=True)
             return CanExecute(ok=True)
         except ExchangeError as exc:
             return CanExecute(ok=False, reason=exc.message, code=exc.code)
@@ -163,9 +169,10 @@ class Orders(Part):
         price_in: object,
         client_order_id: str | None,
         time_in_force: str | None,
+        cost: object = None,
     ) -> OrderPlan:
         """Validate and price an order against the current ticker, without placing it."""
-        req = parse_order(raw_symbol, side, type, amount_in, price_in, client_order_id, time_in_force)
+        req = parse_order(raw_symbol, side, type, amount_in, price_in, client_order_id, time_in_force, cost)
         symbol = await self.markets.symbol(raw_symbol)
         market_raw, (last, bid, ask) = await self._market_and_ticker(symbol)
         if market_raw is None:

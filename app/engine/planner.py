@@ -9,7 +9,7 @@ fees rounded up (:mod:`app.engine.money`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from app.engine import markets as mk
@@ -18,6 +18,7 @@ from app.engine.errors import BadRequest, InvalidOrder, OrderImmediatelyFillable
 from app.engine.inputs import CLIENT_ID, minor, positive, word
 from app.engine.models import FeeSchedule
 from app.engine.money import (
+    CTX,
     MAX_MINOR,
     MAX_UNITS,
     MoneyError,
@@ -27,6 +28,7 @@ from app.engine.money import (
     plain,
     price_str,
     round_cost,
+    tidy,
 )
 from app.store.protocol import Guard, PlaceMode
 from app.store.records import MarketRecord, OrderRecord
@@ -45,6 +47,7 @@ class OrderRequest:
     amount: Decimal
     price: object  # as given; a limit planner parses it against the market's tick
     client_order_id: str
+    cost: Decimal | None = None  # a market order by quote amount: the most it may cost (amount follows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ def parse_order(
     price: object,
     client_order_id: str | None,
     time_in_force: str | None,
+    cost: object = None,
 ) -> OrderRequest:
     """Check the words of an order; raise BadRequest / InvalidOrder naming the first problem."""
     side_ = word(Side, "side", str(side).strip().lower())
@@ -96,6 +100,13 @@ def parse_order(
         raise BadRequest("clientOrderId must be 1-36 characters of letters, digits and . : / _ -")
     if type_ is OrderType.MARKET and price is not None:
         raise BadRequest("a market order takes no price: omit it, or set type to 'limit' for a limit order")
+    if cost is not None:
+        if type_ is not OrderType.MARKET:
+            raise BadRequest("cost (the quote amount to spend) is for market orders only: give a limit order an amount")
+        if amount is not None:
+            raise BadRequest("give amount or cost, not both")
+        spend = positive(cost, "cost", out_of_range=InvalidOrder)
+        return OrderRequest(str(symbol), side_, type_, tif, Decimal(0), price, cid, spend)
     if amount is None:
         raise BadRequest("amount is required")
     return OrderRequest(str(symbol), side_, type_, tif, positive(amount, out_of_range=InvalidOrder), price, cid)
@@ -103,12 +114,31 @@ def parse_order(
 
 def plan(req: OrderRequest, symbol: str, market: MarketRecord, quote: Quote, fees: FeeSchedule) -> OrderPlan:
     """Price ``req`` (its symbol resolved to ``symbol``) against ``quote`` on ``market``."""
+    if req.cost is not None:
+        req = replace(req, amount=_amount_for_cost(req.cost, quote.touch(req.side), market))
     _check_amount(req.amount, market)
     record = OrderRecord(
         sym=symbol, base=market.base, quote=market.quote, side=req.side, type=req.type, tif=req.time_in_force,
         amt=str(minor(req.amount, "amount")), rate=price_str(fees.taker), fcur=market.quote, cid=req.client_order_id,
     )  # fmt: skip
+    if req.cost is not None:
+        record.qq = str(minor(req.cost, "cost"))
     return PLANNERS[req.type](req, record, market, quote, fees)
+
+
+def _amount_for_cost(cost: Decimal, price: Decimal, market: MarketRecord) -> Decimal:
+    """The largest multiple of the amount step whose cost at ``price`` (rounded as a fill's) is at most
+    ``cost``: a market order by quote amount spends at most ``cost``, less than one step below it."""
+    budget, step = minor(cost, "cost"), Decimal(market.step)
+    amount = CTX.multiply(CTX.divide_int(CTX.divide(cost, price), step), step)
+    while amount > 0 and round_cost(price, amount) > budget:  # the cost's rounding went up: one step less
+        amount -= step
+    if amount <= 0 or amount < Decimal(market.min_amt):
+        raise InvalidOrder(
+            f"cost {plain(cost)} {market.quote} buys less than the minimum amount {market.min_amt} of "
+            f"{market.sym} at {price_str(price)}"
+        )
+    return tidy(amount)
 
 
 def _plan_market(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fees: Fees) -> OrderPlan:

@@ -41,7 +41,8 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=False):
     ca: str = ""  # asset credited by the maker fill
     cr: str = "0"  # minor units credited by the maker fill
     mc: str = "0"  # maker fill cost (quote minor units) at the limit price
-    mf: str = "0"  # maker fill fee (quote minor units)
+    mf: str = "0"  # maker fill fee (minor units of fcur)
+    qq: str = ""  # a market order by quote amount: the quote asked to spend (minor units), "" otherwise
 
 
 class TradeRecord(msgspec.Struct, forbid_unknown_fields=False):

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from app.api import create_app
 from app.settings import Settings
-from tests.support.http import fund, set_price
+from tests.support.http import error, fund, set_price
 from tests.support.money import audit_problems
 
 D = Decimal
@@ -36,4 +36,22 @@ async def test_a_fill_says_taker_or_maker_with_its_fee(client: Any, settings: Se
     order = (await client.post("/orders", json={"symbol": "ETH/USDT", "side": "buy", "amount": 1})).json()
     (trade,) = order["trades"]
     assert (trade["takerOrMaker"], trade["fee"]["currency"], trade["fee"]["rate"]) == ("taker", "USDT", 0.00075)
+    assert await audit_problems(settings) == []
+
+
+async def test_a_market_buy_by_cost_over_http(client: Any, settings: Settings) -> None:
+    await fund(client, "USDT", 10000)
+    await set_price(client, "ETH/USDT", 2000)
+    r = await client.post("/orders", json={"symbol": "ETH/USDT", "side": "buy", "cost": 1000})
+    assert r.status_code == 201, r.text
+    order = r.json(parse_float=D)
+    assert (order["amount"], order["cost"], order["fee"]["cost"]) == (D("0.5"), 1000, D("0.75"))
+    for body, kind in (
+        ({"symbol": "ETH/USDT", "side": "buy", "cost": 1000, "amount": 1}, "BadRequest"),
+        ({"symbol": "ETH/USDT", "side": "buy", "type": "limit", "price": 1000, "cost": 1000}, "BadRequest"),
+        ({"symbol": "ETH/USDT", "side": "buy", "cost": "-1"}, "BadRequest"),
+        ({"symbol": "ETH/USDT", "side": "buy", "cost": 100000}, "InsufficientFunds"),
+    ):
+        error(await client.post("/orders", json=body), 400, kind)
+    assert len((await client.get("/orders")).json()) == 1
     assert await audit_problems(settings) == []

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from app.engine.audit import audit
+from app.engine.errors import BadRequest, InsufficientFunds, InvalidOrder
 from app.engine.exchange import Exchange
 from app.settings import Settings
 
@@ -110,3 +111,38 @@ def test_fee_settings_are_read_and_checked() -> None:
         Settings.from_env({"FEE_ASSET": "base"})
     with pytest.raises(ValueError, match="MAKER_FEE='1' is invalid"):
         Settings.from_env({"MAKER_FEE": "1"})
+
+
+async def test_a_market_buy_by_cost_spends_exactly_that_quote_and_pays_the_fee_on_top(open_exchange: Opener) -> None:
+    async with open_exchange(commission=D("0.001")) as ex:
+        o = await ex.create_order("BTC/USDT", "buy", "market", cost="1000")
+        assert (o.status, o.amount, o.cost, o.fee.cost, o.spend) == ("closed", D("0.02"), D("1000"), D("1"), D("1000"))
+        assert (await ex.fetch_balance()).rows["USDT"].free == D("100000") - D("1001")
+        await ex.push_price("BTC/USDT", "50010", bid="50010", ask="50010")
+        odd = await ex.create_order("BTC/USDT", "buy", "market", cost="1000")  # 1000 / 50010 is no step multiple
+        assert odd.amount == D("0.01999600")
+        assert odd.cost <= 1000 < odd.cost + D("50010") * D("0.00000001")
+        assert await audit(ex.redis, ex.keys) == []
+
+
+async def test_a_market_sell_by_cost_sells_what_brings_at_most_that_quote(open_exchange: Opener) -> None:
+    async with open_exchange(fee_asset="received") as ex:
+        o = await ex.create_order("BTC/USDT", "sell", "market", cost="500")
+        assert (o.amount, o.cost, o.fee.currency) == (D("0.01"), D("500"), "USDT")
+
+
+async def test_cost_is_refused_where_it_makes_no_sense_and_changes_nothing(open_exchange: Opener) -> None:
+    async with open_exchange() as ex:
+        before = await ex.fetch_balance()
+        with pytest.raises(BadRequest, match=r"cost \(the quote amount to spend\) is for market orders only"):
+            await ex.create_order("BTC/USDT", "buy", "limit", price="40000", cost="100")
+        with pytest.raises(BadRequest, match="give amount or cost, not both"):
+            await ex.create_order("BTC/USDT", "buy", "market", "0.1", cost="100")
+        with pytest.raises(BadRequest, match="cost must be positive"):
+            await ex.create_order("BTC/USDT", "buy", "market", cost="0")
+        with pytest.raises(InvalidOrder, match="buys less than the minimum amount"):
+            await ex.create_order("BTC/USDT", "buy", "market", cost="0.0001")
+        with pytest.raises(InsufficientFunds):
+            await ex.create_order("BTC/USDT", "buy", "market", cost="100000")  # + the fee is more than is free
+        assert (await ex.fetch_balance()).rows == before.rows
+        assert await ex.fetch_orders() == []

@@ -209,6 +209,13 @@ def run_machine(
             if order is not None:
                 assert order.status == "closed"
 
+        @rule(i=who, symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(("buy", "sell")), cost=amounts)
+        def market_by_cost(self, i: int, symbol: str, side: str, cost: Decimal) -> None:
+            order = self.attempt(self.views[i].create_order(symbol, side, "market", cost=cost * 100))
+            if order is not None:
+                assert order.status == "closed"
+                assert order.cost <= cost * 100
+
         @rule(
             i=who,
             symbol=st.sampled_from(SYMBOLS),

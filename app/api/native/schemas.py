@@ -32,9 +32,17 @@ class OrderIn(_Body):
 
     symbol: Annotated[str, Meta(examples=["BTC/USDT"], max_length=64)]
     side: Literal["buy", "sell"]
-    amount: Amount
+    amount: Amount | None = None
     type: Literal["market", "limit"] = "market"
     price: Amount | None = None
+    cost: (
+        Annotated[
+            Number,
+            Meta(description="A market order by quote amount instead of amount: spend at most this much quote "
+                 "on the fill (the fee is not part of it)"),
+        ]
+        | None
+    ) = None  # fmt: skip
     clientOrderId: Annotated[str, Meta(max_length=64)] | None = None
     timeInForce: Literal["GTC", "IOC", "FOK", "PO"] | None = None
 
@@ -48,6 +56,7 @@ class OrderIn(_Body):
             "price": self.price,
             "client_order_id": self.clientOrderId,
             "time_in_force": self.timeInForce,
+            "cost": self.cost,
         }
 
 
@@ -86,6 +95,7 @@ OrderBody = Annotated[
     _body(
         ("market buy (type defaults to market)", {"symbol": "BTC/USDT", "side": "buy", "amount": 0.05}),
         ("limit sell", {"symbol": "BTC/USDT", "side": "sell", "type": "limit", "amount": 0.01, "price": 50000}),
+        ("market buy for 100 USDT (cost)", {"symbol": "BTC/USDT", "side": "buy", "cost": 100}),
         (
             "post-only limit buy with a client id",
             {"symbol": "ETHUSDT", "side": "buy", "type": "limit", "amount": 1, "price": 2500.5,
