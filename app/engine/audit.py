@@ -7,8 +7,9 @@ Per account (an account's state shares the shard with other accounts'; each is c
 3. Value is conserved: for every asset, ``free + used`` equals deposits - withdrawals + what fills
    brought in - what fills took out (fees included), as the fill statistics count them (they are kept
    when retention trims the trades); the trades still held never outnumber the fills counted.
-4. Indexes hold only open orders: every id in a book or in the open index is an open order, and every
-   open order is in both.
+4. Indexes hold only open orders: every id in a book, a trigger index or the open index is an open order,
+   and every open order is in the open index and in its book (or, a stop order not yet triggered, in its
+   trigger index).
 
 Used by the tests after every step of random sequences, and available to operators as a health check.
 """
@@ -39,6 +40,8 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
         for symbol in symbols:
             pipe.zrange(keys.book(symbol, "buy"), 0, -1)
             pipe.zrange(keys.book(symbol, "sell"), 0, -1)
+            pipe.zrange(keys.triggers(symbol, "up"), 0, -1)  # stop orders waiting for their trigger
+            pipe.zrange(keys.triggers(symbol, "down"), 0, -1)
         books = await pipe.execute()
 
     problems: list[str] = []

@@ -63,7 +63,12 @@ class OrderCanceled(_OrderEvent, frozen=True, tag="order.canceled"):
 
 
 class OrderExpired(_OrderEvent, frozen=True, tag="order.expired"):
-    """An IOC/FOK order that could not fill at once."""
+    """An IOC/FOK order that could not fill at once (or a triggered stop its time in force did not let rest)."""
+
+
+class OrderTriggered(_OrderEvent, frozen=True, tag="order.triggered"):
+    """A stop-loss / take-profit order's trigger was reached: it is now a limit or market order (its fill, or
+    expiry, follows in the same transition)."""
 
 
 class BalanceChanged(_Event, frozen=True, tag="balance.changed"):
@@ -112,13 +117,15 @@ Event = (
     | OrderFilled
     | OrderCanceled
     | OrderExpired
+    | OrderTriggered
     | BalanceChanged
     | TickerUpdated
     | MarketCreated
     | ExchangeReset
 )
 EVENT_CLASSES: tuple[type[_Event], ...] = (
-    OrderCreated, OrderFilled, OrderCanceled, OrderExpired, BalanceChanged, TickerUpdated, MarketCreated, ExchangeReset,
+    OrderCreated, OrderFilled, OrderCanceled, OrderExpired, OrderTriggered, BalanceChanged, TickerUpdated,
+    MarketCreated, ExchangeReset,
 )  # fmt: skip
 #: Every event type, in the order the docs list them.
 EVENT_TYPES: tuple[str, ...] = tuple(str(msgspec.inspect.type_info(c).tag) for c in EVENT_CLASSES)  # type: ignore[attr-defined]
@@ -188,6 +195,7 @@ _BUILDERS: dict[type[Any], Callable[[str, FeeSchedule], Event]] = {
     OrderFilled: _order_event(OrderFilled),
     OrderCanceled: _order_event(OrderCanceled),
     OrderExpired: _order_event(OrderExpired),
+    OrderTriggered: _order_event(OrderTriggered),
     BalanceChanged: _balance_event,
     TickerUpdated: _ticker_event,
     MarketCreated: _market_event,

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from app.engine.enums import OrderStatus, OrderType, Role, Side, TimeInForce
+from app.engine.enums import OrderStatus, OrderType, Role, Side, TimeInForce, TriggerKind
 from app.engine.errors import ErrorCode
 from app.engine.money import CTX, MAX_UNITS, from_minor, tidy
 from app.store.records import MarketRecord, OrderRecord, TradeRecord
@@ -109,6 +109,17 @@ class Order(msgspec.Struct, frozen=True):
     trades: list[Trade]
     account: str = "default"
     spend: Decimal | None = None  # a market order by quote amount: the cost asked (its cost is at most this)
+    trigger: TriggerKind | None = None  # a stop order: stop-loss or take-profit
+    trigger_price: Decimal | None = None
+    triggered_at: int | None = None  # when its trigger was reached, ms; None while it waits
+
+    @property
+    def stop_loss_price(self) -> Decimal | None:
+        return self.trigger_price if self.trigger is TriggerKind.STOP_LOSS else None
+
+    @property
+    def take_profit_price(self) -> Decimal | None:
+        return self.trigger_price if self.trigger is TriggerKind.TAKE_PROFIT else None
 
     @property
     def post_only(self) -> bool:
@@ -142,6 +153,9 @@ class Order(msgspec.Struct, frozen=True):
             fee=Fee(currency=o.fcur, cost=from_minor(o.fee), rate=tidy(Decimal(o.rate))),
             trades=[Trade.from_record(trade)] if trade is not None else [],
             spend=from_minor(o.qq) if o.qq else None,
+            trigger=TriggerKind(o.tk) if o.tk else None,
+            trigger_price=tidy(Decimal(o.tpx)) if o.tpx else None,
+            triggered_at=_ms(o.trg),
         )
 
 

@@ -33,7 +33,7 @@ from app.store.scripts import PlaceResult
 from app.store.transport import Call
 
 _PRICE_RETRIES = 5
-OrderArgs = tuple[str, str, str, object, object, str | None, str | None, object]
+OrderArgs = tuple[str, str, str, object, object, str | None, str | None, object, dict[str, object] | None]
 
 
 class Orders(Part):
@@ -57,13 +57,19 @@ class Orders(Part):
         client_order_id: str | None = None,
         time_in_force: str | None = None,
         cost: object = None,
+        trigger_price: object = None,
+        stop_loss_price: object = None,
+        take_profit_price: object = None,
     ) -> Order:
         """Place an order. Market orders and marketable limits fill at once (taker); other limits rest.
 
         A market order with ``cost`` instead of ``amount`` spends at most that much quote on its fill (the
-        largest amount-step multiple that fits); the fee is not part of it (as Binance's ``quoteOrderQty``)."""
+        largest amount-step multiple that fits); the fee is not part of it (as Binance's ``quoteOrderQty``).
+        ``trigger_price`` / ``stop_loss_price`` (a stop-loss) or ``take_profit_price`` (a take-profit) make it
+        a stop order: it waits, its funds reserved, until the last price reaches the trigger."""
+        triggers = _triggers(trigger_price, stop_loss_price, take_profit_price)
         record, trade = await self._submit(
-            (symbol, side, type, amount, price, client_order_id, time_in_force, cost), dry_run=False
+            (symbol, side, type, amount, price, client_order_id, time_in_force, cost, triggers), dry_run=False
         )
         return Order.from_record(order_decoder.decode(record), trade)
 
@@ -78,10 +84,14 @@ class Orders(Part):
         client_order_id: str | None = None,
         time_in_force: str | None = None,
         cost: object = None,
+        trigger_price: object = None,
+        stop_loss_price: object = None,
+        take_profit_price: object = None,
     ) -> CanExecute:
         """Dry run: would this order be accepted now, and if not, why. Nothing changes."""
         try:
-            order = (symbol, side, type, amount, price, client_order_id, time_in_force, cost)
+            triggers = _triggers(trigger_price, stop_loss_price, take_profit_price)
+            order = (symbol, side, type, amount, price, client_order_id, time_in_force, cost, triggers)
             await self._submit(order, dry_run=True)
             return CanExecute(ok=True)
         except ExchangeError as exc:
@@ -104,6 +114,7 @@ class Orders(Part):
             dry_run=dry_run,
             max_minor=MAX_MINOR,
             fill=plan.fill,
+            trigger=plan.record.tdir,
             batch=batch,
         )
 
@@ -170,9 +181,10 @@ class Orders(Part):
         client_order_id: str | None,
         time_in_force: str | None,
         cost: object = None,
+        triggers: dict[str, object] | None = None,
     ) -> OrderPlan:
         """Validate and price an order against the current ticker, without placing it."""
-        req = parse_order(raw_symbol, side, type, amount_in, price_in, client_order_id, time_in_force, cost)
+        req = parse_order(raw_symbol, side, type, amount_in, price_in, client_order_id, time_in_force, cost, triggers)
         symbol = await self.markets.symbol(raw_symbol)
         market_raw, (last, bid, ask) = await self._market_and_ticker(symbol)
         if market_raw is None:
@@ -200,7 +212,7 @@ class Orders(Part):
     async def cancel_order(self, order_id: str) -> Order:
         """Cancel an open order; a closed, canceled or unknown order raises :class:`OrderNotFound`."""
         record = await self._record(order_id)
-        result = await self.scripts.cancel_order(self.acct, record.id, record.sym, record.side)
+        result = await self.scripts.cancel_order(self.acct, record.id, record.sym, record.side, record.tdir)
         if result.code is Code.NOT_FOUND:
             raise OrderNotFound(f"order {order_id!r} does not exist")
         if result.code is Code.NOT_OPEN:
@@ -227,6 +239,12 @@ class Orders(Part):
         if record is None or record.acct != self.acct:
             raise OrderNotFound(f"order {order_id!r} does not exist")
         return record
+
+
+def _triggers(trigger_price: object, stop_loss_price: object, take_profit_price: object) -> dict[str, object]:
+    """The trigger params given, by their ccxt names (what the planner's messages name)."""
+    given = {"triggerPrice": trigger_price, "stopLossPrice": stop_loss_price, "takeProfitPrice": take_profit_price}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _dec(value: str | None) -> Decimal | None:

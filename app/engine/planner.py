@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from app.engine import markets as mk
-from app.engine.enums import OrderType, Side, TimeInForce
+from app.engine.enums import OrderType, Side, TimeInForce, TriggerKind
 from app.engine.errors import BadRequest, InvalidOrder, OrderImmediatelyFillable
 from app.engine.inputs import CLIENT_ID, minor, positive, word
 from app.engine.models import FeeSchedule
@@ -48,6 +48,7 @@ class OrderRequest:
     price: object  # as given; a limit planner parses it against the market's tick
     client_order_id: str
     cost: Decimal | None = None  # a market order by quote amount: the most it may cost (amount follows)
+    trigger: tuple[TriggerKind, Decimal] | None = None  # a stop-loss / take-profit order and its trigger price
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,49 @@ def parse_order(
     client_order_id: str | None,
     time_in_force: str | None,
     cost: object = None,
+    triggers: dict[str, object] | None = None,
 ) -> OrderRequest:
-    """Check the words of an order; raise BadRequest / InvalidOrder naming the first problem."""
+    """Check the words of an order; raise BadRequest / InvalidOrder naming the first problem.
+
+    ``triggers`` holds what the caller gave of ``triggerPrice`` (a stop-loss), ``stopLossPrice`` and
+    ``takeProfitPrice``: at most one makes the order a stop order."""
+    trigger = parse_trigger(triggers or {})
+    if trigger is not None and cost is not None:
+        raise BadRequest("a stop-loss or take-profit order takes an amount, not cost")
+    req = _parse_plain(symbol, side, type, amount, price, client_order_id, time_in_force, cost)
+    return replace(req, trigger=trigger) if trigger is not None else req
+
+
+def parse_trigger(given: dict[str, object]) -> tuple[TriggerKind, Decimal] | None:
+    """The stop order ``given`` asks for, from ccxt's unified params; None for a plain order."""
+    named = [(name, value) for name, value in given.items() if value is not None]
+    if not named:
+        return None
+    if len(named) > 1 or named[0][0] not in TRIGGER_PARAMS:
+        raise BadRequest(f"give at most one of {', '.join(TRIGGER_PARAMS)}, got {', '.join(n for n, _ in named)}")
+    name, value = named[0]
+    return TRIGGER_PARAMS[name], positive(value, name, out_of_range=InvalidOrder)
+
+
+#: ccxt's unified trigger params and the stop order each makes (``triggerPrice``: a stop-loss, as ccxt's
+#: Binance spot mapping sends STOP_LOSS / STOP_LOSS_LIMIT).
+TRIGGER_PARAMS = {
+    "triggerPrice": TriggerKind.STOP_LOSS,
+    "stopLossPrice": TriggerKind.STOP_LOSS,
+    "takeProfitPrice": TriggerKind.TAKE_PROFIT,
+}
+
+
+def _parse_plain(
+    symbol: str,
+    side: str,
+    type: str | None,
+    amount: object,
+    price: object,
+    client_order_id: str | None,
+    time_in_force: str | None,
+    cost: object,
+) -> OrderRequest:
     side_ = word(Side, "side", str(side).strip().lower())
     type_ = word(OrderType, "type", str(type or "market").strip().lower())
     tif = word(TimeInForce, "timeInForce", (time_in_force or "GTC").strip().upper(), time_in_force)
@@ -123,6 +165,8 @@ def plan(req: OrderRequest, symbol: str, market: MarketRecord, quote: Quote, fee
     )  # fmt: skip
     if req.cost is not None:
         record.qq = str(minor(req.cost, "cost"))
+    if req.trigger is not None:
+        return _plan_trigger(req, record, market, quote, fees)
     return PLANNERS[req.type](req, record, market, quote, fees)
 
 
@@ -145,16 +189,22 @@ def _plan_market(req: OrderRequest, record: OrderRecord, market: MarketRecord, q
     return _taker(req, record, market, quote.touch(req.side), fees)
 
 
+def _price(value: object, market: MarketRecord, what: str = "price") -> Decimal:
+    """A limit or trigger price: positive, on the market's price tick, within range."""
+    price = positive(value, what, out_of_range=InvalidOrder)  # malformed or not positive: BadRequest
+    try:
+        mk.validate_price(price, market)
+    except MoneyError as exc:
+        raise InvalidOrder(str(exc).replace("price", what, 1) if what != "price" else str(exc)) from None
+    if price > MAX_UNITS:
+        raise InvalidOrder(f"{what} {price_str(price)} is above the largest supported value {MAX_UNITS}")
+    return price
+
+
 def _plan_limit(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fees: Fees) -> OrderPlan:
     if req.price is None:
         raise BadRequest("price is required for a limit order")
-    limit = positive(req.price, "price", out_of_range=InvalidOrder)  # malformed or not positive: BadRequest
-    try:
-        mk.validate_price(limit, market)
-    except MoneyError as exc:
-        raise InvalidOrder(str(exc)) from None
-    if limit > MAX_UNITS:
-        raise InvalidOrder(f"price {price_str(limit)} is above the largest supported value {MAX_UNITS}")
+    limit = _price(req.price, market)
     record.px = price_str(limit)
     buy = req.side is Side.BUY
     touch = quote.touch(req.side)
@@ -201,17 +251,50 @@ def _taker(req: OrderRequest, record: OrderRecord, market: MarketRecord, touch: 
     return OrderPlan(sym, req.side, now, record, market.base, amt, market.quote, cost - fee, fill=fill)
 
 
+def _plan_trigger(req: OrderRequest, record: OrderRecord, market: MarketRecord, quote: Quote, fees: Fees) -> OrderPlan:
+    """A stop-loss / take-profit waits in its trigger index with its funds reserved; a trigger the last price
+    has reached already is refused. Its fill is priced now: a limit stop at its limit (a maker fill once
+    triggered), a market stop at its trigger price (a taker fill, on the tick that triggers it)."""
+    assert req.trigger is not None
+    kind, raw = req.trigger
+    trigger = _price(raw, market, "triggerPrice")
+    up = (kind is TriggerKind.STOP_LOSS) == (req.side is Side.BUY)  # triggers when the price rises to it
+    if quote.last >= trigger if up else quote.last <= trigger:
+        raise OrderImmediatelyFillable(
+            f"Stop price would trigger immediately: the last price {price_str(quote.last)} is already at or "
+            f"{'above' if up else 'below'} the trigger {price_str(trigger)}"
+        )
+    record.tk, record.tpx, record.tdir = kind, price_str(trigger), "up" if up else "down"
+    if req.type is OrderType.LIMIT:
+        if req.price is None:
+            raise BadRequest("price is required for a limit order")
+        limit = _price(req.price, market)
+        record.px = price_str(limit)
+        waiting = _reserve(req, record, market, limit, fees, fees.maker)
+    else:
+        waiting = _reserve(req, record, market, trigger, fees, fees.taker)
+    return replace(waiting, mode=PlaceMode.TRIGGER, guard=Guard.LAST_BELOW if up else Guard.LAST_ABOVE)
+
+
 def _maker(req: OrderRequest, record: OrderRecord, market: MarketRecord, limit: Decimal, fees: Fees) -> OrderPlan:
     """Rest at ``limit`` (reserving what its fill will take), or expire if it may not rest (IOC, FOK)."""
-    cost = round_cost(limit, req.amount)
+    rest = _reserve(req, record, market, limit, fees, fees.maker)
+    if req.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        return OrderPlan(record.sym, req.side, PlaceMode.EXPIRE, record, rest.debit_asset, 0)
+    return rest
+
+
+def _reserve(
+    req: OrderRequest, record: OrderRecord, market: MarketRecord, price: Decimal, fees: Fees, rate: Decimal
+) -> OrderPlan:
+    """Price the order's one fill at ``price`` and ``rate`` and reserve what it will take."""
+    cost = round_cost(price, req.amount)
     _check_notional(cost, market)
     if cost > MAX_MINOR:
         raise InvalidOrder(f"the order's value exceeds the largest supported value {plain(MAX_UNITS)}")
-    fee = _fee(record, cost, fees.maker, fees)
+    fee = _fee(record, cost, rate, fees)
     record.mc, record.mf = str(cost), str(fee)
     buy = req.side is Side.BUY
-    if req.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-        return OrderPlan(record.sym, req.side, PlaceMode.EXPIRE, record, market.quote if buy else market.base, 0)
     if buy:
         base_fee = record.fcur == market.base
         record.ra, record.ca = market.quote, market.base

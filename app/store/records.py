@@ -43,6 +43,10 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=False):
     mc: str = "0"  # maker fill cost (quote minor units) at the limit price
     mf: str = "0"  # maker fill fee (minor units of fcur)
     qq: str = ""  # a market order by quote amount: the quote asked to spend (minor units), "" otherwise
+    tk: str = ""  # a stop order: sl (stop-loss) | tp (take-profit); "" for none
+    tpx: str = ""  # its trigger price; a market stop fills at it (mc / mf are priced there)
+    tdir: str = ""  # its trigger index: up | down (S:trig:<SYMBOL>:<tdir>)
+    trg: str = ""  # (lua) when it triggered, ms; "" while it waits
 
 
 class TradeRecord(msgspec.Struct, forbid_unknown_fields=False):

@@ -55,3 +55,45 @@ async def test_a_market_buy_by_cost_over_http(client: Any, settings: Settings) -
         error(await client.post("/orders", json=body), 400, kind)
     assert len((await client.get("/orders")).json()) == 1
     assert await audit_problems(settings) == []
+
+
+async def test_a_stop_loss_over_http_fills_every_ccxt_field(client: Any, settings: Settings) -> None:
+    await fund(client, "BTC", 1)
+    await set_price(client, "BTC/USDT", 50000)
+    body = {"symbol": "BTC/USDT", "side": "sell", "type": "limit", "amount": 0.5, "price": 44900, "stopPrice": 45000}
+    r = await client.post("/orders", json=body)
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert (order["status"], order["triggerPrice"], order["stopPrice"], order["stopLossPrice"]) == (
+        "open", 45000, 45000, 45000,
+    )  # fmt: skip
+    assert (order["takeProfitPrice"], order["postOnly"], order["timeInForce"]) == (None, False, "GTC")
+    assert order["trades"] == []
+    assert (await client.get("/balance/BTC")).json()["used"] == 0.5
+    await set_price(client, "BTC/USDT", 44950)  # triggers it, and crosses its limit: it fills on this tick
+    done = (await client.get(f"/orders/{order['id']}")).json()
+    assert (done["status"], done["average"], done["filled"], len(done["trades"])) == ("closed", 44900, 0.5, 1)
+    take = {"symbol": "BTC/USDT", "side": "sell", "amount": 0.5, "takeProfitPrice": 50000}
+    tp = (await client.post("/orders", json=take)).json()
+    assert (tp["type"], tp["takeProfitPrice"], tp["stopLossPrice"], tp["price"]) == ("market", 50000, None, None)
+    assert (await client.post(f"/orders/{tp['id']}/cancel")).json()["status"] == "canceled"
+    assert await audit_problems(settings) == []
+
+
+async def test_bad_stop_orders_over_http_are_4xx_and_change_nothing(client: Any, settings: Settings) -> None:
+    await fund(client, "BTC", 1)
+    await set_price(client, "BTC/USDT", 50000)
+    base = {"symbol": "BTC/USDT", "side": "sell", "amount": 0.5}
+    for extra, status, kind in (
+        ({"stopLossPrice": 50000}, 400, "OrderImmediatelyFillable"),
+        ({"stopLossPrice": 45000, "takeProfitPrice": 55000}, 400, "BadRequest"),
+        ({"triggerPrice": 45000, "stopPrice": 45000}, 400, "BadRequest"),
+        ({"stopLossPrice": "abc"}, 400, "BadRequest"),
+        ({"stopLossPrice": 45000, "postOnly": True}, 400, "InvalidOrder"),
+        ({"stopLossPrice": 45000, "amount": 2}, 400, "InsufficientFunds"),
+    ):
+        message = error(await client.post("/orders", json={**base, **extra}), status, kind)
+        if kind == "OrderImmediatelyFillable":
+            assert message.startswith("Stop price would trigger immediately")
+    assert (await client.get("/orders")).json() == []
+    assert (await client.get("/balance/BTC")).json()["used"] == 0

@@ -23,6 +23,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from app.engine.audit import audit
 from app.engine.errors import ExchangeError, OrderNotFound
 from app.engine.exchange import Exchange
+from app.engine.models import Order
+from app.engine.money import CTX, from_minor
 from app.settings import Settings
 from app.store.embedded import redis_client
 from app.store.keys import Keys
@@ -231,6 +233,32 @@ def run_machine(
             if order is not None:
                 self.order_ids.append((i, order.id))
 
+        @rule(
+            i=who,
+            symbol=st.sampled_from(SYMBOLS),
+            side=st.sampled_from(("buy", "sell")),
+            kind=st.sampled_from(("trigger_price", "stop_loss_price", "take_profit_price")),
+            amount=amounts,
+            trigger=factors,
+            limit=st.one_of(st.none(), factors),
+            tif=st.sampled_from(("GTC", "GTC", "IOC", "FOK", "PO")),
+        )
+        def stop(
+            self, i: int, symbol: str, side: str, kind: str, amount: Decimal, trigger: Decimal,
+            limit: Decimal | None, tif: str,
+        ) -> None:  # fmt: skip
+            """A stop-loss / take-profit, limit or market (most are refused: the trigger is on the wrong side)."""
+            type_, px = ("market", None) if limit is None else ("limit", price(symbol, limit))
+            tif_ = "GTC" if limit is None and tif == "PO" else tif
+            order = self.attempt(
+                self.views[i].create_order(
+                    symbol, side, type_, amount, px, time_in_force=tif_, **{kind: price(symbol, trigger)}
+                )
+            )
+            if order is not None:
+                assert (order.status, order.filled) == ("open", 0)
+                self.order_ids.append((i, order.id))
+
         @rule(data=st.data(), other=st.booleans())
         def cancel(self, data: st.DataObject, other: bool) -> None:
             if not self.order_ids:
@@ -278,6 +306,20 @@ def run_machine(
         def books_balance(self) -> None:
             for keys in self.ex.core.shard_keys:
                 assert self.run(audit(self.ex.redis, keys)) == []
+
+        @invariant()
+        def orders_add_up(self) -> None:
+            for keys in self.ex.core.shard_keys:
+                trades: dict[str, list[TradeRecord]] = {}
+                for raw in self.run(self.ex.redis.hvals(keys.trades)):
+                    t = trade_decoder.decode(raw)
+                    trades.setdefault(t.oid, []).append(t)
+                for raw in self.run(self.ex.redis.hvals(keys.orders)):
+                    o = Order.from_record(order_decoder.decode(raw))
+                    assert o.filled + o.remaining == o.amount
+                    assert o.average == (CTX.divide(o.cost, o.filled) if o.filled else None)
+                    if o.id in trades:  # a fill's trade (retention may have trimmed it)
+                        assert o.cost == sum((from_minor(t.cost) for t in trades[o.id]), Decimal(0))
 
         @invariant()
         def history_indexed(self) -> None:

@@ -266,6 +266,10 @@ def order(o: m.Order) -> Order:
         fees=[fee_],
         postOnly=o.time_in_force is TimeInForce.PO,
         reduceOnly=False,
+        triggerPrice=o.trigger_price,
+        stopPrice=o.trigger_price,
+        takeProfitPrice=o.take_profit_price,
+        stopLossPrice=o.stop_loss_price,
     )
 
 
@@ -386,7 +390,7 @@ def event(envelope: ev.Envelope) -> Event:
     e = envelope.event
     data: dict[str, Any]
     match e:
-        case ev.OrderCreated() | ev.OrderFilled() | ev.OrderCanceled() | ev.OrderExpired():
+        case ev.OrderCreated() | ev.OrderFilled() | ev.OrderCanceled() | ev.OrderExpired() | ev.OrderTriggered():
             data = {"order": order(e.order)}
             if e.trade is not None:
                 data["trade"] = trade(e.trade)

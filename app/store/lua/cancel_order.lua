@@ -6,6 +6,7 @@ KEYS[3]  open          S:open
 KEYS[4]  book          S:book:<SYMBOL>:<side> of this order
 KEYS[5]  events        S:events
 KEYS[6]  order_index   S:order_index
+KEYS[7]  triggers      S:trig:<SYMBOL>:<up|down> of this order (a stop order waiting for its trigger)
 
 ARGV[1]  order id
 ARGV[2]  channel       Pub/Sub channel for events
@@ -28,7 +29,8 @@ Events: order.canceled, balance.changed.
 --@include lib/fills.lua
 --@include lib/history.lua
 
-local balances, orders, open, book, events, order_index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local balances, orders, open, book, events, order_index, triggers =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, channel, maxlen, acct = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local raw = redis.call('HGET', orders, id)
@@ -41,6 +43,7 @@ local res = o.res
 redis.call('HINCRBY', balances, bal(acct, o.ra, 'used'), uint_neg(res))
 redis.call('HINCRBY', balances, bal(acct, o.ra, 'free'), res)
 redis.call('ZREM', book, id)
+if o.tk and o.tk ~= '' then redis.call('ZREM', triggers, id) end  -- waiting for its trigger, or in the book
 redis.call('ZREM', open, member(acct, id))
 local now_ms = server_now()
 o.st = 'canceled'

@@ -1,7 +1,9 @@
 -- Filling the resting limit orders a tick crosses. Shared by settle_tick and settle_batch.
 --
 -- A tick at price p fills every resting buy with limit >= p and every sell with limit <= p, each at its
--- own limit price (maker), consuming exactly the reservation made when it was placed. An order fills at
+-- own limit price (maker), consuming exactly the reservation made when it was placed. A triggered market
+-- stop (lib/triggers.lua) is in the book only within the call that triggers it, at a score the tick
+-- crosses: it fills at its trigger price, as a taker. An order fills at
 -- most once (only an open order fills). A tick in late mode (not newer than the ticker) only fills orders
 -- placed before the tick was published (created before its entry id time), so a stale tick never fills
 -- an order placed after it.
@@ -14,7 +16,7 @@
 -- A fill's fee is counted in the statistics as `fee` (paid in the quote asset) or `basefee` (in the base
 -- asset: FEE_ASSET=received, a buy), lib/fills.lua's fee_kind.
 --
--- `k` holds the keys book_buy, book_sell, orders, open, balances, stats, trades, trade_ids, trade_seq,
+-- `k` holds the keys book_buy, book_sell, trig_up, trig_down, orders, open, balances, stats, trades, trade_ids, trade_seq,
 -- events, assets, order_index, trade_index. Trade ids are `id_base` + the shard's trade sequence.
 local function settlement_open(k, sym, channel, maxlen, id_base)
   return {
@@ -87,10 +89,12 @@ local function settle_book(s, t, mode, side, offset, budget)
         emit(k.events, s.channel, s.maxlen, 'order.expired', order_data(expired))
       else
         sum_add(s.free_in[ca], o.cr)
-        o.st = 'closed'; o.res = '0'; o.fpx = o.px; o.filled = o.amt; o.cost = o.mc; o.fee = o.mf
+        local role = o.type == 'market' and 'taker' or 'maker'
+        o.st = 'closed'; o.res = '0'; o.filled = o.amt; o.cost = o.mc; o.fee = o.mf
+        o.fpx = role == 'taker' and o.tpx or o.px
         s.next_tid = s.next_tid + 1
         local tid = string.format('%.0f', s.id_base + s.next_tid)
-        local trade = stamp_fill(o, tid, t.ts, s.now_ms, 'maker')
+        local trade = stamp_fill(o, tid, t.ts, s.now_ms, role)
         order_index_move(k.order_index, o, 'open', index_out, index_in)
         history_append(trade_members, trade_index_members({acct = o.acct, id = tid, ts = t.ts, sym = o.sym}))
         local done_json = cjson.encode(o)
@@ -104,12 +108,13 @@ local function settle_book(s, t, mode, side, offset, budget)
         local key = o.acct .. ':' .. side
         local st = s.sides[key]
         if not st then
-          st = {acct = o.acct, side = side, count = 0, base = sum_new(), quote = sum_new(), fee = sum_new(),
-                basefee = sum_new()}
+          st = {acct = o.acct, side = side, count = 0, maker = 0, base = sum_new(), quote = sum_new(),
+                fee = sum_new(), basefee = sum_new()}
           s.sides[key] = st
           s.sides[#s.sides + 1] = st
         end
         st.count = st.count + 1
+        if role == 'maker' then st.maker = st.maker + 1 end
         s.filled = s.filled + 1
         sum_add(st.base, o.amt); sum_add(st.quote, o.mc); sum_add(st[fee_kind(o)], o.mf)
       end
@@ -148,7 +153,7 @@ local function settlement_finish(s)
   for _, st in ipairs(s.sides) do
     local prefix = st.acct .. ':' .. s.sym .. ':' .. st.side .. ':'
     redis.call('HINCRBY', k.stats, prefix .. 'count', st.count)
-    redis.call('HINCRBY', k.stats, prefix .. 'maker', st.count)
+    redis.call('HINCRBY', k.stats, prefix .. 'maker', st.maker)
     redis.call('HINCRBY', k.stats, prefix .. 'base', sum_value(st.base))
     redis.call('HINCRBY', k.stats, prefix .. 'quote', sum_value(st.quote))
     redis.call('HINCRBY', k.stats, prefix .. 'fee', sum_value(st.fee))
