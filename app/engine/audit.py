@@ -59,7 +59,8 @@ async def audit(redis: Redis, keys: Keys) -> list[str]:
         o = order_decoder.decode(raw)
         if o.st == "open":
             open_orders.add(oid)
-            reserved[o.acct, o.ra] += int(o.res)
+            if o.shr != "1":  # an OCO leg covered by its sibling's reservation reserves nothing itself
+                reserved[o.acct, o.ra] += int(o.res)
         elif int(o.res) != 0:
             problems.append(f"{o.acct}: order {oid} is {o.st} but still reserves {o.res} {o.ra}")
     for key in set(used) | set(reserved):

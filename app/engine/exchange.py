@@ -116,6 +116,7 @@ class Exchange(Part):
         self.cancel_order = self.orders.cancel_order
         self.fetch_order = self.orders.fetch_order
         self.fetch_trading_fees = self.orders.fetch_trading_fees
+        self.create_oco = self.orders.create_oco
         self.fetch_orders = self.history.fetch_orders
         self.fetch_orders_page = self.history.fetch_orders_page
         self.fetch_my_trades = self.history.fetch_my_trades

@@ -112,6 +112,7 @@ class Order(msgspec.Struct, frozen=True):
     trigger: TriggerKind | None = None  # a stop order: stop-loss or take-profit
     trigger_price: Decimal | None = None
     triggered_at: int | None = None  # when its trigger was reached, ms; None while it waits
+    order_list_id: str | None = None  # an OCO leg: its order list (the id of the list's limit leg)
 
     @property
     def stop_loss_price(self) -> Decimal | None:
@@ -156,7 +157,16 @@ class Order(msgspec.Struct, frozen=True):
             trigger=TriggerKind(o.tk) if o.tk else None,
             trigger_price=tidy(Decimal(o.tpx)) if o.tpx else None,
             triggered_at=_ms(o.trg),
+            order_list_id=o.ol or None,
         )
+
+
+class OrderList(msgspec.Struct, frozen=True):
+    """A one-cancels-the-other list: its limit leg, then its stop-loss leg."""
+
+    id: str
+    symbol: str
+    orders: list[Order]
 
 
 class BalanceRow(msgspec.Struct, frozen=True):

@@ -24,9 +24,9 @@ from app.engine.errors import (
 )
 from app.engine.inputs import order_key
 from app.engine.market_data import MarketData
-from app.engine.models import CanExecute, FeeSchedule, Order, TradingFee
+from app.engine.models import CanExecute, FeeSchedule, Order, OrderList, TradingFee
 from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
-from app.engine.planner import OrderPlan, Quote, parse_order, plan
+from app.engine.planner import OrderPlan, Quote, parse_order, plan, plan_oco
 from app.store.protocol import Code, PlaceMode
 from app.store.records import OrderRecord, market_decoder, order_decoder, record_encoder, trade_decoder
 from app.store.scripts import PlaceResult
@@ -96,6 +96,45 @@ class Orders(Part):
             return CanExecute(ok=True)
         except ExchangeError as exc:
             return CanExecute(ok=False, reason=exc.message, code=exc.code)
+
+    async def create_oco(
+        self,
+        symbol: str,
+        side: str,
+        amount: object,
+        price: object,
+        stop_price: object,
+        stop_limit_price: object = None,
+        *,
+        dry_run: bool = False,
+    ) -> OrderList:
+        """Place a one-cancels-the-other list: a limit order at ``price`` that rests (a sell above the market, a
+        buy below it) and a stop-loss triggering at ``stop_price`` (a stop-limit at ``stop_limit_price``, else
+        a market stop), one amount. The list reserves once, the larger of the two fills' needs; when one leg
+        fills or triggers, the other is canceled in the same transition; canceling a leg cancels the list."""
+        for _ in range(_PRICE_RETRIES):
+            limit = await self.plan_order(symbol, side, "limit", amount, price, None, "GTC")
+            stop_type = "market" if stop_limit_price is None else "limit"
+            stop = await self.plan_order(
+                symbol, side, stop_type, amount, stop_limit_price, None, "GTC", triggers={"stopLossPrice": stop_price}
+            )
+            oco = plan_oco(limit, stop)
+            code, a, b = await self.scripts.place_oco(
+                oco.limit.symbol, oco.limit.side,
+                (record_encoder.encode(oco.limit.record).decode(), record_encoder.encode(oco.stop.record).decode()),
+                (oco.limit.debit, oco.stop.debit), (oco.limit.guard, oco.stop.guard), oco.stop.record.tdir,
+                dry_run=dry_run,
+            )  # fmt: skip
+            if code is Code.INSUFFICIENT_FUNDS:
+                need = plain(from_minor(max(oco.limit.debit, oco.stop.debit)))
+                raise InsufficientFunds(
+                    f"insufficient {oco.limit.debit_asset}: the order list needs {need} {oco.limit.debit_asset} "
+                    "free to reserve (the larger of its two legs' needs)"
+                )
+            if code is Code.OK:
+                orders = [Order.from_record(order_decoder.decode(r)) for r in (a, b) if r]
+                return OrderList(id=orders[0].id if orders else "", symbol=oco.limit.symbol, orders=orders)
+        raise ExchangeError("the price kept moving across the limit while placing the order list; try again")
 
     async def place_plan(
         self, plan: OrderPlan, *, dry_run: bool = False, batch: list[Call] | None = None
@@ -212,7 +251,8 @@ class Orders(Part):
     async def cancel_order(self, order_id: str) -> Order:
         """Cancel an open order; a closed, canceled or unknown order raises :class:`OrderNotFound`."""
         record = await self._record(order_id)
-        result = await self.scripts.cancel_order(self.acct, record.id, record.sym, record.side, record.tdir)
+        trigger = record.tdir or (("up" if record.side == "buy" else "down") if record.oco else "")  # OCO: its stop's
+        result = await self.scripts.cancel_order(self.acct, record.id, record.sym, record.side, trigger)
         if result.code is Code.NOT_FOUND:
             raise OrderNotFound(f"order {order_id!r} does not exist")
         if result.code is Code.NOT_OPEN:

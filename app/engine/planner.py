@@ -328,3 +328,23 @@ def _check_notional(cost_minor: int, market: MarketRecord) -> None:
             f"order value {plain(from_minor(cost_minor))} {market.quote} is below the minimum notional "
             f"{market.min_cost} {market.quote} of {market.sym}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class OcoPlan:
+    """An OCO order list as Python priced it: its limit leg and its stop-loss leg, for ``place_oco.lua``."""
+
+    limit: OrderPlan
+    stop: OrderPlan
+
+
+def plan_oco(limit: OrderPlan, stop: OrderPlan) -> OcoPlan:
+    """Check that the two legs planned make an OCO list: a limit that rests and a stop that waits, one side."""
+    if limit.mode is not PlaceMode.REST:
+        raise InvalidOrder(
+            "the limit leg of an OCO must rest: a sell's limit above the bid, a buy's below the ask "
+            "(this one would fill at once)"
+        )
+    if stop.mode is not PlaceMode.TRIGGER or stop.record.tk != TriggerKind.STOP_LOSS:
+        raise InvalidOrder("the other leg of an OCO is a stop-loss: give stopPrice")  # pragma: no cover
+    return OcoPlan(limit, stop)

@@ -40,7 +40,10 @@ key                               type    contents                              
                                           ``:maker``, ``:base``, ``:quote``, ``:fee`` (fees paid in
                                           the quote asset) and ``:basefee`` (paid in the base
                                           asset: ``FEE_ASSET=received``, a buy; only once non-0).
-``S:orders``                      hash    order id -> order record (JSON with ``acct``).           trimmed
+``S:orders``                      hash    order id -> order record (JSON with ``acct``). The two   trimmed
+                                          legs of an OCO list name each other (``oco``) and the
+                                          list (``ol``); one of them holds the list's one
+                                          reservation (``shr`` "1" on the other, lib/oco.lua).
 ``S:order_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every order held (finds  trimmed
                                           the first held id >= a ``fromId``).
 ``S:order_index``                 zset    lex, the list indexes (see *History* below):              trimmed

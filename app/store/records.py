@@ -47,6 +47,9 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=False):
     tpx: str = ""  # its trigger price; a market stop fills at it (mc / mf are priced there)
     tdir: str = ""  # its trigger index: up | down (S:trig:<SYMBOL>:<tdir>)
     trg: str = ""  # (lua) when it triggered, ms; "" while it waits
+    ol: str = ""  # (lua) an OCO leg: the order list's id (its limit leg's id)
+    oco: str = ""  # (lua) an OCO leg: its sibling's id
+    shr: str = ""  # (lua) an OCO leg whose res its sibling's reservation covers: "1" (not counted in used)
 
 
 class TradeRecord(msgspec.Struct, forbid_unknown_fields=False):

@@ -19,8 +19,8 @@ from app.store.transport import Call, Script, Transport
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = (
-    "place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset",
-    "reset_account", "trim_history", "trim_candles", "store_candles",
+    "place_order", "place_oco", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch",
+    "reset", "reset_account", "trim_history", "trim_candles", "store_candles",
 )  # fmt: skip
 
 
@@ -159,6 +159,19 @@ class Scripts:
         if batch is not None:
             return None
         return place_result(reply)
+
+    async def place_oco(
+        self, symbol: str, side: str, records: tuple[str, str], debits: tuple[int, int], guards: tuple[str, str],
+        trigger: str, *, dry_run: bool = False,
+    ) -> tuple[Code, str, str]:  # fmt: skip
+        """Run place_oco.lua: (code, limit leg record, stop leg record)."""
+        k = self.keys
+        keys = [k.balances, k.orders, k.order_ids, k.open, k.order_seq, k.book(symbol, side),
+                k.triggers(symbol, trigger), k.ticker(symbol), k.events, k.order_index]  # fmt: skip
+        args = [*records, str(debits[0]), str(debits[1]), *guards, "1" if dry_run else "0", k.channel, self.maxlen,
+                k.id_base]  # fmt: skip
+        code, limit, stop = await self._call("place_oco", keys, args, None)
+        return Code(int(code)), limit, stop
 
     async def cancel_order(self, acct: str, order_id: str, symbol: str, side: str, trigger: str = "") -> PlaceResult:
         k = self.keys

@@ -36,7 +36,7 @@ SAMPLE_FIELD: dict[str, Any] = {
     "clientOrderId": "fz", "timeInForce": "GTC", "asset": "USDT", "free": 5, "bid": 39999, "ask": 40001,
     "name": "fz-new", "balances": {"USDT": "1"}, "commission": "0.001", "ed25519PublicKey": None,
     "cost": None, "triggerPrice": None, "stopPrice": None, "stopLossPrice": None, "takeProfitPrice": None,
-    "postOnly": None,
+    "postOnly": None, "stopLimitPrice": None,
 }  # fmt: skip
 #: Values no parameter takes: Unicode or full-width digits, whitespace or control characters in them.
 HOSTILE = [
@@ -44,7 +44,7 @@ HOSTILE = [
     if v and (not v.isascii() or any(c.isspace() or not c.isprintable() for c in v))
 ]  # fmt: skip
 MONEY_FIELDS = {"amount", "price", "free", "bid", "ask", "cost", "triggerPrice", "stopPrice", "stopLossPrice",
-                "takeProfitPrice"}  # fmt: skip
+                "takeProfitPrice", "stopLimitPrice"}  # fmt: skip
 CURSORS = {"since"}
 SKIP_QUERY = {"minWorkers"}  # answered 503 "degraded" on purpose by a valid value; still checked below
 DEPENDENCIES = {"exchange", "shared", "caller", "hub", "last_event_id", "request"}  # injected, not query parameters

@@ -97,3 +97,24 @@ async def test_bad_stop_orders_over_http_are_4xx_and_change_nothing(client: Any,
             assert message.startswith("Stop price would trigger immediately")
     assert (await client.get("/orders")).json() == []
     assert (await client.get("/balance/BTC")).json()["used"] == 0
+
+
+async def test_an_oco_list_over_http(client: Any, settings: Settings) -> None:
+    await fund(client, "BTC", 1)
+    await set_price(client, "BTC/USDT", 50000)
+    body = {"symbol": "BTC/USDT", "side": "sell", "amount": 1, "price": 55000, "stopPrice": 45000}
+    r = await client.post("/orders/oco", json=body)
+    assert r.status_code == 201, r.text
+    listed = r.json()
+    limit, stop = listed["orders"]
+    assert (listed["id"], limit["price"], stop["stopLossPrice"], stop["type"]) == (limit["id"], 55000, 45000, "market")
+    assert (await client.get("/balance/BTC")).json()["used"] == 1
+    await set_price(client, "BTC/USDT", 44000)
+    assert (await client.get(f"/orders/{limit['id']}")).json()["status"] == "canceled"
+    assert (await client.get(f"/orders/{stop['id']}")).json()["status"] == "closed"
+    await set_price(client, "BTC/USDT", 50000)
+    for bad, kind in (({"price": 49000}, "InvalidOrder"), ({"stopPrice": 51000}, "OrderImmediatelyFillable"),
+                      ({"amount": 5}, "InsufficientFunds"), ({"stopPrice": None}, "BadRequest")):  # fmt: skip
+        error(await client.post("/orders/oco", json={**body, **bad}), 400, kind)
+    assert len((await client.get("/orders")).json()) == 2
+    assert await audit_problems(settings) == []

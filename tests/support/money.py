@@ -96,7 +96,7 @@ async def money_problems(ex: Exchange) -> list[str]:
     problems = [f"{field} is negative: {value}" for field, value in balances.items() if int(value) < 0]
     reserved: dict[str, int] = {}  # per balance row `<acct>:<ASSET>`
     for o in orders:
-        if o.st == "open":
+        if o.st == "open" and o.shr != "1":  # shr: an OCO leg its sibling's reservation covers
             row = f"{o.acct}:{o.ra}"
             reserved[row] = reserved.get(row, 0) + int(o.res)
         elif int(o.res) != 0:
@@ -258,6 +258,28 @@ def run_machine(
             if order is not None:
                 assert (order.status, order.filled) == ("open", 0)
                 self.order_ids.append((i, order.id))
+
+        @rule(
+            i=who,
+            symbol=st.sampled_from(SYMBOLS),
+            side=st.sampled_from(("buy", "sell")),
+            amount=amounts,
+            limit=factors,
+            stop=factors,
+            stop_limit=st.one_of(st.none(), factors),
+        )
+        def oco(
+            self, i: int, symbol: str, side: str, amount: Decimal, limit: Decimal, stop: Decimal,
+            stop_limit: Decimal | None,
+        ) -> None:  # fmt: skip
+            """A one-cancels-the-other list (refused unless its limit rests and its stop is not reached yet)."""
+            stop_px = None if stop_limit is None else price(symbol, stop_limit)
+            listed = self.attempt(
+                self.views[i].create_oco(symbol, side, amount, price(symbol, limit), price(symbol, stop), stop_px)
+            )
+            if listed is not None:
+                assert [o.status for o in listed.orders] == ["open", "open"]
+                self.order_ids += [(i, o.id) for o in listed.orders]
 
         @rule(data=st.data(), other=st.booleans())
         def cancel(self, data: st.DataObject, other: bool) -> None:

@@ -85,6 +85,14 @@ class Order(msgspec.Struct, frozen=True):
     stopLossPrice: Decimal | None = None
 
 
+class OrderList(msgspec.Struct, frozen=True):
+    """An OCO order list: its id (its limit leg's id), symbol and both legs as ccxt orders."""
+
+    id: str
+    symbol: str
+    orders: list[Order]
+
+
 class Ticker(msgspec.Struct, frozen=True):
     symbol: str
     timestamp: int | None
@@ -271,6 +279,10 @@ def order(o: m.Order) -> Order:
         takeProfitPrice=o.take_profit_price,
         stopLossPrice=o.stop_loss_price,
     )
+
+
+def order_list(ol: m.OrderList) -> OrderList:
+    return OrderList(id=ol.id, symbol=ol.symbol, orders=[order(o) for o in ol.orders])
 
 
 def ticker(t: m.Ticker) -> Ticker:

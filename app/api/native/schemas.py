@@ -89,6 +89,26 @@ class OrderIn(_Body):
         }
 
 
+class OcoIn(_Body):
+    """A one-cancels-the-other list (``POST /orders/oco``): a limit order that rests and a stop-loss, one amount."""
+
+    symbol: Annotated[str, Meta(examples=["BTC/USDT"], max_length=64)]
+    side: Literal["buy", "sell"]
+    amount: Amount
+    price: Annotated[Number, Meta(description="The limit leg's price: a sell's above the market, a buy's below")]
+    stopPrice: Annotated[Number, Meta(description="The stop-loss leg's trigger price")]
+    stopLimitPrice: (
+        Annotated[Number, Meta(description="The stop leg's limit price (a stop-limit); omitted: a market stop")] | None
+    ) = None
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of ``Exchange.create_oco``."""
+        return {
+            "symbol": self.symbol, "side": self.side, "amount": self.amount, "price": self.price,
+            "stop_price": self.stopPrice, "stop_limit_price": self.stopLimitPrice,
+        }  # fmt: skip
+
+
 class AmountIn(_Body):
     amount: Amount
 
@@ -133,6 +153,11 @@ OrderBody = Annotated[
              "timeInForce": "PO", "clientOrderId": "my-bot-42"},
         ),
     ),
+]  # fmt: skip
+OcoBody = Annotated[
+    OcoIn,
+    _body(("take profit at 55 000 or stop out at 45 000", {"symbol": "BTC/USDT", "side": "sell", "amount": 0.01,
+                                                          "price": 55000, "stopPrice": 45000})),
 ]  # fmt: skip
 AmountBody = Annotated[AmountIn, _body(("100 units", {"amount": 100}), ("half a unit", {"amount": 0.5}))]
 FundBody = Annotated[FundIn, _body(("100 000 USDT", {"asset": "USDT", "amount": 100000}))]

@@ -54,6 +54,7 @@ Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
 --@include lib/candles.lua
 --@include lib/fills.lua
 --@include lib/history.lua
+--@include lib/oco.lua
 --@include lib/settle.lua
 --@include lib/triggers.lua
 --@include lib/book.lua

@@ -103,6 +103,7 @@ done dim; each trade joins S:trade_index (all, sym:<SYMBOL>), written in slices 
 --@include lib/candles.lua
 --@include lib/fills.lua
 --@include lib/history.lua
+--@include lib/oco.lua
 --@include lib/settle.lua
 --@include lib/triggers.lua
 --@include lib/book.lua

@@ -48,6 +48,26 @@ local function touch(s, acct, asset)
   return f
 end
 
+-- In a settlement `s` (lib/settle.lua): leg `o` fills or triggers now; cancels its open sibling and
+-- returns the reservation it frees to the settlement's money moves.
+local function oco_settle(s, o)
+  if (o.oco or '') == '' then return end
+  local raw = redis.call('HGET', s.k.orders, o.oco)
+  local y = raw and cjson.decode(raw)
+  if not y or y.st ~= 'open' then return end
+  local keys = {
+    book_buy = s.k.book_buy, book_sell = s.k.book_sell, open = s.k.open, orders = s.k.orders,
+    order_index = s.k.order_index, events = s.k.events,
+    triggers = y.tdir == 'up' and s.k.trig_up or s.k.trig_down,
+  }
+  local release = oco_cancel(y, o, keys, s.now_ms, s.channel, s.maxlen)
+  if release ~= '0' then
+    local ra = touch(s, o.acct, o.ra)
+    sum_add(s.used_out[ra], release)
+    sum_add(s.free_in[ra], release)
+  end
+end
+
 -- Examines up to `budget` (> 0) crossed orders of one book from `offset` for tick `t` (a table with id
 -- ms, ts) in `mode`; returns the new offset (late mode skips orders placed after the tick), whether the
 -- crossed range is exhausted, and how many orders it examined.
@@ -76,6 +96,7 @@ local function settle_book(s, t, mode, side, offset, budget)
     else
       gone[#gone + 1] = oid
       closed[#closed + 1] = member(o.acct, oid)
+      oco_settle(s, o)  -- an OCO leg: its sibling is canceled, o keeps its own reservation (lib/oco.lua)
       local ra, ca = touch(s, o.acct, o.ra), touch(s, o.acct, o.ca)
       sum_add(s.used_out[ra], o.res)
       if s.free_start[ca] + sum_approx(s.free_in[ca]) + tonumber(o.cr) >= 9e18 then

@@ -12,7 +12,8 @@
 --     trigger price, as a taker (its fill was priced there when it was placed).
 -- Only a tick newer than the ticker triggers (the caller skips late mode): a redelivered or overtaken
 -- tick triggers nothing, the newer one that overtook it already did what the price says.
--- Needs lib/uint.lua, lib/account.lua, lib/events.lua, lib/fills.lua, lib/history.lua, lib/settle.lua;
+-- Needs lib/uint.lua, lib/account.lua, lib/events.lua, lib/fills.lua, lib/history.lua, lib/settle.lua,
+-- lib/oco.lua;
 -- `s.k` holds trig_up and trig_down besides lib/settle.lua's keys.
 
 -- Whether triggered order `o` may go on to the book at tick `t`, or expires (its time in force).
@@ -49,6 +50,7 @@ local function settle_triggers(s, t, budget)
     if o and o.st == 'open' and (o.trg or '') == '' then
       o.trg = s.now_ms
       o.uts = s.now_ms
+      oco_settle(s, o)  -- an OCO's stop leg: the limit leg is canceled as it triggers (lib/oco.lua)
       local outcome = trigger_outcome(o, t)
       emit(k.events, s.channel, s.maxlen, 'order.triggered', order_data(cjson.encode(o)))
       if outcome == 'expire' then
