@@ -1,6 +1,7 @@
 """Stop-loss and take-profit orders: trigger directions, refusal of an immediate trigger, reservations, the
 same-tick fill, time in force on trigger, the trigger index's cost, and the worker's batched path."""
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from app.engine.audit import audit
 from app.engine.errors import BadRequest, InvalidOrder, OrderImmediatelyFillable
 from app.engine.exchange import Exchange
 from app.engine.models import Order
+from app.engine.ticks import parse_tick
 from app.workers.settlement import Worker, WorkerOptions
 
 D = Decimal
@@ -152,3 +154,22 @@ async def test_bad_stop_orders_are_refused(funded: Exchange) -> None:
     assert await funded.fetch_orders() == []
     with pytest.raises(InvalidOrder):
         await funded.create_order("BTC/USDT", "sell", "market", "1", trigger_price="1e30")
+
+
+async def test_a_stale_tick_triggers_nothing_and_never_fills_a_stop_triggered_after_it(funded: Exchange) -> None:
+    """Two workers: the older tick (at 95) lands after a newer one (at 89) that triggered the stop."""
+    await funded.push_price("BTC/USDT", "92")
+    stop = await funded.create_order("BTC/USDT", "sell", "limit", "1", "89.5", stop_loss_price="90")
+    other = await funded.create_order("BTC/USDT", "sell", "market", "1", take_profit_price="94")
+    old = {"symbol": "BTC/USDT", "price": "95"}
+    old_entry = await funded.redis.xadd(funded.settings.price_stream, old)
+    await asyncio.sleep(0.002)
+    new = {"symbol": "BTC/USDT", "price": "89"}
+    new_entry = await funded.redis.xadd(funded.settings.price_stream, new)
+    await funded.apply_tick(new_entry, parse_tick(new, new_entry))  # triggers the stop; 89.5 does not cross 89
+    assert (await funded.fetch_order(stop.id)).triggered_at is not None
+    late = await funded.apply_tick(old_entry, parse_tick(old, old_entry))  # 95 crosses 89.5, reaches 94: stale
+    assert (late.filled, late.newest) == (0, False)
+    assert [(await funded.fetch_order(o.id)).status for o in (stop, other)] == ["open", "open"]
+    assert (await funded.fetch_order(other.id)).triggered_at is None
+    assert await audit(funded.redis, funded.keys) == []

@@ -5,8 +5,8 @@
 -- stop (lib/triggers.lua) is in the book only within the call that triggers it, at a score the tick
 -- crosses: it fills at its trigger price, as a taker. An order fills at
 -- most once (only an open order fills). A tick in late mode (not newer than the ticker) only fills orders
--- placed before the tick was published (created before its entry id time), so a stale tick never fills
--- an order placed after it.
+-- placed before the tick was published (created before its entry id time, and a triggered stop triggered
+-- before it), so a stale tick never fills an order placed after it.
 --
 -- One settlement gathers the money moves and statistics of every tick it fills for and writes them once,
 -- in settlement_finish. The book holds the orders of every account of the shard: money, statistics and
@@ -91,8 +91,8 @@ local function settle_book(s, t, mode, side, offset, budget)
     local o = raw and cjson.decode(raw)
     if not o or o.st ~= 'open' then
       gone[#gone + 1] = oid  -- a stale index entry: drop it
-    elseif mode == 'l' and tonumber(o.tus) >= cutoff_us then
-      offset = offset + 1  -- placed after this tick was published: not this tick's to fill
+    elseif mode == 'l' and (tonumber(o.tus) >= cutoff_us or ((o.trg or '') ~= '' and tonumber(o.trg) >= t.ms)) then
+      offset = offset + 1  -- placed (or triggered) after this tick was published: not this tick's to fill
     else
       gone[#gone + 1] = oid
       closed[#closed + 1] = member(o.acct, oid)
