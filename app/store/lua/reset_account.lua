@@ -117,7 +117,9 @@ for i = 5, #ARGV do
   local prefix = acct .. ':' .. ARGV[i] .. ':'
   local f = {}
   for _, side in ipairs({'buy', 'sell'}) do
-    for _, kind in ipairs({'count', 'maker', 'base', 'quote', 'fee', 'basefee'}) do f[#f + 1] = prefix .. side .. ':' .. kind end
+    for _, kind in ipairs({'count', 'maker', 'base', 'quote', 'fee', 'basefee'}) do
+      f[#f + 1] = prefix .. side .. ':' .. kind
+    end
   end
   redis.call('HDEL', stats, unpack(f))
 end

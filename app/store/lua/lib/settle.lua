@@ -3,10 +3,10 @@
 -- A tick at price p fills every resting buy with limit >= p and every sell with limit <= p, each at its
 -- own limit price (maker), consuming exactly the reservation made when it was placed. A triggered market
 -- stop (lib/triggers.lua) is in the book only within the call that triggers it, at a score the tick
--- crosses: it fills at its trigger price, as a taker. An order fills at
--- most once (only an open order fills). A tick in late mode (not newer than the ticker) only fills orders
--- placed before the tick was published (created before its entry id time, and a triggered stop triggered
--- before it), so a stale tick never fills an order placed after it.
+-- crosses: it fills at its trigger price, as a taker. An order fills at most once (only an open order
+-- fills). A tick in late mode (not newer than the ticker) only fills orders placed before the tick was
+-- published (created before its entry id time, and a triggered stop triggered before it), so a stale tick
+-- never fills an order placed after it.
 --
 -- One settlement gathers the money moves and statistics of every tick it fills for and writes them once,
 -- in settlement_finish. The book holds the orders of every account of the shard: money, statistics and
@@ -16,8 +16,8 @@
 -- A fill's fee is counted in the statistics as `fee` (paid in the quote asset) or `basefee` (in the base
 -- asset: FEE_ASSET=received, a buy), lib/fills.lua's fee_kind.
 --
--- `k` holds the keys book_buy, book_sell, trig_up, trig_down, orders, open, balances, stats, trades, trade_ids, trade_seq,
--- events, assets, order_index, trade_index. Trade ids are `id_base` + the shard's trade sequence.
+-- `k` holds the keys book_buy, book_sell, trig_up, trig_down, orders, open, balances, stats, trades,
+-- trade_ids, trade_seq, events, assets, order_index, trade_index. Trade ids are `id_base` + the shard's trade sequence.
 local function settlement_open(k, sym, channel, maxlen, id_base)
   return {
     k = k, sym = sym, channel = channel, maxlen = maxlen, id_base = tonumber(id_base),
@@ -91,7 +91,7 @@ local function settle_book(s, t, mode, side, offset, budget)
     local o = raw and cjson.decode(raw)
     if not o or o.st ~= 'open' then
       gone[#gone + 1] = oid  -- a stale index entry: drop it
-    elseif mode == 'l' and (tonumber(o.tus) >= cutoff_us or ((o.trg or '') ~= '' and tonumber(o.trg) >= t.ms)) then
+    elseif mode == 'l' and (tonumber(o.tus) >= cutoff_us or (o.trg or '') ~= '' and tonumber(o.trg) >= t.ms) then
       offset = offset + 1  -- placed (or triggered) after this tick was published: not this tick's to fill
     else
       gone[#gone + 1] = oid
