@@ -20,6 +20,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -139,6 +140,12 @@ class Exchange(Part):
     def fees(self) -> FeeSchedule:
         """The exchange's fee schedule (MAKER_FEE, TAKER_FEE, FEE_ASSET); an account's own is its orders'."""
         return self.core.fees
+
+    @property
+    def fee_rate(self) -> Decimal:
+        """The exchange's taker rate (what every fill paid before maker and taker rates): prefer :attr:`fees`,
+        or ``fetch_trading_fees()`` for the account's own."""
+        return self.core.fees.taker
 
     # lifecycle -----------------------------------------------------------------------------------------
     @classmethod

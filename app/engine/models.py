@@ -224,7 +224,10 @@ class Market(msgspec.Struct, frozen=True):
     fee_side: str = "quote"  # ccxt's feeSide: quote, or get (the asset received)
 
     @classmethod
-    def from_record(cls, m: MarketRecord, fees: FeeSchedule) -> Market:
+    def from_record(cls, m: MarketRecord, fees: FeeSchedule | Decimal) -> Market:
+        """The market of record ``m`` with the fee schedule ``fees`` (a single rate: maker and taker alike)."""
+        if isinstance(fees, Decimal):
+            fees = FeeSchedule(maker=fees, taker=fees)
         return cls(
             symbol=m.sym,
             base=m.base,

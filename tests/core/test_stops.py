@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.engine.audit import audit
-from app.engine.errors import BadRequest, InvalidOrder, OrderImmediatelyFillable
+from app.engine.errors import BadRequest, ErrorCode, InvalidOrder, OrderImmediatelyFillable
 from app.engine.exchange import Exchange
 from app.engine.models import Order
 from app.engine.ticks import parse_tick
@@ -173,3 +173,11 @@ async def test_a_stale_tick_triggers_nothing_and_never_fills_a_stop_triggered_af
     assert [(await funded.fetch_order(o.id)).status for o in (stop, other)] == ["open", "open"]
     assert (await funded.fetch_order(other.id)).triggered_at is None
     assert await audit(funded.redis, funded.keys) == []
+
+
+async def test_can_execute_dry_runs_a_stop_order(funded: Exchange) -> None:
+    assert (await funded.can_execute("BTC/USDT", "sell", "market", "1", stop_loss_price="90")).ok
+    verdict = await funded.can_execute("BTC/USDT", "sell", "market", "1", stop_loss_price="100")
+    assert (verdict.ok, verdict.code) == (False, ErrorCode.ORDER_IMMEDIATELY_FILLABLE)
+    assert not (await funded.can_execute("BTC/USDT", "sell", "market", "11", stop_loss_price="90")).ok
+    assert await funded.fetch_orders() == []
