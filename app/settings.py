@@ -111,6 +111,11 @@ Memory = Annotated[
     Meta(pattern=r"^[0-9]+(b|kb|mb|gb)?$"),
     Rule("a size like 512mb or 2gb (b, kb, mb, gb), or bytes", before=str.lower),
 ]
+FeeAssetRule = Annotated[
+    str,
+    Meta(pattern=r"^(quote|received)$"),
+    Rule("must be quote or received", before=str.lower),
+]
 BookModel = Annotated[
     str,
     Meta(pattern=r"^(auto|published|synthetic)$"),
@@ -158,9 +163,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     test_env: Annotated[Flag, Env("TEST_ENV", "`true` disables auth and serves the docs at `/docs` and `/redoc`")] = (
         False
     )
-    commission: Annotated[FeeRate, Env("COMMISSION", "flat fee rate (0.075 %), charged in the quote currency")] = (
-        Decimal("0.00075")
-    )
+    commission: Annotated[
+        FeeRate, Env("COMMISSION", "fee rate (0.075 %): the default of `MAKER_FEE` and `TAKER_FEE`")
+    ] = Decimal("0.00075")
+    maker_fee: Annotated[
+        FeeRate | None,
+        Env("MAKER_FEE", "fee rate of a fill of a resting order (maker); an account's own commission wins",
+            shown="`COMMISSION`"),
+    ] = None  # fmt: skip
+    taker_fee: Annotated[
+        FeeRate | None,
+        Env("TAKER_FEE", "fee rate of a fill that takes (market, marketable limit); an account's own commission wins",
+            shown="`COMMISSION`"),
+    ] = None  # fmt: skip
+    fee_asset: Annotated[
+        FeeAssetRule,
+        Env("FEE_ASSET", "`quote`: every fee in the quote asset; `received`: in the asset the fill delivers, as "
+            "Binance spot (a buy pays in the base asset)"),
+    ] = "quote"  # fmt: skip
     cash_asset: Annotated[Asset, Env("CASH_ASSET", "the currency portfolio values and PnL are expressed in")] = "USDT"
     markets: Annotated[str, Env("MARKETS", "markets declared up front, as JSON (see `app/engine/markets.py`)")] = ""
     markets_file: Annotated[Path | None, Env("MARKETS_FILE", "the same as a JSON file")] = None

@@ -28,7 +28,7 @@ from app.api.native.admin import AdminController
 from app.api.native.errors import EXCEPTION_HANDLERS
 from app.api.native.events import EventController
 from app.api.native.market import MarketController
-from app.api.native.orders import OrderController, TradeController
+from app.api.native.orders import OrderController, TradeController, TradingFeeController
 from app.api.native.overview import OverviewController
 from app.api.native.portfolio import BalanceController
 from app.api.native.schemas import Liveness
@@ -78,11 +78,11 @@ async def _open(settings: Settings) -> Exchange:
 def event_hubs(ex: Exchange, settings: Settings) -> tuple[EventHub[Envelope], EventHub[MarketEnvelope]]:
     """The process's two event hubs: the account events of every shard, and the market data (book diffs and
     candle updates, from streams of their own)."""
-    fee_rate = ex.fee_rate
+    fees = ex.fees
     keys = ex.core.keys
 
     def account_event(entry_id: str, etype: str, data: str) -> Envelope:
-        return decode(entry_id, etype, data, fee_rate)
+        return decode(entry_id, etype, data, fees)
 
     events = [k.events for k in ex.core.shard_keys]
     market = [keys.market_stream, keys.candle_events]
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         BalanceController,
         OrderController,
         TradeController,
+        TradingFeeController,
         OverviewController,
         AdminController,
         AccountController,

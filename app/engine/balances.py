@@ -18,7 +18,7 @@ from app.engine.money import MAX_MINOR, MAX_UNITS, from_minor, plain
 from app.store.keys import account_range
 from app.store.protocol import Code
 
-_KINDS = ("count", "maker", "base", "quote", "fee")
+_KINDS = ("count", "maker", "base", "quote", "fee", "basefee")  # basefee: fees paid in base (FEE_ASSET=received)
 
 
 class Balances(Part):

@@ -7,11 +7,11 @@ settlement) is a :class:`Part` over it, so the parts stay small and none reaches
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
+from app.engine.models import FeeSchedule
 from app.settings import Settings
 from app.store.keys import Keys
 from app.store.scripts import Scripts
@@ -26,7 +26,7 @@ class Core:
     ``keys`` / ``scripts`` are shard 0's, whose tag also holds the market data and the account registry.
     """
 
-    __slots__ = ("fee_rate", "keys", "redis", "scripts", "settings", "shard_keys", "shard_scripts", "transport")
+    __slots__ = ("fees", "keys", "redis", "scripts", "settings", "shard_keys", "shard_scripts", "transport")
 
     def __init__(self, transport: Transport, settings: Settings) -> None:
         self.transport = transport
@@ -45,7 +45,10 @@ class Core:
             for k in self.shard_keys
         ]
         self.keys, self.scripts = self.shard_keys[0], self.shard_scripts[0]
-        self.fee_rate: Decimal = settings.commission
+        maker, taker, rate = settings.maker_fee, settings.taker_fee, settings.commission
+        self.fees = FeeSchedule(
+            maker=rate if maker is None else maker, taker=rate if taker is None else taker, asset=settings.fee_asset
+        )
 
 
 class Part:

@@ -26,6 +26,13 @@ class TimeInForce(StrEnum):
     PO = "PO"  # post-only: refused if it would take
 
 
+class TriggerKind(StrEnum):
+    """What a stop order waits for (Binance spot's semantics; a buy mirrors a sell)."""
+
+    STOP_LOSS = "sl"  # a sell triggers when the last price falls to or below its trigger, a buy when it rises
+    TAKE_PROFIT = "tp"  # a sell triggers when the last price rises to or above its trigger, a buy when it falls
+
+
 class OrderStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

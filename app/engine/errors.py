@@ -20,7 +20,7 @@ class ErrorCode(StrEnum):
     INVALID_ORDER = "invalid_order"  # well-formed, but not acceptable for this market or price
     ORDER_NOT_FOUND = "order_not_found"  # unknown id, or not in the state the call needs
     DUPLICATE_ORDER_ID = "duplicate_order_id"
-    ORDER_IMMEDIATELY_FILLABLE = "order_immediately_fillable"  # a post-only order that would take
+    ORDER_IMMEDIATELY_FILLABLE = "order_immediately_fillable"  # a post-only order that would take; a stop reached
     ACCOUNT_NOT_FOUND = "account_not_found"
     ACCOUNT_EXISTS = "account_exists"
     NOT_AUTHENTICATED = "not_authenticated"

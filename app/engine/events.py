@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from app.engine.models import BalanceRow, Market, Order, Ticker, Trade
+from app.engine.models import BalanceRow, FeeSchedule, Market, Order, Ticker, Trade
 from app.engine.money import from_minor, tidy
 from app.store.records import (
     BalanceEventRecord,
@@ -63,7 +63,12 @@ class OrderCanceled(_OrderEvent, frozen=True, tag="order.canceled"):
 
 
 class OrderExpired(_OrderEvent, frozen=True, tag="order.expired"):
-    """An IOC/FOK order that could not fill at once."""
+    """An IOC/FOK order that could not fill at once (or a triggered stop its time in force did not let rest)."""
+
+
+class OrderTriggered(_OrderEvent, frozen=True, tag="order.triggered"):
+    """A stop-loss / take-profit order's trigger was reached: it is now a limit or market order (its fill, or
+    expiry, follows in the same transition)."""
 
 
 class Flow(msgspec.Struct, frozen=True):
@@ -121,13 +126,15 @@ Event = (
     | OrderFilled
     | OrderCanceled
     | OrderExpired
+    | OrderTriggered
     | BalanceChanged
     | TickerUpdated
     | MarketCreated
     | ExchangeReset
 )
 EVENT_CLASSES: tuple[type[_Event], ...] = (
-    OrderCreated, OrderFilled, OrderCanceled, OrderExpired, BalanceChanged, TickerUpdated, MarketCreated, ExchangeReset,
+    OrderCreated, OrderFilled, OrderCanceled, OrderExpired, OrderTriggered, BalanceChanged, TickerUpdated,
+    MarketCreated, ExchangeReset,
 )  # fmt: skip
 #: Every event type, in the order the docs list them.
 EVENT_TYPES: tuple[str, ...] = tuple(str(msgspec.inspect.type_info(c).tag) for c in EVENT_CLASSES)  # type: ignore[attr-defined]
@@ -158,8 +165,8 @@ def _number(value: str) -> Decimal | None:
     return tidy(Decimal(value)) if value else None
 
 
-def _order_event(cls: type[_OrderEvent]) -> Callable[[str, Decimal], Event]:
-    def build(raw: str, _: Decimal) -> Event:
+def _order_event(cls: type[_OrderEvent]) -> Callable[[str, FeeSchedule], Event]:
+    def build(raw: str, _: FeeSchedule) -> Event:
         o = _order.decode(raw)
         trade = Trade.from_record(o.trade) if o.trade is not None else None
         return cls(order=Order.from_record(o.order, o.trade), trade=trade)  # type: ignore[return-value]
@@ -167,7 +174,7 @@ def _order_event(cls: type[_OrderEvent]) -> Callable[[str, Decimal], Event]:
     return build
 
 
-def _balance_event(raw: str, _: Decimal) -> Event:
+def _balance_event(raw: str, _: FeeSchedule) -> Event:
     record = _balance.decode(raw)
     rows, f = record.assets, record.flow
     flow = Flow(f.asset, from_minor(int(f.delta)), f.kind) if f is not None else None
@@ -175,7 +182,7 @@ def _balance_event(raw: str, _: Decimal) -> Event:
     return BalanceChanged(assets=assets, acct=record.acct, flow=flow)
 
 
-def _ticker_event(raw: str, _: Decimal) -> Event:
+def _ticker_event(raw: str, _: FeeSchedule) -> Event:
     t = _ticker.decode(raw)
     ticker = Ticker(
         symbol=t.symbol,
@@ -190,15 +197,16 @@ def _ticker_event(raw: str, _: Decimal) -> Event:
     return TickerUpdated(ticker=ticker)
 
 
-def _market_event(raw: str, fee_rate: Decimal) -> Event:
-    return MarketCreated(market=Market.from_record(_market.decode(raw).market, fee_rate))
+def _market_event(raw: str, fees: FeeSchedule) -> Event:
+    return MarketCreated(market=Market.from_record(_market.decode(raw).market, fees))
 
 
-_BUILDERS: dict[type[Any], Callable[[str, Decimal], Event]] = {
+_BUILDERS: dict[type[Any], Callable[[str, FeeSchedule], Event]] = {
     OrderCreated: _order_event(OrderCreated),
     OrderFilled: _order_event(OrderFilled),
     OrderCanceled: _order_event(OrderCanceled),
     OrderExpired: _order_event(OrderExpired),
+    OrderTriggered: _order_event(OrderTriggered),
     BalanceChanged: _balance_event,
     TickerUpdated: _ticker_event,
     MarketCreated: _market_event,
@@ -212,9 +220,9 @@ class UnknownEvent(ValueError):
     """A stream entry whose type no release of MockX writes."""
 
 
-def decode(entry_id: str, etype: str, data: str, fee_rate: Decimal) -> Envelope:
+def decode(entry_id: str, etype: str, data: str, fees: FeeSchedule) -> Envelope:
     """An events-stream entry as a domain event; raises :class:`UnknownEvent` for a type not in the union."""
     build = _BY_TYPE.get(etype)
     if build is None:
         raise UnknownEvent(f"event {entry_id} has an unknown type {etype!r}")
-    return Envelope(entry_id, build(data, fee_rate))
+    return Envelope(entry_id, build(data, fees))

@@ -36,6 +36,7 @@ from app.engine.core import Core, Part
 from app.engine.history import History
 from app.engine.inputs import normalize_asset, normalize_status
 from app.engine.market_data import MarketData
+from app.engine.models import FeeSchedule
 from app.engine.orders import Orders
 from app.engine.planner import OrderPlan
 from app.engine.retention import Retention
@@ -115,6 +116,8 @@ class Exchange(Part):
         self.place_copies = self.orders.place_copies
         self.cancel_order = self.orders.cancel_order
         self.fetch_order = self.orders.fetch_order
+        self.fetch_trading_fees = self.orders.fetch_trading_fees
+        self.create_oco = self.orders.create_oco
         self.fetch_orders = self.history.fetch_orders
         self.fetch_orders_page = self.history.fetch_orders_page
         self.fetch_my_trades = self.history.fetch_my_trades
@@ -134,8 +137,15 @@ class Exchange(Part):
         self.backfill_candles = candles.backfill
 
     @property
+    def fees(self) -> FeeSchedule:
+        """The exchange's fee schedule (MAKER_FEE, TAKER_FEE, FEE_ASSET); an account's own is its orders'."""
+        return self.core.fees
+
+    @property
     def fee_rate(self) -> Decimal:
-        return self.core.fee_rate
+        """The exchange's taker rate (what every fill paid before maker and taker rates): prefer :attr:`fees`,
+        or ``fetch_trading_fees()`` for the account's own."""
+        return self.core.fees.taker
 
     # lifecycle -----------------------------------------------------------------------------------------
     @classmethod

@@ -48,7 +48,7 @@ class MarketData(Part):
 
     async def fetch_markets(self) -> list[Market]:
         records = await self.market_records()
-        return [Market.from_record(records[s], self.core.fee_rate) for s in sorted(records)]
+        return [Market.from_record(records[s], self.core.fees) for s in sorted(records)]
 
     async def symbol(self, raw: str) -> str:
         """Normalize a user's symbol (``BTCUSDT``, ``btc-usdt``...) against the known markets."""
@@ -80,9 +80,10 @@ class MarketData(Part):
         """Every market's symbol and its ticker row (:data:`TICKER_FIELDS`): one round trip while the markets
         stay the same (the count of markets comes with the rows)."""
         while True:
-            count, *rows = await self.transport.pipeline(("HLEN", self.keys.markets), *self._reads)
-            if count == len(self._symbols):
-                return self._symbols, rows
+            symbols, reads = self._symbols, self._reads  # as they were sent: another read may renew them meanwhile
+            count, *rows = await self.transport.pipeline(("HLEN", self.keys.markets), *reads)
+            if count == len(symbols):
+                return symbols, rows
             await self._read_symbols()
 
     async def fetch_ticker(self, symbol: str) -> Ticker:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
-from app.engine.enums import OrderStatus, OrderType, Role, Side, TimeInForce
+from app.engine.enums import OrderStatus, OrderType, Role, Side, TimeInForce, TriggerKind
 from app.engine.errors import ErrorCode
 from app.engine.money import CTX, MAX_UNITS, from_minor, tidy
 from app.store.records import MarketRecord, OrderRecord, TradeRecord
@@ -20,6 +20,30 @@ from app.store.records import MarketRecord, OrderRecord, TradeRecord
 
 def _ms(value: str) -> int | None:
     return int(value) if value else None
+
+
+class FeeSchedule(msgspec.Struct, frozen=True):
+    """The fee rates an account pays: ``maker`` on a fill of a resting order, ``taker`` on a fill that takes;
+    ``asset`` is ``quote`` (every fee in the quote asset) or ``received`` (in the asset the fill delivers, as
+    Binance spot: a buy pays in the base asset, a sell in the quote asset)."""
+
+    maker: Decimal
+    taker: Decimal
+    asset: str = "quote"
+
+    @property
+    def fee_side(self) -> str:
+        """ccxt's ``feeSide``: ``quote``, or ``get`` (the asset received)."""
+        return "quote" if self.asset == "quote" else "get"
+
+
+class TradingFee(msgspec.Struct, frozen=True):
+    """The fees of one symbol for one account (ccxt's ``fetch_trading_fees`` entry)."""
+
+    symbol: str
+    maker: Decimal
+    taker: Decimal
+    fee_side: str
 
 
 class Fee(msgspec.Struct, frozen=True):
@@ -84,6 +108,19 @@ class Order(msgspec.Struct, frozen=True):
     fee: Fee
     trades: list[Trade]
     account: str = "default"
+    spend: Decimal | None = None  # a market order by quote amount: the cost asked (its cost is at most this)
+    trigger: TriggerKind | None = None  # a stop order: stop-loss or take-profit
+    trigger_price: Decimal | None = None
+    triggered_at: int | None = None  # when its trigger was reached, ms; None while it waits
+    order_list_id: str | None = None  # an OCO leg: its order list (the id of the list's limit leg)
+
+    @property
+    def stop_loss_price(self) -> Decimal | None:
+        return self.trigger_price if self.trigger is TriggerKind.STOP_LOSS else None
+
+    @property
+    def take_profit_price(self) -> Decimal | None:
+        return self.trigger_price if self.trigger is TriggerKind.TAKE_PROFIT else None
 
     @property
     def post_only(self) -> bool:
@@ -116,7 +153,20 @@ class Order(msgspec.Struct, frozen=True):
             cost=cost,
             fee=Fee(currency=o.fcur, cost=from_minor(o.fee), rate=tidy(Decimal(o.rate))),
             trades=[Trade.from_record(trade)] if trade is not None else [],
+            spend=from_minor(o.qq) if o.qq else None,
+            trigger=TriggerKind(o.tk) if o.tk else None,
+            trigger_price=tidy(Decimal(o.tpx)) if o.tpx else None,
+            triggered_at=_ms(o.trg),
+            order_list_id=o.ol or None,
         )
+
+
+class OrderList(msgspec.Struct, frozen=True):
+    """A one-cancels-the-other list: its limit leg, then its stop-loss leg."""
+
+    id: str
+    symbol: str
+    orders: list[Order]
 
 
 class BalanceRow(msgspec.Struct, frozen=True):
@@ -171,9 +221,13 @@ class Market(msgspec.Struct, frozen=True):
     minor_unit: Decimal  # the smallest amount of any asset
     maker_fee: Decimal
     taker_fee: Decimal
+    fee_side: str = "quote"  # ccxt's feeSide: quote, or get (the asset received)
 
     @classmethod
-    def from_record(cls, m: MarketRecord, fee_rate: Decimal) -> Market:
+    def from_record(cls, m: MarketRecord, fees: FeeSchedule | Decimal) -> Market:
+        """The market of record ``m`` with the fee schedule ``fees`` (a single rate: maker and taker alike)."""
+        if isinstance(fees, Decimal):
+            fees = FeeSchedule(maker=fees, taker=fees)
         return cls(
             symbol=m.sym,
             base=m.base,
@@ -184,8 +238,9 @@ class Market(msgspec.Struct, frozen=True):
             min_cost=tidy(Decimal(m.min_cost)) or None,
             max_value=MAX_UNITS,
             minor_unit=from_minor(1),
-            maker_fee=fee_rate,
-            taker_fee=fee_rate,
+            maker_fee=fees.maker,
+            taker_fee=fees.taker,
+            fee_side=fees.fee_side,
         )
 
 

@@ -15,7 +15,7 @@ from app.engine.errors import BadRequest
 from app.engine.market_data import MarketData
 from app.engine.money import is_multiple, price_str
 from app.engine.ticks import Tick
-from app.store.keys import SIDES
+from app.store.keys import DIRECTIONS, SIDES
 from app.store.protocol import SettlePhase
 from app.store.records import market_decoder
 from app.store.scripts import SettleStep
@@ -175,7 +175,7 @@ class Settlement(Part):
         return filled
 
     async def books_with_orders(self) -> list[tuple[str, int]]:
-        """(symbol, shard) of every book side that holds an order, sorted.
+        """(symbol, shard) of every book side (or trigger index) that holds an order, sorted.
 
         Valkey deletes a sorted set when its last member goes, so a book exists only while it holds orders:
         one ``EXISTS`` counts a group of :data:`BOOK_GROUP` books of a shard (one slot), and only the books of
@@ -199,6 +199,7 @@ class Settlement(Part):
             for shard in self.shards:
                 keys = self.core.shard_keys[shard]
                 books = [((symbol, shard), keys.book(symbol, side)) for symbol in symbols for side in SIDES]
+                books += [((symbol, shard), keys.triggers(symbol, d)) for symbol in symbols for d in DIRECTIONS]
                 groups += [books[i : i + BOOK_GROUP] for i in range(0, len(books), BOOK_GROUP)]
             self._groups = (symbols, groups)
         return self._groups[1]

@@ -37,8 +37,13 @@ key                               type    contents                              
 ``S:ledger``                      hash    money that crossed the account boundary:                 until reset
                                           ``<acct>:<ASSET>:deposited`` / ``:withdrawn``.
 ``S:stats``                       hash    fill statistics ``<acct>:<SYMBOL>:<side>:count``,        until reset
-                                          ``:maker``, ``:base``, ``:quote``, ``:fee``.
-``S:orders``                      hash    order id -> order record (JSON with ``acct``).           trimmed
+                                          ``:maker``, ``:base``, ``:quote``, ``:fee`` (fees paid in
+                                          the quote asset) and ``:basefee`` (paid in the base
+                                          asset: ``FEE_ASSET=received``, a buy; only once non-0).
+``S:orders``                      hash    order id -> order record (JSON with ``acct``). The two   trimmed
+                                          legs of an OCO list name each other (``oco``) and the
+                                          list (``ol``); one of them holds the list's one
+                                          reservation (``shr`` "1" on the other, lib/oco.lua).
 ``S:order_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every order held (finds  trimmed
                                           the first held id >= a ``fromId``).
 ``S:order_index``                 zset    lex, the list indexes (see *History* below):              trimmed
@@ -46,7 +51,19 @@ key                               type    contents                              
 ``S:open``                        zset    lex: ``<acct>|<id, 16 digits>``, open orders only.       until reset
 ``S:cids``                        hash    ``<acct>|<clientOrderId>`` -> order id.                  trimmed
 ``S:book:<SYMBOL>:buy`` / ``sell`` zset   resting limit orders of every account of the shard,      until reset
-                                          score = limit price, member = order id.
+                                          score = limit price, member = order id. A triggered
+                                          market stop waits here (score: the price that triggered
+                                          it) only within the settle call that fills it.
+``S:trig:<SYMBOL>:up`` / ``down`` zset    stop-loss / take-profit orders not yet triggered, of      until reset
+                                          every account of the shard, score = trigger price,
+                                          member = order id. ``up``: triggers when the last
+                                          price rises to or above the score (a buy stop-loss, a
+                                          sell take-profit); ``down``: when it falls to or below
+                                          it (a sell stop-loss, a buy take-profit). A tick at
+                                          ``p`` reads ``up`` over ``[-inf, p]`` and ``down`` over
+                                          ``[p, +inf]`` (``LIMIT``): crossing nothing costs two
+                                          empty range reads. On trigger the order leaves it for
+                                          the book in the same settle call.
 ``S:trades``                      hash    trade id -> trade record (JSON with ``acct``).           trimmed
 ``S:trade_ids``                   zset    lex: ``<acct>|<id, 16 digits>``, every trade held.       trimmed
 ``S:trade_index``                 zset    lex, the trade list indexes:                              trimmed
@@ -236,6 +253,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SIDES = ("buy", "sell")
+DIRECTIONS = ("up", "down")  # the trigger indexes: up (price rises to the trigger), down (falls to it)
 
 
 #: Ids are ``shard × ID_SPAN + seq``: each shard issues its own, unique across shards, below 2**53.
@@ -326,6 +344,10 @@ class Keys:
 
     def book(self, symbol: str, side: str) -> str:
         return f"{self.tag}:book:{symbol}:{side}"
+
+    def triggers(self, symbol: str, direction: str) -> str:
+        """The orders of ``symbol`` waiting for their trigger, ``direction`` ``up`` or ``down``."""
+        return f"{self.tag}:trig:{symbol}:{direction}"
 
     @property
     def trades(self) -> str:
@@ -433,4 +455,5 @@ class Keys:
             self.trade_ids,
             self.trade_index,
         ]
-        return fixed + [self.book(s, side) for s in symbols for side in SIDES]
+        books = [self.book(s, side) for s in symbols for side in SIDES]
+        return fixed + books + [self.triggers(s, d) for s in symbols for d in DIRECTIONS]

@@ -27,6 +27,7 @@ class PlaceMode(StrEnum):
     REST = "rest"  # reserve the funds and put the order in the book
     FILL = "fill"  # fill it now, as a taker, at the planned price
     EXPIRE = "expire"  # record it as expired (IOC/FOK that cannot fill)
+    TRIGGER = "trigger"  # reserve the funds and put the order in its trigger index (stop-loss, take-profit)
 
 
 class Guard(StrEnum):
@@ -35,6 +36,8 @@ class Guard(StrEnum):
     NONE = ""
     ASK_ABOVE = "ask>"  # a resting buy: the ask is still above its limit
     BID_BELOW = "bid<"  # a resting sell: the bid is still below its limit
+    LAST_BELOW = "last<"  # an up trigger: the last price is still below it
+    LAST_ABOVE = "last>"  # a down trigger: the last price is still above it
 
 
 class SettlePhase(StrEnum):

@@ -41,7 +41,15 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=False):
     ca: str = ""  # asset credited by the maker fill
     cr: str = "0"  # minor units credited by the maker fill
     mc: str = "0"  # maker fill cost (quote minor units) at the limit price
-    mf: str = "0"  # maker fill fee (quote minor units)
+    mf: str = "0"  # maker fill fee (minor units of fcur)
+    qq: str = ""  # a market order by quote amount: the quote asked to spend (minor units), "" otherwise
+    tk: str = ""  # a stop order: sl (stop-loss) | tp (take-profit); "" for none
+    tpx: str = ""  # its trigger price; a market stop fills at it (mc / mf are priced there)
+    tdir: str = ""  # its trigger index: up | down (S:trig:<SYMBOL>:<tdir>)
+    trg: str = ""  # (lua) when it triggered, ms; "" while it waits
+    ol: str = ""  # (lua) an OCO leg: the order list's id (its limit leg's id)
+    oco: str = ""  # (lua) an OCO leg: its sibling's id
+    shr: str = ""  # (lua) an OCO leg whose res its sibling's reservation covers: "1" (not counted in used)
 
 
 class TradeRecord(msgspec.Struct, forbid_unknown_fields=False):

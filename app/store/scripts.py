@@ -19,8 +19,8 @@ from app.store.transport import Call, Script, Transport
 
 _INCLUDE = re.compile(r"^--@include (\S+)$", re.MULTILINE)
 NAMES = (
-    "place_order", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch", "reset",
-    "reset_account", "trim_history", "trim_candles", "store_candles",
+    "place_order", "place_oco", "cancel_order", "deposit", "withdraw", "set_balance", "settle_tick", "settle_batch",
+    "reset", "reset_account", "trim_history", "trim_candles", "store_candles",
 )  # fmt: skip
 
 
@@ -141,6 +141,7 @@ class Scripts:
         dry_run: bool = False,
         max_minor: int,
         fill: tuple[str, int, int] = ("", 0, 0),
+        trigger: str = "",
         batch: list[Call] | None = None,
     ) -> PlaceResult | None:
         """Run place_order.lua; with a ``batch`` the call is appended to it (to send later) and None returned."""
@@ -148,7 +149,7 @@ class Scripts:
         keys = [
             k.balances, k.orders, k.order_ids, k.open, k.cids, k.order_seq, k.book(symbol, side),
             k.ticker(symbol), k.trades, k.trade_ids, k.trade_seq, k.stats, k.events, k.assets, k.order_index,
-            k.trade_index,
+            k.trade_index, k.triggers(symbol, trigger or "up"),
         ]  # fmt: skip
         args = [
             mode, record, debit_asset, str(debit), credit_asset, str(credit), guard, "1" if dry_run else "0",
@@ -159,9 +160,23 @@ class Scripts:
             return None
         return place_result(reply)
 
-    async def cancel_order(self, acct: str, order_id: str, symbol: str, side: str) -> PlaceResult:
+    async def place_oco(
+        self, symbol: str, side: str, records: tuple[str, str], debits: tuple[int, int], guards: tuple[str, str],
+        trigger: str, *, dry_run: bool = False,
+    ) -> tuple[Code, str, str]:  # fmt: skip
+        """Run place_oco.lua: (code, limit leg record, stop leg record)."""
         k = self.keys
-        keys = [k.balances, k.orders, k.open, k.book(symbol, side), k.events, k.order_index]
+        keys = [k.balances, k.orders, k.order_ids, k.open, k.order_seq, k.book(symbol, side),
+                k.triggers(symbol, trigger), k.ticker(symbol), k.events, k.order_index]  # fmt: skip
+        args = [*records, str(debits[0]), str(debits[1]), *guards, "1" if dry_run else "0", k.channel, self.maxlen,
+                k.id_base]  # fmt: skip
+        code, limit, stop = await self._call("place_oco", keys, args, None)
+        return Code(int(code)), limit, stop
+
+    async def cancel_order(self, acct: str, order_id: str, symbol: str, side: str, trigger: str = "") -> PlaceResult:
+        k = self.keys
+        keys = [k.balances, k.orders, k.open, k.book(symbol, side), k.events, k.order_index,
+                k.triggers(symbol, trigger or "up")]  # fmt: skip
         code, payload = await self._call("cancel_order", keys, [order_id, k.channel, self.maxlen, acct], None)
         return PlaceResult(Code(int(code)), payload)
 
@@ -187,6 +202,7 @@ class Scripts:
             else:
                 keys += [f"{k.tag}:candles:{symbol}", f"{k.tag}:candles:counted", f"{k.tag}:candles:events"]
             # end candles
+            keys += [k.triggers(symbol, "up"), k.triggers(symbol, "down")]  # KEYS[20..21]
             # order book and trade tape: the last three keys (lib/book.lua), market data of shard 0 only; a shard
             # > 0 names keys of its own tag, which its settle calls never touch
             keys += (
@@ -236,7 +252,8 @@ class Scripts:
         k = self.keys
         keys = [k.balances, k.assets, k.ledger, k.stats, k.orders, k.order_ids, k.open, k.cids, k.trades,
                 k.trade_ids, k.events, k.order_index, k.trade_index]  # fmt: skip
-        keys += [k.book(sym, side) for sym in symbols for side in ("buy", "sell")]
+        for sym in symbols:
+            keys += [k.book(sym, "buy"), k.book(sym, "sell"), k.triggers(sym, "up"), k.triggers(sym, "down")]
         reply = await self._call("reset_account", keys, [acct, str(chunk), k.channel, self.maxlen, *symbols], None)
         return int(reply[1]) == 1, int(reply[2])
 

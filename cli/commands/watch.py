@@ -29,6 +29,7 @@ TYPE_STYLES = {
     "order.filled": "bold green",
     "order.canceled": "yellow",
     "order.expired": "dim yellow",
+    "order.triggered": "bold yellow",
     "balance.changed": "magenta",
     "ticker.updated": "blue",
     "market.created": "bold blue",
@@ -105,8 +106,8 @@ def already_seen(event_id: str, last_id: str) -> bool:
 def watch(api: Api, symbol: str | None, types: str | None, since: str | None, count: int | None, as_json: bool) -> None:
     """Tail the exchange's live events: orders, fills, balances, tickers, one line each.
 
-    Event types: order.created, order.filled, order.canceled, order.expired, balance.changed,
-    ticker.updated, market.created, exchange.reset. When the API goes away, the watcher reconnects with
+    Event types: order.created, order.filled, order.canceled, order.expired, order.triggered,
+    balance.changed, ticker.updated, market.created, exchange.reset. When the API goes away, the watcher reconnects with
     backoff (saying so on stderr) and resumes right after the last event it printed. Ctrl-C stops it.
 
     \b

@@ -70,7 +70,7 @@ async def test_a_sees_nothing_of_b_on_any_route(secured: Any) -> None:
             assert b["apiKey"] not in r.text, (method, path)
             if path.startswith("/admin"):
                 error(r, 403, "PermissionDenied")
-            elif path.startswith("/orders/") and path != "/orders/can_execute":
+            elif path.startswith("/orders/") and path not in ("/orders/can_execute", "/orders/oco"):
                 error(r, 404, "OrderNotFound")
     # A's own views are empty of orders and trades; B's are untouched (nothing canceled, nothing charged)
     assert (await secured.get("/orders", headers=as_account(a))).json() == []

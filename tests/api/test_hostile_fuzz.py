@@ -35,13 +35,16 @@ SAMPLE_FIELD: dict[str, Any] = {
     "symbol": "BTC/USDT", "side": "buy", "amount": 0.01, "type": "limit", "price": 40000,
     "clientOrderId": "fz", "timeInForce": "GTC", "asset": "USDT", "free": 5, "bid": 39999, "ask": 40001,
     "name": "fz-new", "balances": {"USDT": "1"}, "commission": "0.001", "ed25519PublicKey": None,
+    "cost": None, "triggerPrice": None, "stopPrice": None, "stopLossPrice": None, "takeProfitPrice": None,
+    "postOnly": None, "stopLimitPrice": None,
 }  # fmt: skip
 #: Values no parameter takes: Unicode or full-width digits, whitespace or control characters in them.
 HOSTILE = [
     v for v in dict.fromkeys(BAD_NUMBERS + BAD_IDS + BAD_CURSORS)
     if v and (not v.isascii() or any(c.isspace() or not c.isprintable() for c in v))
 ]  # fmt: skip
-MONEY_FIELDS = {"amount", "price", "free", "bid", "ask"}
+MONEY_FIELDS = {"amount", "price", "free", "bid", "ask", "cost", "triggerPrice", "stopPrice", "stopLossPrice",
+                "takeProfitPrice", "stopLimitPrice"}  # fmt: skip
 CURSORS = {"since"}
 SKIP_QUERY = {"minWorkers"}  # answered 503 "degraded" on purpose by a valid value; still checked below
 DEPENDENCIES = {"exchange", "shared", "caller", "hub", "last_event_id", "request"}  # injected, not query parameters

@@ -6,6 +6,7 @@ withdrawals + trade flows - fees); books and the open index hold exactly the ope
 """
 
 import os
+from decimal import Decimal
 from typing import Any
 
 from tests.support.money import run_machine
@@ -20,3 +21,11 @@ def test_random_sequences_over_several_accounts_and_shards_keep_every_account_ba
 ) -> None:
     examples = int(os.environ.get("MOCKX_HYPOTHESIS_EXAMPLES", "25"))
     run_machine(valkey_url, tmp_path, examples, accounts=3, shards=2)
+
+
+def test_random_sequences_with_maker_taker_rates_and_fees_in_the_received_asset_keep_the_books_balanced(
+    valkey_url: str, tmp_path: Any
+) -> None:
+    examples = int(os.environ.get("MOCKX_HYPOTHESIS_EXAMPLES", "25"))
+    fees = {"maker_fee": Decimal("0.001"), "taker_fee": Decimal("0.002"), "fee_asset": "received"}
+    run_machine(valkey_url, tmp_path, examples, accounts=2, **fees)

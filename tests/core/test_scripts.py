@@ -9,7 +9,7 @@ from app.engine.errors import BadRequest, DuplicateOrderId, ErrorCode, Insuffici
 from app.engine.exchange import Exchange
 from app.engine.money import MAX_MINOR, MAX_UNITS, to_minor
 from app.store.protocol import Code
-from app.store.records import OrderRecord, record_encoder
+from app.store.records import OrderRecord, order_decoder, record_encoder
 
 D = Decimal
 
@@ -137,6 +137,65 @@ async def test_place_price_moved_when_the_book_now_crosses(exchange: Exchange) -
         debit_asset="USDT", debit=4003000000, guard="ask>", max_minor=MAX_MINOR,
     )  # fmt: skip
     assert result.code is Code.PRICE_MOVED
+    assert await snapshot(exchange) == before
+
+
+async def test_place_trigger_price_moved_when_the_last_price_reached_the_trigger(exchange: Exchange) -> None:
+    """Python planned a sell stop-loss at 90 (last was 100); the price fell to 89 before the script ran."""
+    await exchange.deposit("BTC", "1")
+    await exchange.push_price("BTC/USDT", "100")
+    plan = await exchange.plan_order("BTC/USDT", "sell", "market", "1", None, None, None, None, {"stopLossPrice": "90"})
+    await exchange.push_price("BTC/USDT", "89")
+    before = await snapshot(exchange)
+    assert (await exchange.place_plan(plan)).code is Code.PRICE_MOVED  # type: ignore[union-attr]
+    assert await snapshot(exchange) == before
+
+
+# place_oco.lua -------------------------------------------------------------------------------------
+
+
+async def _oco_call(ex: Exchange, amount: str = "1", *, dry_run: bool = False) -> tuple[Code, str, str]:
+    limit = await ex.plan_order("BTC/USDT", "sell", "limit", amount, "110", None, "GTC")
+    stop = await ex.plan_order("BTC/USDT", "sell", "market", amount, None, None, "GTC", None, {"stopLossPrice": "90"})
+    return await ex.scripts.place_oco(
+        "BTC/USDT", "sell", (record_encoder.encode(limit.record).decode(), record_encoder.encode(stop.record).decode()),
+        (limit.debit, stop.debit), (limit.guard, stop.guard), stop.record.tdir, dry_run=dry_run,
+    )  # fmt: skip
+
+
+async def test_place_oco_ok_stores_both_legs_and_reserves_once(exchange: Exchange) -> None:
+    await exchange.deposit("BTC", "1")
+    await exchange.push_price("BTC/USDT", "100")
+    code, limit, stop = await _oco_call(exchange)
+    assert code is Code.OK
+    assert (await exchange.fetch_balance_row("BTC")).used == 1
+    assert await audit(exchange.redis, exchange.keys) == []
+    assert (order_decoder.decode(limit).shr, order_decoder.decode(stop).shr) == ("", "1")  # the limit holds it
+
+
+async def test_place_oco_insufficient_funds_and_dry_run_change_nothing(exchange: Exchange) -> None:
+    await exchange.deposit("BTC", "1")
+    await exchange.push_price("BTC/USDT", "100")
+    before = await snapshot(exchange)
+    assert (await _oco_call(exchange, "2"))[0] is Code.INSUFFICIENT_FUNDS
+    assert (await _oco_call(exchange, dry_run=True))[0] is Code.OK
+    assert await snapshot(exchange) == before
+
+
+@pytest.mark.parametrize("moved", ["111", "89"])  # the bid reached the limit; the last price, the trigger
+async def test_place_oco_price_moved(exchange: Exchange, moved: str) -> None:
+    await exchange.deposit("BTC", "1")
+    await exchange.push_price("BTC/USDT", "100")
+    limit = await exchange.plan_order("BTC/USDT", "sell", "limit", "1", "110", None, "GTC")
+    stop = await exchange.plan_order("BTC/USDT", "sell", "market", "1", None, None, "GTC", None,
+                                     {"stopLossPrice": "90"})  # fmt: skip
+    await exchange.push_price("BTC/USDT", moved)
+    before = await snapshot(exchange)
+    code, _, _ = await exchange.scripts.place_oco(
+        "BTC/USDT", "sell", (record_encoder.encode(limit.record).decode(), record_encoder.encode(stop.record).decode()),
+        (limit.debit, stop.debit), (limit.guard, stop.guard), stop.record.tdir,
+    )  # fmt: skip
+    assert code is Code.PRICE_MOVED
     assert await snapshot(exchange) == before
 
 

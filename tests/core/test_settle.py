@@ -227,5 +227,5 @@ async def _sweep_case(exchange: Exchange) -> None:
     before, commands = await evalsha_calls(), await command_calls()
     assert await exchange.sweep() == 0
     assert await evalsha_calls() == before, "every book empty: no settle call at all"
-    groups = -(-400 // BOOK_GROUP)  # 200 symbols, two book sides each
+    groups = -(-800 // BOOK_GROUP)  # 200 symbols, two book sides and two trigger indexes each
     assert await command_calls() - commands == 1 + groups, "one HLEN, one EXISTS per group of books"

@@ -145,3 +145,16 @@ async def test_shards_keep_a_ticker_copy_without_statistics(settings: Settings) 
         t = await ex.fetch_ticker("BTC/USDT")
         assert (t.open, t.high, t.low, t.last) == (100, 100, 90, 90)
         await check_window(ex, "BTC/USDT")
+
+
+async def test_concurrent_reads_while_markets_appear(exchange: Exchange) -> None:
+    """Readers that overlap while new markets appear each get a consistent view (never a mismatched row)."""
+    import asyncio
+
+    await exchange.push_price("BTC/USDT", "100")
+    await exchange.fetch_tickers()
+    for n in range(5):
+        for i in range(3):
+            await exchange.redis.hset(exchange.core.keys.markets, f"NEW{n}{i}/USDT", "{}")  # markets without a price
+        views = await asyncio.gather(*(exchange.fetch_tickers() for _ in range(20)))
+        assert all(set(view) == {"BTC/USDT"} for view in views)

@@ -42,10 +42,10 @@ async def account(request: Request[Any, Any, Any]) -> Response[bytes]:
         for asset, row in sorted(balance.rows.items())
         if not (omit and not row.total)
     ]
-    rate = ex.orders.fee_rate
+    fees = ex.orders.fees
     return json_response(
         {
-            "makerCommission": _bps(rate), "takerCommission": _bps(rate), "buyerCommission": 0,
+            "makerCommission": _bps(fees.maker), "takerCommission": _bps(fees.taker), "buyerCommission": 0,
             "sellerCommission": 0, "commissionRates": commission_rates(ex), "canTrade": True,
             "canWithdraw": True, "canDeposit": True, "brokered": False, "requireSelfTradePrevention": False,
             "preventSor": False, "updateTime": balance.timestamp, "accountType": "SPOT", "balances": rows,
@@ -168,8 +168,8 @@ async def trade_fee(request: Request[Any, Any, Any]) -> Response[bytes]:
     name = params.symbol(required=False)
     names = [name] if name is not None else sorted(records)
     await index_of(request.app.state).get(ex, names[0]) if name is not None else None
-    rate = format(ex.orders.fee_rate, "f")
-    return json_response([{"symbol": n, "makerCommission": rate, "takerCommission": rate} for n in names])
+    maker, taker = format(ex.orders.fees.maker, "f"), format(ex.orders.fees.taker, "f")
+    return json_response([{"symbol": n, "makerCommission": maker, "takerCommission": taker} for n in names])
 
 
 @get(f"{SAPI}/system/status", opt={"weight": 1})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from app.engine.enums import OrderStatus, OrderType, Side, TimeInForce
+from app.engine.enums import OrderStatus, OrderType, Side, TimeInForce, TriggerKind
 from app.engine.models import Order, Trade
 from app.engine.money import QUANTUM
 
@@ -43,9 +43,17 @@ def status(order: Order) -> str:
 
 
 def order_type(order: Order) -> str:
+    if order.trigger is not None:
+        kind = "STOP_LOSS" if order.trigger is TriggerKind.STOP_LOSS else "TAKE_PROFIT"
+        return kind if order.type is OrderType.MARKET else kind + "_LIMIT"
     if order.type is OrderType.MARKET:
         return "MARKET"
     return "LIMIT_MAKER" if order.time_in_force is TimeInForce.PO else "LIMIT"
+
+
+def stop_price(order: Order) -> str:
+    """A stop order's trigger (``stopPrice``), 0 for any other order."""
+    return num(order.trigger_price) if order.trigger is not None else ZERO
 
 
 def _tif(order: Order) -> str:
@@ -88,7 +96,7 @@ def order(order: Order) -> Json:
     return {
         **_core(order),
         **_amounts(order),
-        "stopPrice": ZERO,
+        "stopPrice": stop_price(order),
         "icebergQty": ZERO,
         "time": order.timestamp,
         "updateTime": _updated(order),

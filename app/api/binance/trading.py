@@ -70,8 +70,9 @@ async def create(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 def commission_rates(ex: Exchange) -> Json:
-    rate = format(ex.orders.fee_rate, "f")
-    return {"maker": rate, "taker": rate, "buyer": "0.00000000", "seller": "0.00000000"}
+    fees = ex.orders.fees
+    return {"maker": format(fees.maker, "f"), "taker": format(fees.taker, "f"), "buyer": "0.00000000",
+            "seller": "0.00000000"}  # fmt: skip
 
 
 @post(f"{V3}/order/test", opt={"weight": 1})

@@ -85,6 +85,14 @@ class Order(msgspec.Struct, frozen=True):
     stopLossPrice: Decimal | None = None
 
 
+class OrderList(msgspec.Struct, frozen=True):
+    """An OCO order list: its id (its limit leg's id), symbol and both legs as ccxt orders."""
+
+    id: str
+    symbol: str
+    orders: list[Order]
+
+
 class Ticker(msgspec.Struct, frozen=True):
     symbol: str
     timestamp: int | None
@@ -147,6 +155,17 @@ class Market(msgspec.Struct, frozen=True):
     feeSide: str
     precision: MarketPrecision
     limits: MarketLimits
+
+
+class TradingFee(msgspec.Struct, frozen=True):
+    """ccxt's trading fee structure (``fetch_trading_fees``): the account's rates on one symbol."""
+
+    symbol: str
+    maker: Decimal
+    taker: Decimal
+    percentage: bool
+    tierBased: bool
+    feeSide: str
 
 
 class OrderBook(msgspec.Struct, frozen=True):
@@ -255,7 +274,15 @@ def order(o: m.Order) -> Order:
         fees=[fee_],
         postOnly=o.time_in_force is TimeInForce.PO,
         reduceOnly=False,
+        triggerPrice=o.trigger_price,
+        stopPrice=o.trigger_price,
+        takeProfitPrice=o.take_profit_price,
+        stopLossPrice=o.stop_loss_price,
     )
+
+
+def order_list(ol: m.OrderList) -> OrderList:
+    return OrderList(id=ol.id, symbol=ol.symbol, orders=[order(o) for o in ol.orders])
 
 
 def ticker(t: m.Ticker) -> Ticker:
@@ -320,7 +347,7 @@ def market(mk: m.Market) -> Market:
         maker=mk.maker_fee,
         percentage=True,
         tierBased=False,
-        feeSide="quote",
+        feeSide=mk.fee_side,
         precision=MarketPrecision(amount=mk.amount_step, price=mk.price_tick, base=mk.minor_unit, quote=mk.minor_unit),
         limits=MarketLimits(
             amount=MinMax(min=mk.min_amount, max=mk.max_value),
@@ -328,6 +355,11 @@ def market(mk: m.Market) -> Market:
             cost=MinMax(min=mk.min_cost, max=mk.max_value),
         ),
     )
+
+
+def trading_fee(f: m.TradingFee) -> TradingFee:
+    return TradingFee(symbol=f.symbol, maker=f.maker, taker=f.taker, percentage=True, tierBased=False,
+                      feeSide=f.fee_side)  # fmt: skip
 
 
 def balance(b: m.Balance) -> dict[str, Any]:
@@ -370,7 +402,7 @@ def event(envelope: ev.Envelope) -> Event:
     e = envelope.event
     data: dict[str, Any]
     match e:
-        case ev.OrderCreated() | ev.OrderFilled() | ev.OrderCanceled() | ev.OrderExpired():
+        case ev.OrderCreated() | ev.OrderFilled() | ev.OrderCanceled() | ev.OrderExpired() | ev.OrderTriggered():
             data = {"order": order(e.order)}
             if e.trade is not None:
                 data["trade"] = trade(e.trade)

@@ -19,10 +19,10 @@ from litestar.params import QueryParameter
 from app.api.common.codec import ExactResponse
 from app.api.common.deps import ExchangeDep
 from app.api.native import ccxt
-from app.api.native.ccxt import CanExecute, Order, Trade
+from app.api.native.ccxt import CanExecute, Order, OrderList, Trade, TradingFee
 from app.api.native.errors import responses
 from app.api.native.request import NativeController
-from app.api.native.schemas import OrderBody, OrderIdPath
+from app.api.native.schemas import OcoBody, OrderBody, OrderIdPath
 from app.engine.history import MAX_LIMIT, Cursor
 
 Since = Annotated[
@@ -66,6 +66,13 @@ class OrderController(NativeController):
     async def create(self, exchange: ExchangeDep, data: OrderBody) -> Order:
         """Place an order. ``type`` defaults to ``market``; market orders and marketable limits fill at once."""
         return ccxt.order(await exchange.create_order(**data.arguments()))
+
+    @post("/oco", status_code=201, responses=responses(409))
+    async def create_oco(self, exchange: ExchangeDep, data: OcoBody) -> OrderList:
+        """Place a one-cancels-the-other list: a limit order that rests and a stop-loss(-limit), one amount, one
+        reservation (the larger leg's). When one leg fills or triggers the other is canceled in the same step;
+        canceling either leg cancels the list."""
+        return ccxt.order_list(await exchange.create_oco(**data.arguments()))
 
     @post("/can_execute", status_code=200, responses=responses())
     async def can_execute(self, exchange: ExchangeDep, data: OrderBody) -> CanExecute:
@@ -136,3 +143,15 @@ class TradeController(NativeController):
             symbol=symbol, since=since, until=until, from_id=from_id, to_id=to_id, limit=limit, tail=tail
         )
         return paged(request, [ccxt.trade(t) for t in page.items], page.next)
+
+
+class TradingFeeController(NativeController):
+    path = "/trading-fees"
+    tags = ("Orders",)
+
+    @get("/", responses=responses())
+    async def trading_fees(self, exchange: ExchangeDep) -> dict[str, TradingFee]:
+        """The account's maker and taker rates on every market, keyed by symbol (ccxt's ``fetch_trading_fees``):
+        ``MAKER_FEE`` / ``TAKER_FEE``, or the account's own commission for both; ``feeSide`` is ``quote``, or
+        ``get`` with ``FEE_ASSET=received`` (a buy pays in the base asset, a sell in the quote asset)."""
+        return {s: ccxt.trading_fee(f) for s, f in (await exchange.fetch_trading_fees()).items()}

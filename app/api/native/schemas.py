@@ -17,6 +17,7 @@ from msgspec import Meta
 
 from app.api.common.codec import Number
 from app.api.native.ccxt import Ticker
+from app.engine.errors import BadRequest
 from app.engine.models import BalanceRow
 
 Amount = Annotated[Number, Meta(description="A positive decimal, as a JSON number or a string")]
@@ -27,16 +28,37 @@ class _Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
+TRIGGER_DOC = (
+    "A stop-loss order (as ccxt's Binance mapping: STOP_LOSS / STOP_LOSS_LIMIT): it waits, its funds reserved, "
+    "until the last price reaches this trigger (a sell when it falls to it, a buy when it rises to it)"
+)
+
+
 class OrderIn(_Body):
     """A new order (``POST /orders``) or a dry run of one (``POST /orders/can_execute``)."""
 
     symbol: Annotated[str, Meta(examples=["BTC/USDT"], max_length=64)]
     side: Literal["buy", "sell"]
-    amount: Amount
+    amount: Amount | None = None
     type: Literal["market", "limit"] = "market"
     price: Amount | None = None
+    cost: (
+        Annotated[
+            Number,
+            Meta(description="A market order by quote amount instead of amount: spend at most this much quote "
+                 "on the fill (the fee is not part of it)"),
+        ]
+        | None
+    ) = None  # fmt: skip
     clientOrderId: Annotated[str, Meta(max_length=64)] | None = None
     timeInForce: Literal["GTC", "IOC", "FOK", "PO"] | None = None
+    triggerPrice: Annotated[Number, Meta(description=TRIGGER_DOC)] | None = None
+    stopPrice: Annotated[Number, Meta(description="The same as triggerPrice (ccxt's older name)")] | None = None
+    stopLossPrice: Annotated[Number, Meta(description="A stop-loss order triggering at this last price")] | None = None
+    takeProfitPrice: Annotated[Number, Meta(description="A take-profit order triggering at this last price")] | None = (
+        None
+    )
+    postOnly: Annotated[bool, Meta(description="true: the same as timeInForce PO")] | None = None
 
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of ``Exchange.create_order`` and ``Exchange.can_execute``."""
@@ -47,8 +69,44 @@ class OrderIn(_Body):
             "amount": self.amount,
             "price": self.price,
             "client_order_id": self.clientOrderId,
-            "time_in_force": self.timeInForce,
+            "time_in_force": self._time_in_force(),
+            "cost": self.cost,
+            **self._trigger(),
         }
+
+    def _time_in_force(self) -> str | None:
+        if self.postOnly and self.timeInForce not in (None, "PO"):
+            raise BadRequest(f"postOnly is timeInForce PO: it cannot go with timeInForce {self.timeInForce}")
+        return "PO" if self.postOnly else self.timeInForce
+
+    def _trigger(self) -> dict[str, Any]:
+        if self.triggerPrice is not None and self.stopPrice is not None:
+            raise BadRequest("give triggerPrice or stopPrice (its older name), not both")
+        return {
+            "trigger_price": self.triggerPrice if self.triggerPrice is not None else self.stopPrice,
+            "stop_loss_price": self.stopLossPrice,
+            "take_profit_price": self.takeProfitPrice,
+        }
+
+
+class OcoIn(_Body):
+    """A one-cancels-the-other list (``POST /orders/oco``): a limit order that rests and a stop-loss, one amount."""
+
+    symbol: Annotated[str, Meta(examples=["BTC/USDT"], max_length=64)]
+    side: Literal["buy", "sell"]
+    amount: Amount
+    price: Annotated[Number, Meta(description="The limit leg's price: a sell's above the market, a buy's below")]
+    stopPrice: Annotated[Number, Meta(description="The stop-loss leg's trigger price")]
+    stopLimitPrice: (
+        Annotated[Number, Meta(description="The stop leg's limit price (a stop-limit); omitted: a market stop")] | None
+    ) = None
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of ``Exchange.create_oco``."""
+        return {
+            "symbol": self.symbol, "side": self.side, "amount": self.amount, "price": self.price,
+            "stop_price": self.stopPrice, "stop_limit_price": self.stopLimitPrice,
+        }  # fmt: skip
 
 
 class AmountIn(_Body):
@@ -86,12 +144,20 @@ OrderBody = Annotated[
     _body(
         ("market buy (type defaults to market)", {"symbol": "BTC/USDT", "side": "buy", "amount": 0.05}),
         ("limit sell", {"symbol": "BTC/USDT", "side": "sell", "type": "limit", "amount": 0.01, "price": 50000}),
+        ("market buy for 100 USDT (cost)", {"symbol": "BTC/USDT", "side": "buy", "cost": 100}),
+        ("stop-loss limit sell", {"symbol": "BTC/USDT", "side": "sell", "type": "limit", "amount": 0.01,
+                                  "price": 44900, "stopLossPrice": 45000}),
         (
             "post-only limit buy with a client id",
             {"symbol": "ETHUSDT", "side": "buy", "type": "limit", "amount": 1, "price": 2500.5,
              "timeInForce": "PO", "clientOrderId": "my-bot-42"},
         ),
     ),
+]  # fmt: skip
+OcoBody = Annotated[
+    OcoIn,
+    _body(("take profit at 55 000 or stop out at 45 000", {"symbol": "BTC/USDT", "side": "sell", "amount": 0.01,
+                                                          "price": 55000, "stopPrice": 45000})),
 ]  # fmt: skip
 AmountBody = Annotated[AmountIn, _body(("100 units", {"amount": 100}), ("half a unit", {"amount": 0.5}))]
 FundBody = Annotated[FundIn, _body(("100 000 USDT", {"asset": "USDT", "amount": 100000}))]

@@ -19,14 +19,16 @@ KEYS[13] events        S:events
 KEYS[14] assets        S:assets
 KEYS[15] order_index   S:order_index
 KEYS[16] trade_index   S:trade_index
+KEYS[17] triggers      S:trig:<SYMBOL>:<up|down>, the order's trigger index (a plain order: either, untouched)
 
-ARGV[1]  mode          "rest" | "fill" | "expire"
+ARGV[1]  mode          "rest" | "fill" | "expire" | "trigger" (a stop order: reserve as rest, wait in KEYS[17])
 ARGV[2]  record        order record (JSON, every value a string, `acct` the account; no id or timestamps yet)
 ARGV[3]  debit asset   rest: the asset reserved; fill: the asset paid
 ARGV[4]  debit         minor units reserved (rest) or paid (fill); "0" for expire
 ARGV[5]  credit asset  fill only: the asset received
 ARGV[6]  credit        fill only: minor units received
-ARGV[7]  guard         rest only: "ask>" (buy) or "bid<" (sell): the book must still not cross the limit
+ARGV[7]  guard         rest: "ask>" (buy) or "bid<" (sell): the book must still not cross the limit;
+                       trigger: "last<" (up) or "last>" (down): the last price must still not reach it
 ARGV[8]  dry run       "1": check everything, write nothing
 ARGV[9]  channel       Pub/Sub channel for events
 ARGV[10] maxlen        events stream MAXLEN ~
@@ -40,13 +42,15 @@ Returns {code, order record JSON or ""}:
   0  OK                   the order is stored (in dry run: would be stored)
   1  INSUFFICIENT_FUNDS   free balance of the debit asset is below the debit
   2  DUPLICATE_CLIENT_ID  the record's cid is already used by another order of the account
-  3  PRICE_MOVED          rest: the ticker now crosses the limit; re-price and retry
+  3  PRICE_MOVED          rest: the ticker now crosses the limit; trigger: the last price reached the
+                          trigger; re-price and retry
   4  BALANCE_LIMIT        fill: the credit would take a balance above the largest supported value
 
 Indexes: the order's members of S:order_index (all, st:<status>, sym:<SYMBOL>, sym:<SYMBOL>:<status>, and
 done unless it rests open) and, for a fill, its trade's members of S:trade_index (lib/history.lua).
 
-Events: order.created, then order.filled (fill) or order.expired (expire); balance.changed when money moved.
+Events: order.created, then order.filled (fill) or order.expired (expire); balance.changed when money moved
+(rest, fill, trigger).
 ]]
 
 --@include lib/uint.lua
@@ -57,7 +61,7 @@ Events: order.created, then order.filled (fill) or order.expired (expire); balan
 
 local balances, orders, order_ids, open, cids, order_seq, book, ticker, trades, trade_ids, trade_seq, stats, events =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
-local assets, order_index, trade_index = KEYS[14], KEYS[15], KEYS[16]
+local assets, order_index, trade_index, triggers = KEYS[14], KEYS[15], KEYS[16], KEYS[17]
 local mode, record, da, debit, ca, credit, guard, dry, channel, maxlen, max_minor =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local fill_px, fill_cost, fill_fee, id_base = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
@@ -68,6 +72,13 @@ local cid_field = acct .. '|' .. o.cid
 
 if o.cid ~= '' and redis.call('HEXISTS', cids, cid_field) == 1 then
   return {2, ''}
+end
+
+if mode == 'trigger' then
+  local last, tpx = tonumber(redis.call('HGET', ticker, 'last') or ''), tonumber(o.tpx)
+  if last ~= nil and ((guard == 'last<' and last >= tpx) or (guard == 'last>' and last <= tpx)) then
+    return {3, ''}
+  end
 end
 
 if mode == 'rest' then
@@ -102,12 +113,12 @@ o.uts = now_ms
 if o.cid ~= '' then redis.call('HSET', cids, cid_field, id) end
 redis.call('ZADD', order_ids, 0, member(acct, id))
 
-if mode == 'rest' then
+if mode == 'rest' or mode == 'trigger' then
   o.st = 'open'
   o.res = debit
   redis.call('HINCRBY', balances, bal(acct, da, 'free'), uint_neg(debit))
   redis.call('HINCRBY', balances, bal(acct, da, 'used'), debit)
-  redis.call('ZADD', book, o.px, id)
+  if mode == 'trigger' then redis.call('ZADD', triggers, o.tpx, id) else redis.call('ZADD', book, o.px, id) end
   redis.call('ZADD', open, 0, member(acct, id))
   local created = cjson.encode(o)
   redis.call('HSET', orders, id, created)
@@ -149,7 +160,7 @@ local prefix = acct .. ':' .. o.sym .. ':' .. o.side .. ':'
 redis.call('HINCRBY', stats, prefix .. 'count', 1)
 redis.call('HINCRBY', stats, prefix .. 'base', o.filled)
 redis.call('HINCRBY', stats, prefix .. 'quote', o.cost)
-redis.call('HINCRBY', stats, prefix .. 'fee', o.fee)
+redis.call('HINCRBY', stats, prefix .. fee_kind(o), o.fee)
 local filled = cjson.encode(o)
 redis.call('HSET', orders, id, filled)
 history_add(order_index, order_index_members(o))

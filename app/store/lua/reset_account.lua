@@ -17,13 +17,14 @@ KEYS[10] trade_ids     S:trade_ids
 KEYS[11] events        S:events
 KEYS[12] order_index   S:order_index
 KEYS[13] trade_index   S:trade_index
-KEYS[14…] books        S:book:<SYMBOL>:buy and S:book:<SYMBOL>:sell of every symbol in ARGV[5…], in pairs
+KEYS[14…] books        S:book:<SYMBOL>:buy, S:book:<SYMBOL>:sell, S:trig:<SYMBOL>:up and S:trig:<SYMBOL>:down
+                       of every symbol in ARGV[5…], four per symbol
 
 ARGV[1]  account
 ARGV[2]  chunk         most orders or trades to remove in this call
 ARGV[3]  channel       Pub/Sub channel for events
 ARGV[4]  maxlen        events stream MAXLEN ~
-ARGV[5…] symbols       every symbol with a market (the i-th one's books are KEYS[12 + 2i], KEYS[13 + 2i])
+ARGV[5…] symbols       every symbol with a market (the i-th one's, from 1, are KEYS[10 + 4i] to KEYS[13 + 4i])
 
 Each order or trade goes with every member of the history indexes its record gives (lib/history.lua);
 members of the account left without a record (none, unless something else went wrong) go after the
@@ -49,7 +50,8 @@ local lo, hi = '[' .. acct .. '|', '[' .. acct .. '|~'  -- '~' sorts after every
 
 local books = {}
 for i = 5, #ARGV do
-  books[ARGV[i]] = {buy = KEYS[14 + 2 * (i - 5)], sell = KEYS[15 + 2 * (i - 5)]}
+  local at = 14 + 4 * (i - 5)
+  books[ARGV[i]] = {buy = KEYS[at], sell = KEYS[at + 1], up = KEYS[at + 2], down = KEYS[at + 3]}
 end
 
 -- orders first (taking resting ones out of their book), then trades, then any index member left over
@@ -61,7 +63,10 @@ if #members > 0 then
   for i, id in ipairs(ids) do
     local o = raws[i] and cjson.decode(raws[i])
     if o then
-      if o.st == 'open' and books[o.sym] then redis.call('ZREM', books[o.sym][o.side], id) end
+      if o.st == 'open' and books[o.sym] then
+        redis.call('ZREM', books[o.sym][o.side], id)
+        if (o.tdir or '') ~= '' then redis.call('ZREM', books[o.sym][o.tdir], id) end
+      end
       if o.cid ~= '' then fields[#fields + 1] = acct .. '|' .. o.cid end
       history_append(indexed, order_index_members(o))
     end
@@ -112,7 +117,9 @@ for i = 5, #ARGV do
   local prefix = acct .. ':' .. ARGV[i] .. ':'
   local f = {}
   for _, side in ipairs({'buy', 'sell'}) do
-    for _, kind in ipairs({'count', 'maker', 'base', 'quote', 'fee'}) do f[#f + 1] = prefix .. side .. ':' .. kind end
+    for _, kind in ipairs({'count', 'maker', 'base', 'quote', 'fee', 'basefee'}) do
+      f[#f + 1] = prefix .. side .. ':' .. kind
+    end
   end
   redis.call('HDEL', stats, unpack(f))
 end

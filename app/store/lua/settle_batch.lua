@@ -22,7 +22,11 @@ and account. The history indexes change as with settle_tick.
 
 KEYS     as settle_tick: ticker, ohlc, book buy, book sell, orders, open, balances, stats, trades,
          trade_ids, trade_seq, events, markets, assets, order_index, trade_index, candles, counted,
-         candle events, and last depth, market, tape
+         candle events, trig up, trig down, and last depth, market, tape
+
+Triggers: a tick newer than the ticker that reaches a trigger (the lowest up and the highest down trigger
+are read once, and again after each tick that triggers) triggers before its fills, as with settle_tick
+(lib/triggers.lua).
 
 Candles: every tick applied (and the tick under way) goes into its candles, written once at the end of
 the call (lib/candles.lua): one candle.updated per call on the candle events stream.
@@ -50,7 +54,9 @@ Returns {code, applied, filled, examined, done, mode, buy offset, sell offset}:
 --@include lib/candles.lua
 --@include lib/fills.lua
 --@include lib/history.lua
+--@include lib/oco.lua
 --@include lib/settle.lua
+--@include lib/triggers.lua
 --@include lib/book.lua
 
 local k = {
@@ -60,6 +66,7 @@ local k = {
   -- candles (KEYS[17..19])
   candles = KEYS[17], counted = KEYS[18], candle_events = KEYS[19],
   -- end candles
+  trig_up = KEYS[20], trig_down = KEYS[21],
 }
 -- order book and trade tape: the last keys (lib/book.lua)
 k.depth, k.market_stream, k.tape = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
@@ -74,16 +81,24 @@ local function best()
   return buy and tonumber(buy) or -math.huge, sell and tonumber(sell) or math.huge
 end
 
+-- The lowest up trigger and the highest down trigger: a tick strictly between them triggers nothing.
+local function nearest_triggers()
+  local up = redis.call('ZRANGE', k.trig_up, 0, 0, 'WITHSCORES')[2]
+  local down = redis.call('ZRANGE', k.trig_down, -1, -1, 'WITHSCORES')[2]
+  return up and tonumber(up) or math.huge, down and tonumber(down) or -math.huge
+end
+
 local shown = ticker_open(k, sym, market, channel, maxlen)
 local cs = candles_open(k, market)
 local bk = book_open(k, market, ARGV[7], ARGV[8])
 local s = settlement_open(k, sym, channel, maxlen, id_base)
 local best_buy, best_sell = best()
+local up_min, down_max = nearest_triggers()
 local applied, done, mode, buy_off, sell_off = 0, 1, '', 0, 0
 
 for i = 9, #ARGV, TICK_VALUES do
   local tick = tick_at(i)
-  local crosses = tick.p <= best_buy or tick.p >= best_sell
+  local crosses = tick.p <= best_buy or tick.p >= best_sell or tick.p >= up_min or tick.p <= down_max
   if crosses and budget == 0 then break end  -- the next call settles it
   local newer = ticker_add(shown, tick)
   candles_add(cs, tick)
@@ -91,8 +106,16 @@ for i = 9, #ARGV, TICK_VALUES do
   if crosses then
     ticker_flush(shown)  -- the ticker shows this tick before its fills, as with settle_tick
     mode = newer and 'n' or 'l'
-    local tick_done
-    buy_off, sell_off, tick_done, budget = settle_tick_fills(s, tick, mode, 0, 0, budget)
+    local tick_done = true
+    if mode == 'n' and (tick.p >= up_min or tick.p <= down_max) then
+      tick_done, budget = settle_triggers(s, tick, budget)
+      up_min, down_max = nearest_triggers()
+    end
+    if tick_done and budget > 0 then
+      buy_off, sell_off, tick_done, budget = settle_tick_fills(s, tick, mode, 0, 0, budget)
+    else
+      tick_done = false
+    end
     if not tick_done then
       done = 0
       break

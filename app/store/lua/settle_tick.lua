@@ -39,6 +39,8 @@ KEYS[17] candles       {ns}:candles:<SYMBOL>
 KEYS[18] counted       {ns}:candles:counted
 KEYS[19] candle events {ns}:candles:events
 -- end candles
+KEYS[20] trig up       S:trig:<SYMBOL>:up (stop orders that trigger when the price rises to them)
+KEYS[21] trig down     S:trig:<SYMBOL>:down (... when it falls to them)
 -- order book and trade tape, the last three keys, n = #KEYS (shard > 0: keys of its own tag, never touched):
 KEYS[n-2] depth        {ns}:depth:<SYMBOL>
 KEYS[n-1] market       {ns}:market
@@ -69,9 +71,15 @@ ARGV[20] id base       the shard's id base (trade ids are base + the shard's tra
 ARGV[21] tape maxlen   the tape's MAXLEN ~
 ARGV[22] market maxlen the market stream's MAXLEN ~
 
+Triggers: before its fills, a tick newer than the ticker (phase "first" in normal mode, "n", "sweep")
+triggers the stop orders it reaches (lib/triggers.lua), within the same `chunk`: a triggered limit stop
+rests (and fills in this call if the tick crosses its limit), a triggered market stop fills in this call.
+Until every reached trigger is done the call fills nothing and returns done == 0.
+
 Returns {code, filled, buy offset, sell offset, done, mode, examined}:
   0  OK        `filled` orders filled; call again with the offsets and `mode` as phase unless done == 1.
-               `examined` is how many resting orders this call looked at (0 when nothing crosses).
+               `examined` is how many resting and stop orders this call looked at (0 when the tick
+               crosses nothing and reaches no trigger).
 
 Candles: phase "first" puts the tick into its 1m, 1h and 1d candles and counts its qty once per entry id
 (lib/candles.lua); candle.updated goes to the candle events stream (KEYS[19]), not to S:events.
@@ -80,7 +88,8 @@ update id and one book.diff entry on the market stream) and the tape (a tick wit
 newest print), see lib/book.lua.
 
 Events: market.created (first price of a symbol), ticker.updated (when the ticker or its 24 h buckets
-changed), order.filled per fill (with its trade), order.expired (a fill that would overflow a balance),
+changed), order.triggered per stop order triggered, order.filled per fill (with its trade), order.expired
+(a fill that would overflow a balance, a triggered stop its time in force does not let rest),
 balance.changed once per call and account with fills.
 
 Indexes: each filled (or expired) order moves from open to its new status in S:order_index and joins its
@@ -94,7 +103,9 @@ done dim; each trade joins S:trade_index (all, sym:<SYMBOL>), written in slices 
 --@include lib/candles.lua
 --@include lib/fills.lua
 --@include lib/history.lua
+--@include lib/oco.lua
 --@include lib/settle.lua
+--@include lib/triggers.lua
 --@include lib/book.lua
 
 local k = {
@@ -104,6 +115,7 @@ local k = {
   -- candles (KEYS[17..19])
   candles = KEYS[17], counted = KEYS[18], candle_events = KEYS[19],
   -- end candles
+  trig_up = KEYS[20], trig_down = KEYS[21],
 }
 -- order book and trade tape: the last keys (lib/book.lua)
 k.depth, k.market_stream, k.tape = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
@@ -128,7 +140,12 @@ elseif phase == 'sweep' then
 end
 
 local s = settlement_open(k, sym, channel, maxlen, ARGV[20])
-local done
-buy_off, sell_off, done = settle_tick_fills(s, tick, mode, buy_off, sell_off, chunk)
+local done = true
+if mode == 'n' then done, chunk = settle_triggers(s, tick, chunk) end
+if done and chunk > 0 then
+  buy_off, sell_off, done = settle_tick_fills(s, tick, mode, buy_off, sell_off, chunk)
+else
+  done = false
+end
 settlement_finish(s)
 return {0, s.filled, buy_off, sell_off, done and 1 or 0, mode, s.examined}

@@ -14,7 +14,14 @@ from typing import Any
 
 from app.api.binance import serialize as wire
 from app.engine.enums import OrderType, TimeInForce
-from app.engine.events import BalanceChanged, OrderCanceled, OrderCreated, OrderExpired, OrderFilled
+from app.engine.events import (
+    BalanceChanged,
+    OrderCanceled,
+    OrderCreated,
+    OrderExpired,
+    OrderFilled,
+    OrderTriggered,
+)
 from app.engine.models import Order, Trade
 
 Json = dict[str, Any]
@@ -35,6 +42,8 @@ def reports(event: object, now: int) -> list[Json]:
             return [execution_report(order, "CANCELED", None, now)]
         case OrderExpired(order=order):
             return [execution_report(order, "EXPIRED", None, now)]
+        case OrderTriggered(order=order):  # a stop order reached its trigger: on the book now (w true)
+            return [execution_report(order, "NEW", None, now)]
         case BalanceChanged(assets=assets, flow=flow):
             rows = [{"a": a, "f": wire.num(r.free), "l": wire.num(r.used)} for a, r in sorted(assets.items())]
             position = {"e": "outboundAccountPosition", "E": now, "u": now, "B": rows}
@@ -50,12 +59,14 @@ def execution_report(order: Order, execution: str, trade: Trade | None, now: int
     status = "NEW" if accepted else wire.status(order)
     filled, cost = (_ZERO, _ZERO) if accepted else (wire.num(order.filled), wire.num(order.cost))
     when = trade.timestamp if trade is not None else (order.last_update_timestamp or order.timestamp)
-    working = order.type is not OrderType.MARKET or accepted
+    waiting = order.trigger is not None and order.triggered_at is None  # a stop order is off the book until then
+    working = (order.type is not OrderType.MARKET or accepted) and not waiting
     report: Json = {
         "e": "executionReport", "E": now, "s": wire.binance_symbol(order.symbol),
         "c": order.client_order_id or "", "S": order.side.upper(), "o": wire.order_type(order),
         "f": _time_in_force(order), "q": wire.num(order.amount), "p": _price(order),
-        "P": _ZERO, "F": _ZERO, "g": -1, "C": "", "x": execution, "X": status, "r": "NONE",
+        "P": wire.stop_price(order), "F": _ZERO, "g": _list_id(order), "C": "", "x": execution, "X": status,
+        "r": "NONE",
         "i": int(order.id), "l": _ZERO, "z": filled, "L": _ZERO, "n": "0", "N": None,
         "T": when, "t": -1, "I": _execution_id(order, trade, execution), "w": working and status == "NEW",
         "m": False, "M": False, "O": order.timestamp, "Z": cost, "Y": _ZERO, "Q": _ZERO,
@@ -70,6 +81,10 @@ def execution_report(order: Order, execution: str, trade: Trade | None, now: int
     if execution == "CANCELED":
         report["C"] = order.client_order_id or ""
     return report
+
+
+def _list_id(order: Order) -> int:
+    return int(order.order_list_id) if order.order_list_id else -1
 
 
 def _time_in_force(order: Order) -> str:

@@ -13,6 +13,13 @@ local function stamp_fill(o, tid, ts, now_ms, role)
   })
 end
 
+-- The statistics field a fill's fee is counted in: `fee` when it is paid in the quote asset, `basefee`
+-- when in the base asset (FEE_ASSET=received, a buy).
+local function fee_kind(o)
+  if o.fcur == o.base then return 'basefee' end
+  return 'fee'
+end
+
 -- redis.call(cmd, key, ...) with `values` in slices, so a long list never overflows Lua's stack.
 local function call_sliced(cmd, key, values, step)
   for i = 1, #values, step do
