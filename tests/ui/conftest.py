@@ -77,8 +77,10 @@ def secured_stack(settings: Settings) -> Iterator[Stack]:
     yield from _stack(msgspec.structs.replace(settings, test_env=False, api_key=API_KEY), API_KEY)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """A headless Chromium for one test. Not shared by the session: Playwright's sync API keeps an event loop
+    running in this thread while it is started, which would stop every async test after it."""
     path = executable()  # skips (or fails, with MOCKX_REQUIRE_BROWSER=1) without Chromium
     from playwright.sync_api import sync_playwright
 

@@ -7,7 +7,8 @@ accounts a dashboard watches: ``(time, equity, net deposits, flow)``, equity and
 curve (the page reads it again after every balance event) and every :data:`SAMPLE_SECONDS` while a dashboard
 watched the account within :data:`WATCH_SECONDS`. ``flow`` is the value of the money that crossed the
 account boundary since the snapshot before (the change of the ledger's deposited minus withdrawn, at current
-prices), so the page marks deposits and withdrawals and profit is not confused with funding.
+prices; an asset with no price in ``CASH_ASSET`` counts for nothing, as in the overview), so the page marks
+deposits and withdrawals and profit is not confused with funding.
 
 Bounds: at most :data:`MAX_POINTS` snapshots per account (when full, every second snapshot of the older half
 is dropped, except those that carry a flow), and at most :data:`MAX_ACCOUNTS` accounts (the one read least
@@ -66,7 +67,7 @@ class _Series:
 
     def __init__(self) -> None:
         self.points: list[EquityPoint] = []
-        self.ledger: dict[str, Decimal] = {}
+        self.ledger: dict[str, tuple[Decimal, Decimal]] = {}  # asset: (deposited, withdrawn), as last seen
         self.read_at = 0.0
 
     def add(self, point: EquityPoint, limit: int) -> None:
@@ -76,17 +77,24 @@ class _Series:
             return
         pts.append(point)
         if len(pts) > limit:
-            half = len(pts) // 2
-            older = [p for i, p in enumerate(pts[:half]) if i % 2 == 0 or p.flow != 0]
-            self.points = older + pts[half:]
+            self.points = _thinned(pts)
+
+
+def _thinned(points: list[EquityPoint]) -> list[EquityPoint]:
+    """Every second point of the older half that carries no flow dropped (the oldest point, if all do)."""
+    half = len(points) // 2
+    plain = [i for i, p in enumerate(points[:half]) if p.flow == 0]
+    drop = set(plain[1::2]) or set(plain[:1]) or {0}
+    return [p for i, p in enumerate(points[:half]) if i not in drop] + points[half:]
 
 
 def _same(a: EquityPoint, b: EquityPoint) -> bool:
     return a.equity == b.equity and a.netDeposits == b.netDeposits
 
 
-def _net_by_asset(ledger: portfolio.RawLedger) -> dict[str, Decimal]:
-    return {a: tidy(CTX.subtract(row["deposited"], row["withdrawn"])) for a, row in ledger.items()}
+def _moved(before: tuple[Decimal, Decimal], now: tuple[Decimal, Decimal]) -> Decimal:
+    """What came in minus what went out between two ledger rows of an asset."""
+    return tidy(CTX.subtract(CTX.subtract(now[0], before[0]), CTX.subtract(now[1], before[1])))
 
 
 class EquityBook:
@@ -135,17 +143,18 @@ class EquityBook:
             prices = await portfolio.cash_prices(exchange)
             cash = exchange.settings.cash_asset
             capital = portfolio.compute_capital(cash, balance, ledger, stats, prices)
-            net = _net_by_asset(ledger)
-            if series.ledger and not ledger:
-                series.points = []  # the account was reset: its ledger is gone, a new curve starts
-                series.ledger = {}
-            moved = [(a, CTX.subtract(v, series.ledger.get(a, ZERO))) for a, v in net.items()]
-            flow = portfolio.exact_sum(
-                value for a, delta in moved if delta != 0 and (value := portfolio.value_of(delta, prices.get(a)))
-            )
-            if not series.points and not series.ledger:
+            rows = {a: (row["deposited"], row["withdrawn"]) for a, row in ledger.items()}
+            seen = series.ledger
+            if any(rows.get(a, (ZERO, ZERO))[i] < was[i] for a, was in seen.items() for i in (0, 1)):
+                series.points, seen = [], {}  # totals only grow: the account was reset, a new curve starts
+            if series.points:
+                moved = ((a, _moved(seen.get(a, (ZERO, ZERO)), now)) for a, now in rows.items())
+                flow = portfolio.exact_sum(
+                    value for a, delta in moved if delta and (value := portfolio.value_of(delta, prices.get(a)))
+                )
+            else:
                 flow = capital.net_deposits  # the first snapshot: everything deposited so far came in before it
-            series.ledger = net
+            series.ledger = rows
             point = EquityPoint(int(time.time() * 1000), capital.equity, capital.net_deposits, flow)
             series.add(point, self.max_points)
             return capital

@@ -35,9 +35,16 @@ SECURITY_HEADERS = {
 
 
 @get("/", opt=PUBLIC, include_in_schema=False, media_type=MediaType.HTML)
-async def page() -> Response[bytes]:
-    """The dashboard page (its scripts ask for the API key when the server wants one)."""
-    return Response((STATIC / "index.html").read_bytes(), media_type=MediaType.HTML, headers=SECURITY_HEADERS)
+async def page(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The dashboard page. It says whether the server wants a key (``<meta name="mockx-auth">``: ``required``,
+    or ``off`` under TEST_ENV), so the page asks for one before its first request rather than after a 401."""
+    auth = b"off" if request.app.state.exchange.settings.test_env else b"required"
+    html = (
+        (STATIC / "index.html")
+        .read_bytes()
+        .replace(b'name="mockx-auth" content="AUTH"', b'name="mockx-auth" content="' + auth + b'"')
+    )
+    return Response(html, media_type=MediaType.HTML, headers=SECURITY_HEADERS)
 
 
 def _book(request: Request[Any, Any, Any]) -> EquityBook:

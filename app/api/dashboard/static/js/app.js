@@ -337,6 +337,11 @@ function askKey(message) {
 }
 
 async function connect() {
+  const required = document.querySelector('meta[name="mockx-auth"]').content === "required";
+  if (required && !api.key) {
+    askKey("");
+    return;
+  }
   try {
     state.who = await api.get("/ui/api/whoami");
   } catch (err) {
