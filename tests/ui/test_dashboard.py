@@ -67,8 +67,11 @@ def test_balances_and_capital_match_the_api(stack: Stack, dashboard: Any) -> Non
     balance = stack.http.get("/balance").json()
     assert Decimal(shown["BTC"][2]) == Decimal(str(balance["total"]["BTC"])) == Decimal("0.5")
     capital = stack.http.get("/overview/capital").json()
-    assert Decimal(_plain(board.page.inner_text("#cap-equity"))) == Decimal(str(capital["equity"]))
-    assert Decimal(_plain(board.page.inner_text("#cap-net"))) == Decimal("100000")
+    assert board.page.get_attribute("#cap-equity", "data-exact") == str(capital["equity"])
+    assert Decimal(_plain(board.page.inner_text("#cap-equity"))) == Decimal(str(capital["equity"])).quantize(
+        Decimal("0.01")
+    )
+    expect(board.page.locator("#cap-net")).to_have_text("100,000.00 USDT")
     expect(board.page.locator("#health-status")).to_have_text("ok")
     expect(board.page.locator("#fills tbody tr")).to_have_count(1)
     assert _cells(board, "#fills")[0][-1] == "taker"
@@ -122,7 +125,7 @@ def test_a_tick_fills_an_order_the_marker_and_the_equity_follow(stack: Stack, da
     stack.http.post("/admin/fund", json={"asset": "USDT", "amount": "5000"}).raise_for_status()
     expect(curve).to_have_attribute("data-flows", "2")  # the deposit is marked, not counted as profit
     expect(page.locator("#equity-notes")).to_contain_text("deposit of 5000 USDT")
-    expect(page.locator("#cap-net")).to_have_text("105,000 USDT")
+    expect(page.locator("#cap-net")).to_have_text("105,000.00 USDT")
     board.shot("filled")
     _clean(board, stack)
 
@@ -185,7 +188,7 @@ def test_the_admin_switches_accounts(stack: Stack, dashboard: Any) -> None:
     page.select_option("#account-select", "bot-1")
     expect(page.locator("#who")).to_have_text("admin key, acting on bot-1")
     expect(page.locator("#balances tbody tr[data-asset=ETH]")).to_be_visible()
-    expect(page.locator("#cap-equity")).to_have_text("8,500 USDT")  # 2500 + 2 × 3000
+    expect(page.locator("#cap-equity")).to_have_text("8,500.00 USDT")  # 2500 + 2 × 3000
     expect(page.locator("#fills-empty")).to_be_visible()
     expect(page.locator("#stream-status")).to_have_attribute("data-state", "live")
     stack.http.post("/orders?account=bot-1", json={"symbol": "ETH/USDT", "side": "sell", "amount": "1"})

@@ -3,7 +3,7 @@
 import { Api, ApiError, storeKey } from "./api.js";
 import { CandleChart, EquityChart, TIMEFRAMES } from "./charts.js";
 import { EventStream } from "./stream.js";
-import { $, fill, num, row, signed, time } from "./view.js";
+import { $, cash, fill, num, row, signed, time } from "./view.js";
 
 const api = new Api();
 const state = { who: null, symbol: null, timeframe: "1m", cash: "USDT", seenOrders: null, seenFills: null };
@@ -95,25 +95,32 @@ const REFRESH = {
 
   async capital() {
     const c = await api.get("/overview/capital");
-    const cash = ` ${c.cashAsset}`;
-    $("cap-equity").textContent = num(c.equity) + cash;
-    $("cap-net").textContent = num(c.netDeposits) + cash;
+    const unit = ` ${c.cashAsset}`;
+    const show = (id, value) => {
+      const el = $(id);
+      el.textContent = cash(value) + unit;
+      el.title = `${value}${unit} (exact)`;
+      el.dataset.exact = String(value);
+    };
+    show("cap-equity", c.equity);
+    show("cap-net", c.netDeposits);
+    show("cap-profit", c.profit);
+    show("cap-fees", c.fees);
     const profit = $("cap-profit");
-    profit.textContent = num(c.profit) + cash;
     profit.className = `big ${signed(c.profit)}`;
     if (c.profitPct !== null) {
       const pct = document.createElement("small");
       pct.textContent = ` ${num(c.profitPct)} %`;
       profit.append(pct);
     }
-    $("cap-fees").textContent = num(c.fees) + cash;
   },
 
   async equity() {
     const curve = await api.get("/ui/api/equity");
     equity.setCurve(curve);
     $("equity-hint").textContent =
-      `snapshots every ${curve.sampleSeconds} s while watched, at most ${curve.maxPoints} (kept by this API process)`;
+      `snapshots every ${Number(curve.sampleSeconds)} s while the page is open, at most ${curve.maxPoints} ` +
+      "(kept in this API process's memory, since it first showed this account)";
   },
 
   async orders() {
@@ -139,7 +146,7 @@ const REFRESH = {
   },
 
   async fills() {
-    const trades = await api.get("/trades", { limit: 50 });
+    const trades = await api.get("/trades", { limit: 30 });
     trades.reverse();
     const rows = trades.map((t) =>
       row(

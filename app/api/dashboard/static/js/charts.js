@@ -113,6 +113,7 @@ export class CandleChart {
   draw() {
     const markers = [];
     const text = [];
+    const labelled = this.fills.length <= 12; // many fills: arrows only, the text would hide the candles
     for (const t of this.fills) {
       const time = this.bars.length ? bucket(Number(t.timestamp), this.timeframe, this.bars) : null;
       const buy = t.side === "buy";
@@ -120,7 +121,8 @@ export class CandleChart {
       if (time === null) continue;
       markers.push({
         time, position: buy ? "belowBar" : "aboveBar", color: buy ? BUY : SELL,
-        shape: buy ? "arrowUp" : "arrowDown", text: `${buy ? "B" : "S"} ${t.amount}`, id: `trade-${t.id}`,
+        shape: buy ? "arrowUp" : "arrowDown", text: labelled ? `${buy ? "B" : "S"} ${t.amount}` : "",
+        id: `trade-${t.id}`,
       });
     }
     markers.sort((a, b) => a.time - b.time);

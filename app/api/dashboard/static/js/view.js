@@ -11,11 +11,22 @@ export function num(value) {
   return `${match[1]}${match[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",")}${match[3] || ""}`;
 }
 
+const CASH = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** An amount of the cash asset to the cent, for the summary cards; rounded from its exact text, never a float. */
+export function cash(value) {
+  if (value === null || value === undefined || value === "") return "–";
+  return CASH.format(String(value)); // Intl formats a decimal string exactly
+}
+
+const CLOCK = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+
 export function time(ms) {
   if (ms === null || ms === undefined) return "–";
   const d = new Date(Number(ms));
   const today = new Date().toDateString() === d.toDateString();
-  return today ? d.toLocaleTimeString() : d.toLocaleString();
+  const clock = d.toLocaleTimeString("en-GB", CLOCK);
+  return today ? clock : `${d.toLocaleDateString("en-CA")} ${clock}`;
 }
 
 /** A table row of cells: each a string (text) or a Node; ``{text, cls}`` for a cell with a class. */
