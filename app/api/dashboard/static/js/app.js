@@ -271,7 +271,11 @@ function onEvent(event) {
   }
 }
 
-function onStatus(kind, text) {
+function onStatus(kind, text, code) {
+  if (code === 401) {
+    askKey(`The server refused the API key: ${text}`); // rotated or deleted while the page was open
+    return;
+  }
   const status = $("stream-status");
   status.dataset.state = kind;
   status.textContent = text;

@@ -41,7 +41,7 @@ export class EventStream {
       } catch (err) {
         if (this.stopped) return;
         if (err && err.fatal) {
-          this.onStatus("failed", err.message);
+          this.onStatus("failed", err.message, err.status);
           return;
         }
         this.failures += 1;
@@ -75,6 +75,7 @@ export class EventStream {
       }
       const err = new Error(`event stream refused (${response.status}): ${message}`);
       err.fatal = response.status === 401 || response.status === 403 || response.status === 404;
+      err.status = response.status;
       throw err;
     }
     this.onStatus("live", this.lastId ? `live (resumed after ${this.lastId})` : "live");
