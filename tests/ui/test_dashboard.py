@@ -192,6 +192,9 @@ def test_the_admin_switches_accounts(stack: Stack, dashboard: Any) -> None:
     board = dashboard(stack.url)
     page = board.page
     expect(page.locator("#balances tbody tr")).to_have_count(2)
+    stack.http.post("/admin/accounts", json={"name": "bot-2"}).raise_for_status()  # made after the page opened
+    page.focus("#account-select")
+    expect(page.locator("#account-select option")).to_have_text(["default", "bot-1", "bot-2"])
     page.select_option("#account-select", "bot-1")
     expect(page.locator("#who")).to_have_text("admin key, acting on bot-1")
     expect(page.locator("#balances tbody tr[data-asset=ETH]")).to_be_visible()

@@ -22,7 +22,9 @@ from app.api.native.schemas import Health
 from app.engine.health import check_health
 
 STATIC = Path(str(files("app.api.dashboard") / "static"))
-#: Everything the page loads comes from this server: no inline script, no other origin, no framing.
+#: Everything the page loads comes from this server: no inline script, no other origin, no framing. Inline
+#: styles are allowed: the chart library sets style attributes on the elements it makes (blocked, each is an
+#: error in the browser console, which the browser tests check).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

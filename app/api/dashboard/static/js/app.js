@@ -328,6 +328,24 @@ function chooseAccount(name) {
   startStream();
 }
 
+function accountOptions(names) {
+  const select = $("account-select");
+  const current = api.account || state.who.account;
+  const listed = [...select.options].map((o) => o.value);
+  if (listed.length === names.length && listed.every((n, i) => n === names[i])) return;
+  select.replaceChildren(...names.map((n) => new Option(n, n, false, n === current)));
+}
+
+/** The admin's account menu, read again when it is about to be used: accounts made since the page opened. */
+async function refreshAccounts() {
+  if (!state.who || !state.who.admin) return;
+  try {
+    accountOptions((await api.get("/ui/api/whoami")).accounts);
+  } catch (err) {
+    showError("accounts", err);
+  }
+}
+
 function describeWho() {
   const acting = api.account || state.who.account;
   return state.who.admin ? `admin key, acting on ${acting}` : `account ${acting}`;
@@ -375,11 +393,7 @@ async function connect() {
   $("who").textContent = describeWho();
   const picker = $("account-picker");
   picker.hidden = !state.who.admin;
-  if (state.who.admin) {
-    const select = $("account-select");
-    const current = api.account || state.who.account;
-    select.replaceChildren(...state.who.accounts.map((n) => new Option(n, n, false, n === current)));
-  }
+  if (state.who.admin) accountOptions(state.who.accounts);
   if (!candles) {
     candles = new CandleChart($("candle-chart"), $("candle-notes"));
     equity = new EquityChart($("equity-chart"), $("equity-notes"));
@@ -403,6 +417,8 @@ function setup() {
   });
   $("symbol-select").addEventListener("change", (e) => chooseSymbol(e.target.value));
   $("account-select").addEventListener("change", (e) => chooseAccount(e.target.value));
+  $("account-select").addEventListener("focus", refreshAccounts);
+  $("account-select").addEventListener("pointerdown", refreshAccounts);
   $("forget-key").addEventListener("click", () => {
     storeKey("");
     api.key = "";
