@@ -65,6 +65,7 @@ export class CandleChart {
     this.chart = createChart(container, baseOptions());
     this.series = this.chart.addSeries(CandlestickSeries, {
       upColor: BUY, downColor: SELL, borderUpColor: BUY, borderDownColor: SELL, wickUpColor: BUY, wickDownColor: SELL,
+      autoscaleInfoProvider: (original) => this.autoscale(original()), // open orders stay in view
     });
     this.markers = createSeriesMarkers(this.series, []);
     this.lines = [];
@@ -73,6 +74,15 @@ export class CandleChart {
     this.orders = [];
     this.timeframe = "1m";
     this.fitted = false;
+  }
+
+  /** The price range the candles need, widened to every open order's price and trigger. */
+  autoscale(info) {
+    const prices = this.orders.flatMap((o) => [o.price, o.triggerPrice ?? o.stopPrice])
+      .filter((p) => p !== null && p !== undefined).map(Number);
+    if (!prices.length) return info;
+    const range = info && info.priceRange ? [info.priceRange.minValue, info.priceRange.maxValue] : [];
+    return { ...info, priceRange: { minValue: Math.min(...range, ...prices), maxValue: Math.max(...range, ...prices) } };
   }
 
   reset(timeframe) {
@@ -186,7 +196,7 @@ export class EquityChart {
     }
     const precision = points.length ? precisionOf(points[points.length - 1].equity) : 2;
     const priceFormat = { type: "price", precision, minMove: 10 ** -precision };
-    this.equity.applyOptions({ priceFormat });
+    this.equity.applyOptions({ priceFormat, pointMarkersVisible: points.length < 40 }); // a few points: show each
     this.net.applyOptions({ priceFormat });
     this.equity.setData(points.map((p) => ({ time: p.time, value: p.equity })));
     this.net.setData(points.map((p) => ({ time: p.time, value: p.net })));
