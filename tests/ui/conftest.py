@@ -78,6 +78,12 @@ def secured_stack(settings: Settings) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def small_stack(settings: Settings) -> Iterator[Stack]:
+    """TEST_ENV, its events stream capped at about 10 entries (Valkey trims a whole node at a time)."""
+    yield from _stack(msgspec.structs.replace(settings, events_maxlen=10), None)
+
+
+@pytest.fixture
 def browser() -> Iterator[Any]:
     """A headless Chromium for one test. Not shared by the session: Playwright's sync API keeps an event loop
     running in this thread while it is started, which would stop every async test after it."""

@@ -52,7 +52,7 @@ def _clean(board: Dashboard, stack: Stack) -> None:
     assert not others, others
 
 
-def test_balances_and_capital_match_the_api(stack: Stack, dashboard: Any) -> None:
+def test_balances_and_capital_match_the_api(dashboard: Any, stack: Stack) -> None:
     _market(stack)
     board = dashboard(stack.url)
     expect(board.page.locator("#stream-status")).to_have_attribute("data-state", "live")
@@ -80,7 +80,7 @@ def test_balances_and_capital_match_the_api(stack: Stack, dashboard: Any) -> Non
     _clean(board, stack)
 
 
-def test_an_order_appears_live_and_is_canceled_from_the_page(stack: Stack, dashboard: Any) -> None:
+def test_an_order_appears_live_and_is_canceled_from_the_page(dashboard: Any, stack: Stack) -> None:
     _market(stack)
     board = dashboard(stack.url)
     page = board.page
@@ -110,7 +110,7 @@ def test_an_order_appears_live_and_is_canceled_from_the_page(stack: Stack, dashb
     _clean(board, stack)
 
 
-def test_a_tick_fills_an_order_the_marker_and_the_equity_follow(stack: Stack, dashboard: Any) -> None:
+def test_a_tick_fills_an_order_the_marker_and_the_equity_follow(dashboard: Any, stack: Stack) -> None:
     _market(stack)
     board = dashboard(stack.url)
     page = board.page
@@ -137,7 +137,7 @@ def test_a_tick_fills_an_order_the_marker_and_the_equity_follow(stack: Stack, da
     _clean(board, stack)
 
 
-def test_after_a_disconnect_the_stream_resumes_from_the_last_event(stack: Stack, dashboard: Any) -> None:
+def test_after_a_disconnect_the_stream_resumes_from_the_last_event(dashboard: Any, stack: Stack) -> None:
     _market(stack)
     board = dashboard(stack.url)
     page = board.page
@@ -155,7 +155,22 @@ def test_after_a_disconnect_the_stream_resumes_from_the_last_event(stack: Stack,
     _clean(board, stack)
 
 
-def test_the_key_is_asked_once_and_a_wrong_one_is_said_so(secured_stack: Stack, dashboard: Any) -> None:
+def test_events_trimmed_while_away_are_said_so_and_the_page_is_read_again(dashboard: Any, small_stack: Stack) -> None:
+    stack = small_stack
+    _market(stack)
+    board = dashboard(stack.url)
+    page = board.page
+    expect(page.locator("#stream-status")).to_have_attribute("data-state", "live")
+    page.evaluate("window.mockxStream.stop()")
+    for _ in range(250):  # far more events than the capped stream keeps
+        stack.http.post("/admin/fund", json={"asset": "ETH", "amount": "0.01"}).raise_for_status()
+    page.evaluate("window.mockxStream.start()")
+    expect(page.locator("#stream-status")).to_contain_text("some events were trimmed while away")
+    expect(page.locator("#balances tbody tr[data-asset=ETH] td").nth(3)).to_have_text("2.5")
+    _clean(board, stack)
+
+
+def test_the_key_is_asked_once_and_a_wrong_one_is_said_so(dashboard: Any, secured_stack: Stack) -> None:
     stack = secured_stack
     _market(stack)
     board = dashboard(stack.url)
@@ -185,7 +200,7 @@ def test_the_key_is_asked_once_and_a_wrong_one_is_said_so(secured_stack: Stack, 
     _clean(board, stack)
 
 
-def test_the_admin_switches_accounts(stack: Stack, dashboard: Any) -> None:
+def test_the_admin_switches_accounts(dashboard: Any, stack: Stack) -> None:
     _market(stack)
     body = {"name": "bot-1", "balances": {"USDT": "2500", "ETH": "2"}}
     stack.http.post("/admin/accounts", json=body).raise_for_status()

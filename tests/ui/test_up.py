@@ -13,7 +13,7 @@ from tests.support.up import Up, up_env
 
 
 def test_mockx_up_prints_the_dashboard_link_and_it_opens(
-    subprocess_env: dict[str, str], tmp_path: Path, dashboard: Any
+    dashboard: Any, subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:
     directory = tmp_path / "data"
     up = Up(up_env(subprocess_env, directory), directory, free_port(), tmp_path / "up.log")

@@ -283,7 +283,8 @@ function onStatus(kind, text, code) {
 }
 
 function onGap(gap) {
-  showError("stream", { message: `events were missed while disconnected (${gap.message}); the page was re-read` });
+  // the capped events stream no longer held every event since the last one seen: read everything again
+  $("stream-status").textContent += ` (some events were trimmed while away: the page was read again; ${gap.message})`;
   refreshAll();
 }
 
