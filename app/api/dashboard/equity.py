@@ -38,6 +38,7 @@ MAX_POINTS = 1000
 MAX_ACCOUNTS = 100
 SAMPLE_SECONDS = 10.0
 WATCH_SECONDS = 3600.0
+CLOSE_SECONDS = 2.0
 ZERO = Decimal(0)
 
 
@@ -113,6 +114,7 @@ class EquityBook:
         self._locks: dict[str, asyncio.Lock] = {}
         self.max_points, self.max_accounts, self.sample_seconds = max_points, max_accounts, sample_seconds
         self._task: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
 
     async def curve(self, exchange: Exchange) -> EquityCurve:
         """A fresh snapshot of ``exchange``'s account, then its whole curve; the account is watched from now."""
@@ -160,13 +162,16 @@ class EquityBook:
             return capital
 
     def _start(self) -> None:
-        if self._task is None or self._task.done():
+        if not self._closed.is_set() and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._run(), name="dashboard-equity")
 
     async def _run(self) -> None:
-        """Every ``sample_seconds``: a snapshot of each account watched lately; stops when none is."""
-        while True:
-            await asyncio.sleep(self.sample_seconds)
+        """Every ``sample_seconds``: a snapshot of each account watched lately; stops when none is, or at close."""
+        while not self._closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), self.sample_seconds)
+            if self._closed.is_set():
+                return
             now = time.monotonic()
             watched = [(n, s) for n, s in self._series.items() if now - s.read_at < WATCH_SECONDS]
             if not watched:
@@ -178,8 +183,11 @@ class EquityBook:
                     log.debug("equity snapshot of %s skipped: %s", name, exc)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop sampling: the loop ends at its next turn (a snapshot under way finishes first, so no Valkey
+        call is cancelled mid-command), or is cancelled after :data:`CLOSE_SECONDS`."""
+        self._closed.set()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            _, pending = await asyncio.wait({task}, timeout=CLOSE_SECONDS)
+            for late in pending:
+                late.cancel()
