@@ -23,6 +23,8 @@ from app.api.common.auth import HEADER, PUBLIC, account_guard
 from app.api.common.codec import DecimalSchemaPlugin, ExactRequest, ExactResponse
 from app.api.common.deps import DEPENDENCIES
 from app.api.common.hub import EventHub
+from app.api.dashboard import ROUTER as DASHBOARD
+from app.api.dashboard import lifespan as dashboard_lifespan
 from app.api.native.accounts import AccountController
 from app.api.native.admin import AdminController
 from app.api.native.errors import EXCEPTION_HANDLERS
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
         *binance_api.HANDLERS,
         FaultController,
         binance_router(settings),
+        DASHBOARD,
     ]
     guards: list[Guard] = [account_guard(settings)]
     openapi: OpenAPIConfig | None = None
@@ -144,7 +147,7 @@ def create_app(settings: Settings | None = None, exchange: Exchange | None = Non
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, dashboard_lifespan],
         dependencies=DEPENDENCIES,
         guards=guards,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -410,6 +410,7 @@ class Supervisor:
         pids = ", ".join(f"{name} {pid}" for name, pid in self.pids().items())
         rows = [
             ("API", f"[bold]{self.url}[/]"),
+            ("dashboard", f"{self.url}/ui" + ("" if self.test_env else "  (asks for the API key)")),
             ("docs", docs),
             ("API key", auth),
             ("API secret", secret),

@@ -19,7 +19,8 @@ from app.api.common.auth import WS_CLOSE_UNAUTHORIZED
 from app.settings import Settings, SettingsError
 from tests.support.http import API_KEY, LiveServer, error
 
-PUBLIC_PATHS = {"/livez"}
+PUBLIC_PATHS = {"/livez", "/ui"}  # the probe; the dashboard page, which asks for the key (and its files:)
+PUBLIC_PREFIX = "/ui/static/"
 #: Binance's market streams are public, as on Binance (no key, no signature).
 PUBLIC_STREAMS = ["/ws", "/ws/btcusdt@trade", "/stream/ws", "/stream/ws/btcusdt@trade", "/stream"]
 #: Binance's WebSocket API authenticates each request (or a session.logon) by its signature: tests/binance.
@@ -58,7 +59,7 @@ async def test_every_route_but_liveness_needs_the_key(secured: Any) -> None:
     assert len(endpoints) >= 28, endpoints
     assert not [p for _, p in endpoints if p.startswith("/schema") or p in ("/docs", "/redoc")]
     for method, path in endpoints:
-        if path in PUBLIC_PATHS:
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX):
             continue
         if method == "WEBSOCKET":
             continue  # over a real socket, in test_websockets_need_the_key
