@@ -17,7 +17,15 @@ def test_ping_time_and_exchange_info(binance: tuple[str, Native]) -> None:
     info = raw.public("/api/v3/exchangeInfo").json()
     assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "ETHUSDT"]
     btc = info["symbols"][0]
-    assert btc["orderTypes"] == ["LIMIT", "LIMIT_MAKER", "MARKET"]
+    assert btc["orderTypes"] == [
+        "LIMIT",
+        "LIMIT_MAKER",
+        "MARKET",
+        "STOP_LOSS",
+        "STOP_LOSS_LIMIT",
+        "TAKE_PROFIT",
+        "TAKE_PROFIT_LIMIT",
+    ]
     assert btc["permissionSets"] == [["SPOT"]]
     assert [f["filterType"] for f in btc["filters"]] == ["PRICE_FILTER", "LOT_SIZE", "MARKET_LOT_SIZE", "NOTIONAL"]
     assert btc["filters"][0]["tickSize"] == "0.01000000"

@@ -59,13 +59,10 @@ def test_refusals_in_binance_words(raw: Raw) -> None:
     refused(-1106, "Parameter 'timeInForce' sent when not required.", symbol="BTCUSDT", side="BUY",
             type="LIMIT_MAKER", quantity="0.001", price="50000", timeInForce="GTC")  # fmt: skip
     refused(-1100, None, **LIMIT, price="50000", newClientOrderId="x" * 37)
-    for kind, msg in (("STOP_LOSS", "Stop loss orders are not supported for this symbol."),
-                      ("TAKE_PROFIT", "Take profit orders are not supported for this symbol.")):  # fmt: skip
-        refused(-2010, msg, symbol="BTCUSDT", side="SELL", type=kind, quantity="0.001", stopPrice="50000")
-    refused(-2010, "Stop loss limit orders are not supported for this symbol.",
-            **{**LIMIT, "side": "SELL", "type": "STOP_LOSS_LIMIT"}, price="50000", stopPrice="50000")  # fmt: skip
-    refused(-2010, "Quote order qty market orders are not support for this symbol.", symbol="BTCUSDT", side="BUY",
-            type="MARKET", quoteOrderQty="20")  # fmt: skip
+    refused(-1102, None, symbol="BTCUSDT", side="SELL", type="STOP_LOSS", quantity="0.001")  # no stopPrice
+    refused(-1106, "Parameter 'stopPrice' sent when not required.", **LIMIT, price="50000", stopPrice="49000")
+    refused(-1106, "Parameter 'timeInForce' sent when not required.", symbol="BTCUSDT", side="SELL",
+            type="STOP_LOSS", quantity="0.001", stopPrice="50000", timeInForce="GTC")  # fmt: skip
     refused(-2010, "Order would immediately match and take.", symbol="BTCUSDT", side="BUY", type="LIMIT_MAKER",
             quantity="0.001", price="61000")  # fmt: skip
     refused(-2010, "Account has insufficient balance for requested action.", symbol="BTCUSDT", side="SELL",

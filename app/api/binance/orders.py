@@ -15,7 +15,7 @@ import string
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app.api.binance.errors import BinanceError, mandatory, rejected
+from app.api.binance.errors import BinanceError, rejected
 from app.api.binance.params import Params
 
 
@@ -27,21 +27,18 @@ class Shape:
     price: bool = True  # takes (and needs) a price
     time_in_force: str | None = None  # the engine's TIF it implies; None: the client's timeInForce (mandatory)
     stop_price: bool = False  # takes (and needs) a stopPrice
-    refusal: str | None = None  # not placeable yet: Binance's -2010 message
+    trigger: str = ""  # a stop order: stopLossPrice | takeProfitPrice, the engine's words for its stopPrice
+    refusal: str | None = None  # not placeable: Binance's -2010 message
 
 
 SHAPES: dict[str, Shape] = {
     "MARKET": Shape("market", price=False, time_in_force="GTC"),
     "LIMIT": Shape("limit"),
     "LIMIT_MAKER": Shape("limit", time_in_force="PO"),
-    "STOP_LOSS": Shape("market", price=False, time_in_force="GTC", stop_price=True,
-                       refusal="Stop loss orders are not supported for this symbol."),
-    "STOP_LOSS_LIMIT": Shape("limit", stop_price=True,
-                             refusal="Stop loss limit orders are not supported for this symbol."),
-    "TAKE_PROFIT": Shape("market", price=False, time_in_force="GTC", stop_price=True,
-                         refusal="Take profit orders are not supported for this symbol."),
-    "TAKE_PROFIT_LIMIT": Shape("limit", stop_price=True,
-                               refusal="Take profit limit orders are not supported for this symbol."),
+    "STOP_LOSS": Shape("market", price=False, time_in_force="GTC", stop_price=True, trigger="stopLossPrice"),
+    "STOP_LOSS_LIMIT": Shape("limit", stop_price=True, trigger="stopLossPrice"),
+    "TAKE_PROFIT": Shape("market", price=False, time_in_force="GTC", stop_price=True, trigger="takeProfitPrice"),
+    "TAKE_PROFIT_LIMIT": Shape("limit", stop_price=True, trigger="takeProfitPrice"),
 }  # fmt: skip
 #: What Binance answers for ``quoteOrderQty`` on a symbol without quote-quantity market orders (sic).
 QUOTE_QTY_REFUSAL = "Quote order qty market orders are not support for this symbol."
@@ -65,11 +62,27 @@ class NewOrder:
     side: str  # buy | sell
     binance_type: str
     engine_type: str
-    quantity: Decimal
+    quantity: Decimal | None  # None: a market order by quoteOrderQty
     price: Decimal | None
     time_in_force: str
     client_order_id: str
     resp_type: str
+    stop_price: Decimal | None = None
+    trigger: str = ""  # the engine's name for stop_price (stopLossPrice | takeProfitPrice)
+    quote_qty: Decimal | None = None
+
+    def engine_args(self) -> dict[str, object]:
+        """The keyword arguments of ``Exchange.create_order`` / ``can_execute`` after the symbol and side."""
+        args: dict[str, object] = {
+            "type": self.engine_type, "amount": self.quantity, "price": self.price,
+            "client_order_id": self.client_order_id, "time_in_force": self.time_in_force, "cost": self.quote_qty,
+        }  # fmt: skip
+        if self.trigger:
+            args[_ENGINE_TRIGGER[self.trigger]] = self.stop_price
+        return args
+
+
+_ENGINE_TRIGGER = {"stopLossPrice": "stop_loss_price", "takeProfitPrice": "take_profit_price"}
 
 
 def _not_required(params: Params, name: str) -> None:
@@ -86,16 +99,16 @@ def _time_in_force(params: Params, shape: Shape) -> str:
     return tif
 
 
-def _quantity(params: Params) -> Decimal:
-    quantity = params.number("quantity")
-    if "quoteOrderQty" in params:
-        params.number("quoteOrderQty")  # its format first, as Binance reads it
-        raise rejected(QUOTE_QTY_REFUSAL)
-    if quantity is None:
-        raise mandatory("quantity")
-    if quantity <= 0:
+def _market_size(params: Params) -> tuple[Decimal | None, Decimal | None]:
+    """A MARKET order's ``quantity`` or ``quoteOrderQty`` (spend that much quote; the fee is on top)."""
+    quantity, quote = params.number("quantity"), params.number("quoteOrderQty")
+    if quantity is not None and quote is not None:
+        raise BinanceError(-1106, "Parameter 'quoteOrderQty' sent when not required.")
+    if quantity is None and quote is None:
+        raise BinanceError(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
+    if (quantity if quantity is not None else quote) <= 0:  # type: ignore[operator]
         raise BinanceError(-1013, "Invalid quantity.")
-    return quantity
+    return quantity, quote
 
 
 def parse_new_order(params: Params) -> NewOrder:
@@ -117,21 +130,27 @@ def parse_new_order(params: Params) -> NewOrder:
         raise rejected("Trailing stop orders are not supported for this symbol.")
     if "pegPriceType" in params:
         raise rejected("Pegged orders are not supported for this symbol.")
-    if shape.stop_price:
-        params.number("stopPrice", required=True)
-    else:
+    stop = params.number("stopPrice", required=True) if shape.stop_price else None
+    if not shape.stop_price:
         _not_required(params, "stopPrice")
     tif = _time_in_force(params, shape)
-    quantity = _quantity(params) if kind == "MARKET" else params.number("quantity", required=True)
-    assert quantity is not None
+    quote: Decimal | None = None
+    if kind == "MARKET":
+        quantity, quote = _market_size(params)
+    else:
+        quantity = params.number("quantity", required=True)
+        _not_required(params, "quoteOrderQty")
     price = params.number("price", required=True) if shape.price else None
     if not shape.price:
         _not_required(params, "price")
     if shape.refusal is not None:
         raise rejected(shape.refusal)
-    if quantity <= 0:
+    if quantity is not None and quantity <= 0:
         raise BinanceError(-1013, "Invalid quantity.")
     if price is not None and price <= 0:
         raise BinanceError(-1013, "Invalid price.")
+    if stop is not None and stop <= 0:
+        raise BinanceError(-1013, "Invalid stopPrice.")
     default_resp = "FULL" if kind in ("MARKET", "LIMIT") else "ACK"
-    return NewOrder(name, side.lower(), kind, shape.engine_type, quantity, price, tif, cid, resp or default_resp)
+    return NewOrder(name, side.lower(), kind, shape.engine_type, quantity, price, tif, cid, resp or default_resp,
+                    stop_price=stop, trigger=shape.trigger, quote_qty=quote)  # fmt: skip

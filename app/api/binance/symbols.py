@@ -22,7 +22,7 @@ from app.store.records import MarketRecord
 
 #: The maxima of a symbol without a preset: the engine's largest value.
 UNLIMITED = Limits(MAX_UNITS, MAX_UNITS, MAX_UNITS)
-ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]
 
 
 class MarketIndex:
@@ -90,7 +90,7 @@ def symbol_info(m: MarketRecord, limits: Limits) -> Json:
         "icebergAllowed": False,
         "ocoAllowed": False,
         "otoAllowed": False,
-        "quoteOrderQtyMarketAllowed": False,
+        "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,
         "cancelReplaceAllowed": True,
         "amendAllowed": False,
@@ -109,12 +109,14 @@ def _multiple(value: Decimal, step: Decimal) -> bool:
     return step == 0 or value % step == 0
 
 
-def check_filters(m: MarketRecord, limits: Limits, quantity: Decimal, price: Decimal | None) -> None:
+def check_filters(m: MarketRecord, limits: Limits, quantity: Decimal | None, price: Decimal | None) -> None:
     """PRICE_FILTER, LOT_SIZE (MARKET_LOT_SIZE for a market order) and a limit order's NOTIONAL, as Binance
     checks them (a market order's notional is priced at the touch by the engine)."""
     tick, step, min_qty = Decimal(m.tick), Decimal(m.step), Decimal(m.min_amt)
     if price is not None and (price < tick or price > limits.max_price or not _multiple(price, tick)):
         raise filter_failure("PRICE_FILTER")
+    if quantity is None:  # a market order by quoteOrderQty (its amount follows from the price), or a stop price
+        return
     if quantity < min_qty or quantity > limits.max_amount or not _multiple(quantity, step):
         raise filter_failure("LOT_SIZE" if price is not None else "MARKET_LOT_SIZE")
     if price is not None and not Decimal(m.min_cost) <= price * quantity <= limits.max_notional:

@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request, Response, delete, get, post
 
 from app.api.binance.auth import authenticate
-from app.api.binance.errors import UNKNOWN_ORDER, BinanceError, domain_error, filter_failure
+from app.api.binance.errors import UNKNOWN_ORDER, WOULD_TRIGGER, BinanceError, domain_error, filter_failure
 from app.api.binance.orders import OCO_REFUSAL, NewOrder, new_client_id, parse_new_order
 from app.api.binance.params import Params
 from app.api.binance.serialize import Json, canceled, new_order, order
@@ -47,16 +47,19 @@ async def _checked(request: Request[Any, Any, Any], ex: Exchange, req: NewOrder)
     index = index_of(request.app.state)
     market = await index.get(ex, req.name)
     check_filters(market, index.limits(market), req.quantity, req.price)
+    if req.stop_price is not None:
+        check_filters(market, index.limits(market), None, req.stop_price)  # a stop price is a price too
     return market
 
 
 async def place(request: Request[Any, Any, Any], ex: Exchange, req: NewOrder) -> Order:
     market = await _checked(request, ex, req)
     try:
-        return await ex.create_order(
-            market.sym, req.side, req.engine_type, req.quantity, req.price,
-            client_order_id=req.client_order_id, time_in_force=req.time_in_force,
-        )  # fmt: skip
+        return await ex.create_order(market.sym, req.side, **req.engine_args())  # type: ignore[arg-type]
+    except OrderImmediatelyFillable:
+        if req.trigger:
+            raise BinanceError(-2010, WOULD_TRIGGER) from None
+        raise
     except InvalidOrder as exc:
         raise engine_refusal(exc) or exc from None
 
@@ -82,10 +85,7 @@ async def test_order(request: Request[Any, Any, Any]) -> Response[bytes]:
     ex = await authenticate(request, params)
     req = parse_new_order(params)
     market = await _checked(request, ex, req)
-    verdict = await ex.can_execute(
-        market.sym, req.side, req.engine_type, req.quantity, req.price,
-        client_order_id=req.client_order_id, time_in_force=req.time_in_force,
-    )  # fmt: skip
+    verdict = await ex.can_execute(market.sym, req.side, **req.engine_args())  # type: ignore[arg-type]
     if not verdict.ok and verdict.code is not None:
         refused = ExchangeError(verdict.reason or "", verdict.code)
         raise _from_verdict(refused) or domain_error(refused)
