@@ -15,13 +15,15 @@ import itertools
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import Body
 from msgspec import Meta
 
 from app.api.binance.errors import BinanceError
 from app.api.common.auth import admin_guard
+from app.api.native.errors import responses
+from app.api.native.request import NativeController
 from app.engine.errors import BadRequest
 
 _ids = itertools.count(1)
@@ -97,12 +99,14 @@ def _default_msg(status: int) -> str:
     return "An unknown error occurred while processing the request."
 
 
-class FaultController(Controller):
+class FaultController(NativeController):
+    """Admin routes in the native dialect's shape (its JSON body rules, its errors)."""
+
     path = "/admin/faults"
     tags = ("Admin",)
     guards = [admin_guard]  # noqa: RUF012 - Litestar's layer attribute
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=responses())
     async def arm(self, state: State, data: Annotated[FaultBody, Body()]) -> Fault:
         """Arm a fault for the next ``count`` matching requests of the Binance dialect."""
         if data.status is None and data.code is None and not data.delayMs and not data.maintenance:
@@ -114,12 +118,12 @@ class FaultController(Controller):
         _faults(state).append(fault)
         return fault
 
-    @get("/")
+    @get("/", responses=responses())
     async def list_faults(self, state: State) -> list[Fault]:
         """The armed faults, with the requests each has left."""
         return list(_faults(state))
 
-    @delete("/", status_code=200)
+    @delete("/", status_code=200, responses=responses())
     async def disarm(self, state: State, request: Request[Any, Any, Any]) -> list[Fault]:
         """Disarm every fault; returns those that were armed."""
         faults = _faults(state)
