@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import State
 from litestar.params import Body
 from msgspec import Meta
 
@@ -98,15 +99,12 @@ def _default_msg(status: int) -> str:
 
 
 class FaultController(Controller):
-    """Admin routes with the native dialect's errors (the admin key, as every route under /admin). Its ``msg``
-    is free text (spaces and all), so it is not one of the native dialect's strict JSON controllers."""
-
     path = "/admin/faults"
     tags = ("Admin",)
     guards = [admin_guard]  # noqa: RUF012 - Litestar's layer attribute
 
     @post("/", status_code=201, responses=responses())
-    async def arm(self, request: Request[Any, Any, Any], data: Annotated[FaultBody, Body()]) -> Fault:
+    async def arm(self, state: State, data: Annotated[FaultBody, Body()]) -> Fault:
         """Arm a fault for the next ``count`` matching requests of the Binance dialect."""
         if data.status is None and data.code is None and not data.delayMs and not data.maintenance:
             raise BadRequest("a fault needs an error (code and/or status), a delayMs or maintenance: true")
@@ -114,18 +112,18 @@ class FaultController(Controller):
             id=next(_ids), route=data.route, symbol=data.symbol, method=data.method, code=data.code, msg=data.msg,
             status=data.status, delayMs=data.delayMs, maintenance=data.maintenance, remaining=data.count,
         )  # fmt: skip
-        _faults(request.app.state).append(fault)
+        _faults(state).append(fault)
         return fault
 
     @get("/", responses=responses())
-    async def list_faults(self, request: Request[Any, Any, Any]) -> list[Fault]:
+    async def list_faults(self, state: State) -> list[Fault]:
         """The armed faults, with the requests each has left."""
-        return list(_faults(request.app.state))
+        return list(_faults(state))
 
     @delete("/", status_code=200, responses=responses())
-    async def disarm(self, request: Request[Any, Any, Any]) -> list[Fault]:
+    async def disarm(self, state: State, request: Request[Any, Any, Any]) -> list[Fault]:
         """Disarm every fault; returns those that were armed."""
-        faults = _faults(request.app.state)
+        faults = _faults(state)
         gone = list(faults)
         faults.clear()
         return gone
