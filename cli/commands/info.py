@@ -112,25 +112,35 @@ def _extras(api: Api) -> dict[str, Any]:
 
 #: The README's "Point your bot at MockX" ccxt snippet (tests/test_readme.py checks they are the same).
 CCXT_SNIPPET = """\
-import ccxt  # the same for ccxt.async_support and ccxt.pro (REST calls)
+import ccxt  # the same for ccxt.async_support and ccxt.pro (REST and WebSocket)
 from urllib.parse import urlsplit
 
 MOCKX = "{url}"
 
 
 def to_mockx(urls):
-    \"\"\"Every http(s) URL of ccxt's urls['api'] moved to MockX, its path kept.\"\"\"
-    return {{name: to_mockx(url) if isinstance(url, dict)
-            else MOCKX + urlsplit(url).path if isinstance(url, str) and url.startswith("http") else url
-            for name, url in urls.items()}}
+    \"\"\"Every http(s) and ws(s) URL of ccxt's urls['api'] moved to MockX, its path kept.\"\"\"
+    moved = {{}}
+    for name, url in urls.items():
+        if isinstance(url, dict):
+            moved[name] = to_mockx(url)
+        elif isinstance(url, str) and url.startswith("http"):
+            moved[name] = MOCKX + urlsplit(url).path
+        elif isinstance(url, str) and url.startswith("ws"):  # ccxt.pro's streams
+            moved[name] = MOCKX.replace("http", "ws", 1) + urlsplit(url).path
+        else:
+            moved[name] = url
+    return moved
 
 
 api = to_mockx(ccxt.binance().urls["api"])
-exchange = ccxt.binance({{
-    "apiKey": "{key}",
-    "secret": "{secret}",
-    "urls": {{"api": api, "test": api}},  # "test" too: set_sandbox_mode(True) stays on MockX
-}})
+exchange = ccxt.binance(
+    {{
+        "apiKey": "{key}",
+        "secret": "{secret}",
+        "urls": {{"api": api, "test": api}},  # "test" too: set_sandbox_mode(True) stays on MockX
+    }}
+)
 exchange.load_markets()
 print(exchange.fetch_balance()["total"])
 """
