@@ -177,3 +177,18 @@ async def test_async_bot_session(binance: tuple[str, Native], exchange: Exchange
     assert native.get("/balance")["ETH"]["free"] == 1
     assert await money_problems(exchange) == []
     assert await audit_problems(exchange.settings) == []
+
+
+async def test_ccxt_pro_rest_calls_with_the_same_urls(binance: tuple[str, Native]) -> None:
+    import ccxt.pro as ccxt_pro
+
+    base, _ = binance
+    ex = ccxt_pro.binance({"apiKey": KEY, "secret": SECRET, "urls": ccxt_urls(ccxt_pro.binance(), base)})
+    try:
+        await ex.load_markets()
+        assert (await ex.fetch_balance())["BTC"]["free"] == 2
+        order = await ex.create_order("BTC/USDT", "limit", "sell", 0.5, 70000)
+        assert (await ex.fetch_open_orders("BTC/USDT"))[0]["id"] == order["id"]
+        assert (await ex.cancel_order(order["id"], "BTC/USDT"))["status"] == "canceled"
+    finally:
+        await ex.close()

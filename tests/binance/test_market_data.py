@@ -55,6 +55,15 @@ def test_depth_tickers_klines_and_avg_price(binance: tuple[str, Native]) -> None
     assert [r["symbol"] for r in rows] == ["ETHUSDT", "BTCUSDT"]
     assert len(raw.public("/api/v3/ticker/24hr").json()) == 2
     assert raw.public("/api/v3/ticker", symbol="ETHUSDT").json()["lastPrice"] == "3000.00000000"
+    hour = raw.public("/api/v3/ticker", symbol="BTCUSDT", windowSize="1h").json()
+    assert (hour["openPrice"], hour["lastPrice"], hour["priceChange"]) == ("60000.00000000",) * 2 + ("0.00000000",)
+    assert hour["closeTime"] - hour["openTime"] == 3_600_000
+    minis = raw.public("/api/v3/ticker", symbols='["BTCUSDT","ETHUSDT"]', windowSize="15m", type="MINI").json()
+    assert [m["symbol"] for m in minis] == ["BTCUSDT", "ETHUSDT"]
+    assert "priceChange" not in minis[0]
+    binance_error(raw.public("/api/v3/ticker", symbol="BTCUSDT", windowSize="60m"), -1130)
+    binance_error(raw.public("/api/v3/ticker", symbol="BTCUSDT", windowSize="8d"), -1130)
+    binance_error(raw.public("/api/v3/ticker"), -1102)
     assert raw.public("/api/v3/ticker/price").json() == [
         {"symbol": "BTCUSDT", "price": "60000.00000000"}, {"symbol": "ETHUSDT", "price": "3000.00000000"},
     ]  # fmt: skip

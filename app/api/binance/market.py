@@ -8,6 +8,7 @@ events under a same-named swap market otherwise).
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -242,13 +243,64 @@ def ticker_24h(t: Ticker, mini: bool) -> Json:
     return out
 
 
-@get(v3(["/ticker/24hr", "/ticker", "/ticker/tradingDay"]), opt={"weight": 2})
+@get(v3(["/ticker/24hr", "/ticker/tradingDay"]), opt={"weight": 2})
 async def ticker_24hr(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """24 h statistics (``ticker`` with a ``windowSize`` other than 1d answers the 24 h window too)."""
+    """The 24 h statistics (``tradingDay`` answers the same window)."""
     params = await Params.of(request)
     kind = params.choice("type", ("FULL", "MINI"), -1139, "Invalid ticker type.") or "FULL"
     tickers, one = await _tickers(request, params)
     rows = [ticker_24h(t, kind == "MINI") for t in tickers]
+    return json_response(rows[0] if one else rows)
+
+
+_WINDOW = re.compile(r"([1-9][0-9]?)([mhd])")
+_UNIT = {"m": ("1m", 60_000, 59), "h": ("1h", 3_600_000, 23), "d": ("1d", DAY_MS, 7)}
+
+
+def _window(params: Params) -> tuple[str, int]:
+    """``windowSize`` (1m-59m, 1h-23h, 1d-7d; default 1d) as the candle interval to read and its length in ms."""
+    size = params.text("windowSize") or "1d"
+    match = _WINDOW.fullmatch(size)
+    unit = _UNIT.get(match.group(2)) if match else None
+    if match is None or unit is None or int(match.group(1)) > unit[2]:
+        raise BinanceError(-1130, "Data sent for parameter 'windowSize' is not valid.")
+    return unit[0], int(match.group(1)) * unit[1]
+
+
+async def rolling(ex: Exchange, t: Ticker, interval: str, length: int, mini: bool) -> Json:
+    """The statistics of the window ending now, from the candles of ``interval`` opened in it."""
+    now = int(time.time() * 1000)
+    candles = await ex.fetch_ohlcv(t.symbol, interval, now - length, None, 1000)
+    if not candles:
+        return {**ticker_24h(t, mini), "openTime": now - length, "closeTime": now}
+    open_, last = candles[0].open, t.last
+    volume = sum((c.volume for c in candles), Decimal(0))
+    quote = sum((c.quote_volume for c in candles), Decimal(0))
+    change = last - open_
+    out: Json = {"symbol": binance_symbol(t.symbol)}
+    if not mini:
+        percent = CTX.divide(change * 100, open_).quantize(Decimal("0.001")) if open_ else Decimal(0)
+        out.update(priceChange=num(change), priceChangePercent=format(percent, "f"),
+                   weightedAvgPrice=num(CTX.divide(quote, volume) if volume else last))  # fmt: skip
+    out.update(
+        openPrice=num(open_), highPrice=num(max(c.high for c in candles)), lowPrice=num(min(c.low for c in candles)),
+        lastPrice=num(last), volume=num(volume), quoteVolume=num(quote), openTime=now - length, closeTime=now,
+        firstId=-1, lastId=-1, count=sum(c.count for c in candles),
+    )  # fmt: skip
+    return out
+
+
+@get(v3("/ticker"), opt={"weight": 4})
+async def ticker_window(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Rolling-window statistics (``windowSize``, default 1d) of ``symbol`` or ``symbols``."""
+    params = await Params.of(request)
+    kind = params.choice("type", ("FULL", "MINI"), -1139, "Invalid ticker type.") or "FULL"
+    interval, length = _window(params)
+    if params.text("symbol") is None and params.text("symbols") is None:
+        raise BinanceError(-1102, "Param 'symbol' or 'symbols' must be sent, but both were empty/null!")
+    tickers, one = await _tickers(request, params)
+    ex = _shared(request)
+    rows = [await rolling(ex, t, interval, length, kind == "MINI") for t in tickers]
     return json_response(rows[0] if one else rows)
 
 
@@ -279,5 +331,5 @@ async def book_ticker(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 HANDLERS = [
     ping, server_time, exchange_info, futures_exchange_info, depth, trades, agg_trades, klines, avg_price,
-    ticker_24hr, ticker_price, book_ticker,
+    ticker_24hr, ticker_window, ticker_price, book_ticker,
 ]  # fmt: skip

@@ -20,6 +20,7 @@ from litestar import Request
 from app.api.binance.errors import LEGAL_NUMBER, BinanceError, illegal, mandatory
 
 _NUMBER = re.compile(LEGAL_NUMBER)
+PRECISION = 8  # decimal places of every asset here
 _INT = re.compile(r"[0-9]{1,20}")
 SYMBOL_PATTERN = r"^[A-Z0-9-_.]{1,20}$"
 _SYMBOL = re.compile(SYMBOL_PATTERN[1:-1])
@@ -77,7 +78,10 @@ class Params:
             return None
         if not _NUMBER.fullmatch(value):
             raise illegal(name)
-        return Decimal(value)
+        number = Decimal(value)
+        if number.normalize().as_tuple().exponent < -PRECISION:  # type: ignore[operator]
+            raise BinanceError(-1111, f"Parameter '{name}' has too much precision.")
+        return number
 
     def integer(self, name: str, *, required: bool = False, low: int = 0, high: int | None = None) -> int | None:
         value = self.text(name, required=required)
