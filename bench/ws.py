@@ -24,6 +24,7 @@ ten also decodes and times each message it gets.
    ``executionReport`` against the order's creation time ``O``; every client times every message.
 
 Reported per level: messages per subscriber per second, lag p50 / p99 / max (and the p99 per stream kind),
+the depth events each subscriber got per second (10 if the 100 ms streams keep their pace),
 subscribers dropped (a close frame, 1013 when it fell behind, or a lost connection), ticks/s the worker
 absorbed (its consumer group's ``entries-read``, over the window) and the CPU of the API, worker and
 subscriber processes (``/proc/<pid>/stat``, in cores). Everything shares the machine's cores; the load
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -297,9 +299,11 @@ async def subscribers(url: str, count: int, symbols: int, users: Path | None) ->
     merged = [sum(column) for column in zip(*(stats.lags[k] for k in kinds), strict=True)]
     result |= {f"lag_{name}_ms": _quantile(merged, q) for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))}
     result["timed"] = sum(merged)
+    timed = sum(c.timed for c in clients) or 1
     for k in kinds:
         result[f"{k}_p99_ms"] = _quantile(stats.lags[k], 0.99)
         result[f"{k}_timed"] = sum(stats.lags[k])
+        result[f"{k}_per_s"] = sum(stats.lags[k]) / timed / elapsed  # per client: the 100 ms streams' cadence
     print(json.dumps(result), flush=True)
 
 
@@ -313,13 +317,14 @@ class Publisher:
         self.symbols = SYMBOLS[:symbols]
         self.sent = 0
         self.prices = dict.fromkeys(self.symbols, BASE)
+        self.running = True
 
     async def run(self) -> None:
         rng = random.Random(1)
         cent = Decimal("0.01")
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        while True:
+        while self.running:  # a flag, not a cancel: a cancelled redis call may swallow it and hang the exit
             delay = t0 + self.sent / self.rate - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -488,7 +493,7 @@ def _table(
         f"{os.cpu_count()} cores shared by Valkey, the API, the worker, the subscribers and this process",
         f"{'subscribers':>11} {'msgs/s each':>11} {'p50 lag':>8} {'p99 lag':>8} {'max lag':>8} {'trade p99':>9} "
         f"{'depth p99':>9} {'kline p99':>9} {'dropped':>8} {'ticks/s in':>10} {'API CPU':>8} {'worker CPU':>10} "
-        f"{'subs CPU':>8} {'busy':>5}",
+        f"{'subs CPU':>8} {'busy':>5} {'depth/s':>7}",
     ]
     for r in market:
         lines.append(
@@ -496,7 +501,8 @@ def _table(
             f"{_ms(r, 'lag_p99_ms'):>8} "
             f"{_ms(r, 'lag_max_ms'):>8} {_ms(r, 'trade_p99_ms'):>9} {_ms(r, 'depthUpdate_p99_ms'):>9} "
             f"{_ms(r, 'kline_p99_ms'):>9} {r.get('dropped', 0):>8} {r['ticks_absorbed_per_s']:10.0f} "
-            f"{r['api_cpu']:8.2f} {r['worker_cpu']:10.2f} {r.get('subs_cpu', 0):8.2f} {r['machine_busy_pct']:4.0f}%"
+            f"{r['api_cpu']:8.2f} {r['worker_cpu']:10.2f} {r.get('subs_cpu', 0):8.2f} {r['machine_busy_pct']:4.0f}% "
+            f"{r.get('depthUpdate_per_s', 0):7.1f}"
         )
     if user is not None:
         lines += [
@@ -542,9 +548,12 @@ async def run(args: argparse.Namespace, api: subprocess.Popen[bytes], worker: su
             loads.append(os.getloadavg()[0])
             print(f"  user data: {user}", file=sys.stderr, flush=True)
     finally:
-        ticking.cancel()
-        await asyncio.gather(ticking, return_exceptions=True)
-        await redis.aclose()
+        publisher.running = False
+        done, _ = await asyncio.wait({ticking}, timeout=5)
+        if not done:
+            ticking.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(redis.aclose(), 5)
     return market, user, loads
 
 
