@@ -126,7 +126,7 @@ class ApiConnection:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def _send(self, message: dict[str, Any]) -> None:
-        self.outbox.put(json.dumps(message, separators=(",", ":")).encode())
+        self.outbox.put(json.dumps(message, separators=(",", ":")))
 
     async def _read(self) -> None:
         while True:

@@ -49,8 +49,8 @@ class StreamConnection:
         self.names: dict[str, None] = {}
         self.outbox = Outbox(socket, queue)
 
-    def offer(self, name: str, raw: bytes) -> bool:
-        return self.outbox.put(b'{"stream":"' + name.encode() + b'","data":' + raw + b"}" if self.combined else raw)
+    def offer(self, raw: str, combined: str) -> bool:
+        return self.outbox.put(combined if self.combined else raw)
 
     def fell_behind(self) -> None:
         self.outbox.fell_behind()
@@ -98,7 +98,7 @@ class StreamConnection:
                 self._reply({"error": {"code": exc.code, "msg": exc.msg}, "id": request_id})
 
     def _reply(self, reply: dict[str, Any]) -> None:
-        self.outbox.put(_encode(reply))
+        self.outbox.put(_encode(reply).decode())
 
     async def _method(self, request: dict[str, Any]) -> Any:
         method, params = request.get("method"), request.get("params", [])

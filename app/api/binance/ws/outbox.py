@@ -18,10 +18,10 @@ class Outbox:
         self.socket = socket
         self.queue = queue
         self.behind = False
-        self._out: deque[bytes] = deque()
+        self._out: deque[str] = deque()
         self._wake = asyncio.Event()
 
-    def put(self, message: bytes) -> bool:
+    def put(self, message: str) -> bool:
         """Queue a message; False (and the socket is to close) when too many wait already."""
         if self.behind or len(self._out) >= self.queue:
             self.fell_behind()
@@ -40,7 +40,7 @@ class Outbox:
             await self._wake.wait()
             self._wake.clear()
             while self._out:
-                await self.socket.send_data(self._out.popleft().decode())
+                await self.socket.send_data(self._out.popleft())
             if self.behind:
                 await self.socket.close(code=1013, reason=SLOW.format(queue=self.queue)[:120])
                 return

@@ -51,7 +51,9 @@ _MARKET = EventFilter(account=EVERY_ACCOUNT)
 class Receiver(Protocol):
     """A connection as the streams see it: takes a stream's payload, False when it cannot keep up."""
 
-    def offer(self, name: str, raw: bytes) -> bool: ...
+    def offer(self, raw: str, combined: str) -> bool:
+        """A payload, raw and wrapped as a combined stream's ``{"stream", "data"}`` (each made once per topic)."""
+        ...
 
     def fell_behind(self) -> None: ...
 
@@ -83,6 +85,8 @@ class MarketStreams:
         self._task: asyncio.Task[None] | None = None
         self._empty = asyncio.Event()  # set when the last subscription ended (the readers then stop)
         self._following = asyncio.Barrier(1)
+        self._pending: list[tuple[Topic, bytes]] = []
+        self._pacing = False  # a round of reads is under way: payloads wait for its end
 
     # subscriptions -------------------------------------------------------------------------------------
     async def subscribe(self, receiver: Receiver, stream: Stream) -> None:
@@ -207,20 +211,27 @@ class MarketStreams:
             self._changed[False].add(event.symbol)
 
     async def _pace(self) -> None:
-        """Every 100 ms the fast streams of the symbols that changed; every second the slow ones."""
-        ticks = 0
+        """Every 100 ms the fast streams of the symbols that changed; every second the slow ones (a schedule:
+        the time the reads and the fan-out take comes out of the wait, not on top of it)."""
+        loop = asyncio.get_running_loop()
+        ticks, due = 0, loop.time()
         while True:
-            await asyncio.sleep(FAST_SECONDS)
+            due = max(due + FAST_SECONDS, loop.time())
+            await asyncio.sleep(due - loop.time())
             ticks += 1
             slow = ticks % round(SLOW_SECONDS / FAST_SECONDS) == 0
             for fast in (True, False) if slow else (True,):
                 changed, self._changed[fast] = self._changed[fast], set()
+                self._pacing = True
                 try:
                     await self._emit(changed, fast)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     log.warning("binance streams: a read failed (%s)", exc)
+                finally:
+                    self._pacing = False
+                    self._flush()
             if slow:
                 await self._close_klines()
 
@@ -320,8 +331,19 @@ class MarketStreams:
         self._send_raw(topic, _encode(payload))
 
     def _send_raw(self, topic: Topic, raw: bytes) -> None:
-        for receiver in [r for r in topic.receivers if not r.offer(topic.stream.name, raw)]:
-            receiver.fell_behind()
+        """Hold a payload until every read of this round is done (:meth:`_flush`): a read's wait then never
+        lets the subscribers' writers run between two streams of one round."""
+        self._pending.append((topic, raw))
+        if not self._pacing:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for topic, raw in pending:
+            text = raw.decode()
+            combined = '{"stream":"' + topic.stream.name + '","data":' + text + "}"
+            for receiver in [r for r in topic.receivers if not r.offer(text, combined)]:
+                receiver.fell_behind()
 
 
 def _market(symbol: str) -> str:
