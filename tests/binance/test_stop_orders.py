@@ -51,3 +51,35 @@ def test_a_market_buy_by_quote_quantity_spends_that_much(binance: tuple[str, Nat
     limit = raw.signed("POST", f"{V3}/order", symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
                        quantity="0.001", price="50000", quoteOrderQty="100")  # fmt: skip
     binance_error(limit, -1106)
+
+
+def test_oco_lists_one_cancels_the_other(binance: tuple[str, Native]) -> None:
+    base, native = binance
+    raw = Raw(base)
+    placed = raw.ok("POST", f"{V3}/orderList/oco", symbol="BTCUSDT", side="SELL", quantity="0.01",
+                    aboveType="LIMIT_MAKER", abovePrice="61000", belowType="STOP_LOSS_LIMIT",
+                    belowStopPrice="59000", belowPrice="58900", belowTimeInForce="GTC",
+                    listClientOrderId="my-list")  # fmt: skip
+    assert (placed["contingencyType"], placed["listOrderStatus"], placed["listClientOrderId"]) == (
+        "OCO", "EXECUTING", "my-list")  # fmt: skip
+    limit, stop = placed["orderReports"]
+    assert (limit["type"], stop["type"], stop["stopPrice"]) == ("LIMIT_MAKER", "STOP_LOSS_LIMIT", "59000.00000000")
+    assert {limit["orderListId"], stop["orderListId"]} == {placed["orderListId"]}
+    native.price("BTC/USDT", "61001", bid="61000", ask="61002")  # the limit leg fills: the stop is canceled
+    done = raw.ok("GET", f"{V3}/orderList", orderListId=placed["orderListId"])
+    assert done["listOrderStatus"] == "ALL_DONE"
+    statuses = {o["orderId"]: raw.ok("GET", f"{V3}/order", symbol="BTCUSDT", orderId=o["orderId"])["status"]
+                for o in done["orders"]}  # fmt: skip
+    assert statuses == {limit["orderId"]: "FILLED", stop["orderId"]: "CANCELED"}
+
+    legacy = raw.ok("POST", f"{V3}/order/oco", symbol="BTCUSDT", side="SELL", quantity="0.01", price="63000",
+                    stopPrice="60000")  # fmt: skip
+    canceled = raw.ok("DELETE", f"{V3}/orderList", symbol="BTCUSDT", orderListId=legacy["orderListId"])
+    assert canceled["listOrderStatus"] == "ALL_DONE"
+    assert raw.ok("GET", f"{V3}/openOrders", symbol="BTCUSDT") == []
+    assert len(raw.ok("GET", f"{V3}/allOrderList")) == 2
+    binance_error(raw.signed("GET", f"{V3}/orderList", orderListId="999999"), -2013, "Order list does not exist.")
+    wrong = raw.signed("POST", f"{V3}/orderList/oco", symbol="BTCUSDT", side="SELL", quantity="0.01",
+                       aboveType="STOP_LOSS", abovePrice="61000", belowType="LIMIT_MAKER",
+                       belowStopPrice="1")  # fmt: skip
+    binance_error(wrong, -1116, "Invalid orderType.")

@@ -69,8 +69,10 @@ def test_refusals_in_binance_words(raw: Raw) -> None:
             type="MARKET", quantity="5")  # fmt: skip
     raw.ok("POST", "/api/v3/order", **LIMIT, price="50000", newClientOrderId="dup")
     refused(-2010, "Duplicate order sent.", **LIMIT, price="50000", newClientOrderId="dup")
-    binance_error(raw.signed("POST", "/api/v3/orderList/oco", symbol="BTCUSDT"), -2010,
-                  "OCO orders are not supported for this symbol")  # fmt: skip
+    binance_error(raw.signed("POST", "/api/v3/orderList/oco", symbol="BTCUSDT"), -1102,
+                  "Mandatory parameter 'side' was not sent, was empty/null, or malformed.")  # fmt: skip
+    binance_error(raw.signed("POST", "/api/v3/orderList/oto", symbol="BTCUSDT"), -2010,
+                  "OTO orders are not supported for this symbol.")  # fmt: skip
 
 
 def test_order_test_cancel_and_cancel_replace(raw: Raw) -> None:

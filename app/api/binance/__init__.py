@@ -16,7 +16,7 @@ from litestar import Request, Router
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.binance import account, market, trading
+from app.api.binance import account, market, order_lists, trading
 from app.api.binance.auth import HEADER
 from app.api.binance.errors import EXCEPTION_HANDLERS, BinanceError, error_response
 from app.api.binance.faults import FaultController, apply
@@ -82,7 +82,7 @@ def binance_router(settings: Settings) -> Router:
     """Every route of the dialect, public to the native guard (the dialect authenticates by itself)."""
     return Router(
         path="/",
-        route_handlers=[*market.HANDLERS, *trading.HANDLERS, *account.HANDLERS],
+        route_handlers=[*market.HANDLERS, *trading.HANDLERS, *order_lists.HANDLERS, *account.HANDLERS],
         opt=PUBLIC,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[rate_limit_middleware(settings)],

@@ -1,11 +1,10 @@
 """What a Binance ``POST /api/v3/order`` asks for, in the engine's words: one :class:`Shape` per order type.
 
 :data:`SHAPES` is the one table from Binance's ``type`` to the engine: the engine's order type, whether a
-``price`` / ``timeInForce`` / ``stopPrice`` belongs to it, and the time in force it implies. A type the engine
-cannot place yet has a ``refusal``: Binance's own -2010 sentence for a type that is not enabled on the symbol
-(exchangeInfo's ``orderTypes`` lists only the placeable ones, so a client sees the same thing both ways).
-Stop and take-profit orders, ``quoteOrderQty`` market orders and OCO lists become placeable by filling in
-their row here (and :data:`QUOTE_QTY_REFUSAL` / the OCO route) once the engine places them.
+``price`` / ``timeInForce`` / ``stopPrice`` belongs to it, the time in force it implies, and for a stop order
+which trigger its ``stopPrice`` is. A MARKET order takes ``quantity`` or ``quoteOrderQty``. A type the engine
+could not place would have a ``refusal``: Binance's own -2010 sentence for a type not enabled on the symbol
+(exchangeInfo's ``orderTypes`` lists the placeable ones). OCO lists: :mod:`app.api.binance.order_lists`.
 """
 
 from __future__ import annotations
@@ -40,9 +39,6 @@ SHAPES: dict[str, Shape] = {
     "TAKE_PROFIT": Shape("market", price=False, time_in_force="GTC", stop_price=True, trigger="takeProfitPrice"),
     "TAKE_PROFIT_LIMIT": Shape("limit", stop_price=True, trigger="takeProfitPrice"),
 }  # fmt: skip
-#: What Binance answers for ``quoteOrderQty`` on a symbol without quote-quantity market orders (sic).
-QUOTE_QTY_REFUSAL = "Quote order qty market orders are not support for this symbol."
-OCO_REFUSAL = "OCO orders are not supported for this symbol"
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 RESP_TYPES = ("ACK", "RESULT", "FULL")
 BAD_RESP_TYPE = "Data sent for parameter 'newOrderRespType' is not valid."

@@ -48,6 +48,8 @@ def order_type(order: Order) -> str:
         return kind if order.type is OrderType.MARKET else kind + "_LIMIT"
     if order.type is OrderType.MARKET:
         return "MARKET"
+    if order.order_list_id:  # an OCO's limit leg rests by construction: Binance's LIMIT_MAKER
+        return "LIMIT_MAKER"
     return "LIMIT_MAKER" if order.time_in_force is TimeInForce.PO else "LIMIT"
 
 
@@ -68,7 +70,7 @@ def _core(order: Order) -> Json:
     return {
         "symbol": binance_symbol(order.symbol),
         "orderId": int(order.id),
-        "orderListId": -1,
+        "orderListId": int(order.order_list_id) if order.order_list_id else -1,
         "clientOrderId": order.client_order_id or "",
     }
 

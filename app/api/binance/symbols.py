@@ -88,7 +88,7 @@ def symbol_info(m: MarketRecord, limits: Limits) -> Json:
         "quoteCommissionPrecision": 8,
         "orderTypes": ORDER_TYPES,
         "icebergAllowed": False,
-        "ocoAllowed": False,
+        "ocoAllowed": True,
         "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,

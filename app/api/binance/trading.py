@@ -15,7 +15,7 @@ from litestar import Request, Response, delete, get, post
 
 from app.api.binance.auth import authenticate
 from app.api.binance.errors import UNKNOWN_ORDER, WOULD_TRIGGER, BinanceError, domain_error, filter_failure
-from app.api.binance.orders import OCO_REFUSAL, NewOrder, new_client_id, parse_new_order
+from app.api.binance.orders import NewOrder, new_client_id, parse_new_order
 from app.api.binance.params import Params
 from app.api.binance.serialize import Json, canceled, new_order, order
 from app.api.binance.symbols import check_filters, index_of
@@ -181,16 +181,6 @@ def _failure(code: int, msg: str, cancel: str, new: str, cancel_body: Json, new_
     return error
 
 
-@get([f"{V3}/orderList", f"{V3}/allOrderList"], opt={"weight": 4})
-async def order_lists(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """No order lists exist (none can be placed yet): one by id is -2013, all of them are none."""
-    params = await Params.of(request)
-    await authenticate(request, params)
-    if request.url.path.endswith("/orderList"):
-        raise BinanceError(-2013, "Order list does not exist.")
-    return json_response([])
-
-
 @post(f"{V3}/order/cancelReplace", opt={"weight": 1, "order": True})
 async def cancel_replace(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Cancel an order and place a new one (STOP_ON_FAILURE: no new order if the cancel fails)."""
@@ -279,18 +269,4 @@ async def all_orders(request: Request[Any, Any, Any]) -> Response[bytes]:
     return json_response([order(o) for o in rows])
 
 
-@post(
-    [f"{V3}/orderList/oco", f"{V3}/order/oco", f"{V3}/orderList/oto", f"{V3}/orderList/otoco"],
-    opt={"weight": 1, "order": True},
-)
-async def oco(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Not placeable yet (the engine has no order lists): Binance's answer for a symbol without OCO."""
-    params = await Params.of(request)
-    await authenticate(request, params)
-    raise BinanceError(-2010, OCO_REFUSAL)
-
-
-HANDLERS = [
-    create, test_order, query, cancel_order, cancel_replace, open_orders, cancel_open_orders, all_orders, oco,
-    order_lists,
-]  # fmt: skip
+HANDLERS = [create, test_order, query, cancel_order, cancel_replace, open_orders, cancel_open_orders, all_orders]
