@@ -113,6 +113,7 @@ class Order(msgspec.Struct, frozen=True):
     trigger_price: Decimal | None = None
     triggered_at: int | None = None  # when its trigger was reached, ms; None while it waits
     order_list_id: str | None = None  # an OCO leg: its order list (the id of the list's limit leg)
+    sibling_id: str | None = None  # an OCO leg: the other leg's id
 
     @property
     def stop_loss_price(self) -> Decimal | None:
@@ -158,6 +159,7 @@ class Order(msgspec.Struct, frozen=True):
             trigger_price=tidy(Decimal(o.tpx)) if o.tpx else None,
             triggered_at=_ms(o.trg),
             order_list_id=o.ol or None,
+            sibling_id=o.oco or None,
         )
 
 

@@ -113,6 +113,26 @@ async def test_user_data_carries_only_its_account(binance: tuple[str, Native]) -
         assert (await _ask(ws, {"id": 3, "method": "userDataStream.unsubscribe"}))["result"] == {}
 
 
+async def test_an_oco_list_reports_its_status(binance: tuple[str, Native]) -> None:
+    base, native = binance
+    async with websockets.connect(_url(base)) as ws:
+        await _ask(ws, {"id": 1, "method": "userDataStream.subscribe.signature", "params": _signed({})})
+        oco = _signed({"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.01", "aboveType": "LIMIT_MAKER",
+                       "abovePrice": "61000", "belowType": "STOP_LOSS", "belowStopPrice": "59000"})  # fmt: skip
+        placed = await _ask(ws, {"id": 2, "method": "orderList.place.oco", "params": oco})
+        assert placed["status"] == 200, placed
+        list_id = placed["result"]["orderListId"]
+        native.price("BTC/USDT", "61001", bid="61000", ask="61002")  # the limit leg fills; the stop is canceled
+        statuses: list[Json] = []
+        while len(statuses) < 2:
+            message = json.loads(await ws.recv())
+            if message.get("event", {}).get("e") == "listStatus":
+                statuses.append(message["event"])
+        assert [(s["g"], s["c"], s["l"], s["L"]) for s in statuses] == [
+            (list_id, "OCO", "EXEC_STARTED", "EXECUTING"), (list_id, "OCO", "ALL_DONE", "ALL_DONE")]  # fmt: skip
+        assert sorted(o["i"] for o in statuses[0]["O"]) == sorted(o["orderId"] for o in placed["result"]["orders"])
+
+
 async def test_an_ed25519_session_logs_on_once(binance: tuple[str, Native]) -> None:
     base, native = binance
     private = Ed25519PrivateKey.generate()

@@ -72,6 +72,7 @@ REST: dict[str, tuple[str, str]] = {
     "account.rateLimits.orders": ("GET", f"{V3}/rateLimit/order"),
     "orderList.place.oco": ("POST", f"{V3}/orderList/oco"),
     "orderList.status": ("GET", f"{V3}/orderList"),
+    "orderList.cancel": ("DELETE", f"{V3}/orderList"),
     "allOrderLists": ("GET", f"{V3}/allOrderList"),
 }
 LOCAL = ("userDataStream.subscribe.signature", "userDataStream.subscribe", "userDataStream.unsubscribe",

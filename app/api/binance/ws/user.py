@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.binance import serialize as wire
-from app.engine.enums import OrderType, TimeInForce
+from app.engine.enums import OrderStatus, OrderType, TimeInForce
 from app.engine.events import (
     BalanceChanged,
     OrderCanceled,
@@ -29,7 +29,36 @@ _ZERO = wire.ZERO
 
 
 def reports(event: object, now: int) -> list[Json]:
-    """The user data events one engine event makes (none for an event of no interest to the stream)."""
+    """The user data events one engine event makes (none for an event of no interest to the stream); an
+    OCO leg's report is followed by the list's ``listStatus`` when the list starts (its second leg placed)
+    and when it ends (a leg filled, canceled or expired: one cancels the other)."""
+    out = _reports(event, now)
+    order = getattr(event, "order", None)
+    if isinstance(order, Order) and order.order_list_id and order.sibling_id:
+        started = isinstance(event, OrderCreated) and order.id != order.order_list_id
+        ended = (  # once: the limit leg (whose id is the list's) ends with the list, whichever leg ended it
+            isinstance(event, OrderFilled | OrderCanceled | OrderExpired)
+            and order.id == order.order_list_id
+            and order.status is not OrderStatus.OPEN
+        )
+        if started or ended:
+            out.append(list_status(order, "EXEC_STARTED" if started else "ALL_DONE", now))
+    return out
+
+
+def list_status(order: Order, state: str, now: int) -> Json:
+    """``listStatus`` of the OCO list ``order`` is a leg of: ``state`` EXEC_STARTED or ALL_DONE."""
+    symbol = wire.binance_symbol(order.symbol)
+    legs = sorted({int(order.id), int(order.sibling_id or order.id)})
+    return {
+        "e": "listStatus", "E": now, "s": symbol, "g": int(order.order_list_id or order.id), "c": "OCO",
+        "l": state, "L": "EXECUTING" if state == "EXEC_STARTED" else "ALL_DONE", "r": "NONE", "C": "",
+        "T": now, "O": [{"s": symbol, "i": leg, "c": (order.client_order_id or "") if leg == int(order.id) else ""}
+                        for leg in legs],
+    }  # fmt: skip
+
+
+def _reports(event: object, now: int) -> list[Json]:
     match event:
         case OrderCreated(order=order, trade=trade):
             out = [execution_report(order, "NEW", None, now, accepted=True)]
