@@ -36,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.orders import API_KEY, NAMESPACE, _asyncio_load, _free_port, _prepare, _stop, _wait_ready  # noqa: E402
+from bench.orders import API_KEY, NAMESPACE, NATIVE, _asyncio_load, _free_port, _prepare, _stop, _wait_ready  # noqa: E402
 
 _MARK = b"\nid: "
 _ID = re.compile(rb"\nid: (\d+)-")
@@ -140,7 +140,7 @@ async def subscribers(url: str, count: int) -> None:
     streams: list[Subscriber] = []
     for i in range(count):
         kind = Subscriber if i % TIMED_EVERY == 0 else Counter
-        _, stream = await loop.create_connection(lambda k=kind: k(request, lags, counts), host, int(port))  # type: ignore[misc]
+        _, stream = await loop.create_connection(lambda k=kind: k(request, lags, counts), host, int(port))
         streams.append(stream)
         await asyncio.wait_for(stream.opened, 30)
     print("ready", flush=True)
@@ -183,7 +183,7 @@ async def _events_added(valkey_url: str) -> int:
 def _load(url: str, tasks: int, seconds: float) -> tuple[int, int, float]:
     host, port = re.match(r"http://([^:/]+):(\d+)", url).groups()  # type: ignore[union-attr]
     started = time.perf_counter()
-    latencies, errors = asyncio.run(_asyncio_load(host, int(port), tasks, seconds))
+    latencies, errors = asyncio.run(_asyncio_load(host, int(port), tasks, seconds, NATIVE))
     return len(latencies), errors, time.perf_counter() - started
 
 

@@ -58,6 +58,7 @@ import msgspec
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.fanout import _quantile  # noqa: E402
 from bench.orders import API_KEY, NAMESPACE, _free_port, _stop, _wait_ready  # noqa: E402
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "BNB/USDT", "ADA/USDT", "DOGE/USDT", "LTC/USDT")
@@ -237,18 +238,6 @@ def subscription(params: dict[str, str], secret: str) -> bytes:
     query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
     signed = {**params, "signature": hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()}
     return json.dumps({"id": 1, "method": "userDataStream.subscribe.signature", "params": signed}).encode()
-
-
-def _quantile(histogram: list[int], q: float) -> float | None:
-    total = sum(histogram)
-    if not total:
-        return None
-    rank, seen = q * total, 0
-    for ms, n in enumerate(histogram):
-        seen += n
-        if seen >= rank:
-            return float(ms)
-    return float(len(histogram) - 1)
 
 
 async def subscribers(url: str, count: int, symbols: int, users: Path | None) -> None:
